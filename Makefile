@@ -1,0 +1,53 @@
+# qlwork — two commands: `make dashboard` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+QLWORK := $(VENV)/bin/qlwork
+HOST ?= 127.0.0.1
+PORT ?= 8866
+DEMO_MARKER := data/raw/units.xlsx
+SCORES := data/processed/values.parquet
+
+.PHONY: dashboard test bench demo data system clean-processed lab help
+
+help:
+	@echo "make dashboard  — 安装并启动评审看板 set up and serve the review dashboard (http://$(HOST):$(PORT))"
+	@echo "make test       — 安装并运行全部测试 set up and run every test"
+	@echo "make bench      — 性能基准 benchmarks -> benchmarks/RESULTS.md"
+	@echo "make lab        — JupyterLab on notebooks/"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+system:
+	bash scripts/setup_system.sh
+
+$(DEMO_MARKER): | $(VENV)/.installed
+	$(QLWORK) demo --out data/raw
+
+demo: $(DEMO_MARKER)
+
+$(SCORES): $(DEMO_MARKER) | $(VENV)/.installed
+	$(QLWORK) ingest
+
+data: $(SCORES)
+
+dashboard: $(VENV)/.installed data
+	$(QLWORK) dashboard --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed system
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+lab: $(VENV)/.installed data
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean-processed:
+	find data/processed -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""One module per ``qlwork`` sub-command; each defines ``register(subparsers)``."""
