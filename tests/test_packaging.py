@@ -1,0 +1,92 @@
+"""pyproject.toml and environment.yml name the same dependencies; set-up files exist."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# PyPI name -> conda-forge name where they differ; extras expand to extra packages.
+CONDA_NAME = {"salib": "salib", "pyyaml": "pyyaml", "dask": "dask"}
+EXTRA_PACKAGES = {"dask": {"distributed"}}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[\[<>=!~; ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _min_version(req: str) -> str | None:
+    m = re.search(r">=\s*([0-9][^,; ]*)", req)
+    return m.group(1) if m else None
+
+
+def _pyproject() -> dict[str, str | None]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["dev"]
+    out = {}
+    for r in reqs:
+        n = _name(r)
+        out[CONDA_NAME.get(n, n)] = _min_version(r)
+        for extra in EXTRA_PACKAGES.get(n, ()):
+            out.setdefault(extra, _min_version(r))
+    return out
+
+
+def _environment() -> dict[str, str | None]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    out = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for r in dep.get("pip", []):
+                if r.startswith("-e"):
+                    continue
+                out[_name(r)] = _min_version(r)
+        else:
+            n = _name(dep)
+            if n not in ("python", "pip"):
+                out[n] = _min_version(dep)
+    return out
+
+
+def test_dependency_lists_agree():
+    pp, env = _pyproject(), _environment()
+    assert set(pp) == set(env), (
+        f"只在 pyproject.toml: {sorted(set(pp) - set(env))}; 只在 environment.yml: {sorted(set(env) - set(pp))}")
+    diff = {k: (pp[k], env[k]) for k in pp if pp[k] != env[k]}
+    assert not diff, f"最低版本不一致 minimum versions differ: {diff}"
+
+
+def test_environment_installs_the_package():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+    assert "-e ." in pip
+
+
+def test_required_stack_present():
+    pp = _pyproject()
+    for name in ["jupyterlab", "pandas", "statsmodels", "seaborn", "ipywidgets", "voila", "openpyxl", "pyarrow"]:
+        assert name in pp
+    assert tuple(int(x) for x in pp["voila"].split(".")[:3]) >= (0, 5, 8)
+    assert tuple(int(x) for x in pp["ipywidgets"].split(".")[:2]) >= (8, 1)
+    assert int(pp["jupyterlab"].split(".")[0]) >= 4
+
+
+def test_console_script_and_layout():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert data["project"]["scripts"]["qlwork"] == "qlwork.cli:main"
+    for d in ["notebooks", "qlwork", "data/raw", "data/processed", "dashboards", "tests", "docs", ".ci"]:
+        assert (ROOT / d).exists(), d
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make dashboard" in readme and "make test" in readme
+
+
+def test_cli_help_lists_commands():
+    from qlwork.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "qlwork" in text
