@@ -1,0 +1,162 @@
+"""AHP priorities and consistency against published worked examples.
+
+Sources of the expected numbers are next to each one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlwork.errors import QlworkError
+from qlwork.weights.ahp import (
+    DEFAULT_RI_TABLE, RI_TABLES, SAATY_SCALE, ahp_weights, priority_vectors, random_index, saaty_label,
+    snap_to_scale,
+)
+
+# --- Wikipedia, "Analytic hierarchy process – leader example" (after Saaty's teaching
+# example; eigenvector priorities printed to 3 decimals). Criteria order:
+# Experience, Education, Charisma, Age; alternatives Tom, Dick, Harry.
+LEADER_CRITERIA = [[1, 4, 3, 7], [1 / 4, 1, 1 / 3, 3], [1 / 3, 3, 1, 5], [1 / 7, 1 / 3, 1 / 5, 1]]
+LEADER_ALTS = {
+    "experience": ([[1, 1 / 4, 4], [4, 1, 9], [1 / 4, 1 / 9, 1]], [0.217, 0.717, 0.066]),
+    "education": ([[1, 3, 1 / 5], [1 / 3, 1, 1 / 7], [5, 7, 1]], [0.188, 0.081, 0.731]),
+    "charisma": ([[1, 5, 9], [1 / 5, 1, 4], [1 / 9, 1 / 4, 1]], [0.743, 0.194, 0.063]),
+    "age": ([[1, 1 / 3, 5], [3, 1, 9], [1 / 5, 1 / 9, 1]], [0.265, 0.672, 0.063]),
+}
+
+
+def test_leader_example_criteria_weights():
+    r = ahp_weights(LEADER_CRITERIA)
+    # published: Experience .547, Education .127, Charisma .270, Age .056
+    np.testing.assert_allclose(r.weights, [0.547, 0.127, 0.270, 0.056], atol=6e-4)
+    assert r.consistent and r.ri_table == DEFAULT_RI_TABLE
+    # CR < 0.10 as the article states the judgments are acceptably consistent
+    assert 0 < r.cr < 0.10
+
+
+@pytest.mark.parametrize("name", list(LEADER_ALTS))
+def test_leader_example_alternatives(name):
+    m, expected = LEADER_ALTS[name]
+    np.testing.assert_allclose(ahp_weights(m).weights, expected, atol=6e-4)
+
+
+def test_leader_example_global_priorities():
+    crit = ahp_weights(LEADER_CRITERIA).weights
+    alts = np.column_stack([ahp_weights(LEADER_ALTS[k][0]).weights for k in LEADER_ALTS])
+    # published overall priorities: Tom .358, Dick .493, Harry .149
+    np.testing.assert_allclose(alts @ crit, [0.358, 0.493, 0.149], atol=6e-4)
+
+
+def test_harker_3x3_eigenvector():
+    # SuperDecisions help "Harker's example": the matrix [[1,2,3],[1/2,1,2],[1/3,1/2,1]] has
+    # principal eigenvector x = (0.5396145, 0.2969613, 0.1634241).
+    r = ahp_weights([[1, 2, 3], [1 / 2, 1, 2], [1 / 3, 1 / 2, 1]])
+    np.testing.assert_allclose(r.weights, [0.5396145, 0.2969613, 0.1634241], atol=1e-7)
+
+
+def test_hand_computed_consistency_two_methods():
+    # Hand computation for A = [[1,2,3],[1/2,1,2],[1/3,1/2,1]] by the geometric (方根法) method:
+    # row products 6, 1, 1/6 -> cube roots 1.817121, 1, 0.550321; sum 3.367442
+    # w = (0.539614, 0.296961, 0.163424)
+    r = ahp_weights([[1, 2, 3], [1 / 2, 1, 2], [1 / 3, 1 / 2, 1]], method="geometric", lambda_method="estimate")
+    np.testing.assert_allclose(r.weights, [1.817121 / 3.367442, 1 / 3.367442, 0.550321 / 3.367442], atol=1e-6)
+    # Aw = (1.8172+... ) : (A w)_1 = .539614 + 2*.296961 + 3*.163424 = 1.623808, /w1 = 3.009231
+    # (A w)_2 = .269807 + .296961 + .326848 = .893616, /w2 = 3.009201
+    # (A w)_3 = .179871 + .148481 + .163424 = .491776, /w3 = 3.009228 -> λ ≈ 3.009220
+    assert r.lambda_max == pytest.approx(3.009220, abs=2e-5)
+    # CI = 0.009220/2 = 0.004610; CR = 0.004610/0.58 = 0.007948
+    assert r.ci == pytest.approx(0.004610, abs=2e-5)
+    assert r.cr == pytest.approx(0.007948, abs=5e-5)
+
+
+def test_arithmetic_method_hand_computed():
+    # 和积法 for [[1, 3], [1/3, 1]]: columns normalised (.75, .25) and (.75, .25) -> w = (.75, .25)
+    r = ahp_weights([[1, 3], [1 / 3, 1]], method="arithmetic")
+    np.testing.assert_allclose(r.weights, [0.75, 0.25])
+    assert r.cr == 0.0 and r.ci == 0.0
+
+
+def test_labels_give_series_and_to_frame():
+    df = pd.DataFrame(LEADER_CRITERIA, index=["exp", "edu", "cha", "age"], columns=["exp", "edu", "cha", "age"])
+    r = ahp_weights(df)
+    assert isinstance(r.weights, pd.Series)
+    assert list(r.weights.index) == ["exp", "edu", "cha", "age"]
+    f = r.to_frame()
+    assert list(f["element"]) == ["exp", "edu", "cha", "age"]
+    assert {"weight", "CR", "ri_table", "method"} <= set(f.columns)
+    assert r.params["ri_table"] == "saaty1980" and r.params["method"] == "eigen"
+    assert "CR=" in repr(r)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_small_matrices_have_zero_cr(n):
+    m = np.ones((n, n)) if n == 1 else np.array([[1, 7], [1 / 7, 1]])
+    r = ahp_weights(m)
+    assert r.cr == 0.0 and r.ci == 0.0 and not np.isnan(r.cr)
+    assert r.consistent
+
+
+def test_ri_tables_published_values():
+    # Saaty (1980) p.21
+    assert RI_TABLES["saaty1980"].values[:10] == (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49)
+    # Alonso & Lamata (2006) Table 2
+    assert random_index(3, "alonso_lamata") == 0.5245 and random_index(15, "alonso_lamata") == 1.5838
+    # Saaty (2008) IJSS table: n=3 0.52, n=5 1.11
+    assert random_index(3, "saaty2005") == 0.52 and random_index(5, "saaty2005") == 1.11
+    # 洪志国等 (2002): n=5 1.12, n=6 1.26
+    assert random_index(6, "hong2002") == 1.26
+    for t in RI_TABLES.values():
+        assert t.source and t.values[0] == 0 and t.values[1] == 0
+
+
+def test_ri_table_changes_cr_and_is_recorded():
+    a = ahp_weights(LEADER_CRITERIA, ri_table="saaty1980")
+    b = ahp_weights(LEADER_CRITERIA, ri_table="alonso_lamata")
+    assert b.ri_table == "alonso_lamata"
+    assert b.cr == pytest.approx(a.ci / 0.8815)
+
+
+def test_n_beyond_table_is_clear_error():
+    with pytest.raises(QlworkError) as e:
+        ahp_weights(np.ones((16, 16)))
+    assert e.value.problems[0].code == "ri_out_of_range"
+    with pytest.raises(QlworkError):
+        ahp_weights(LEADER_CRITERIA, ri_table="nope")
+
+
+def test_bad_matrices_are_located_problems():
+    with pytest.raises(QlworkError) as e:
+        ahp_weights([[1, 3, 0], [1 / 3, 1, 2], [5, 1 / 2, 1]])
+    codes = {p.code for p in e.value.problems}
+    assert "nonpositive_judgment" in codes
+    with pytest.raises(QlworkError) as e:
+        ahp_weights(pd.DataFrame([[1, 3], [3, 1]], index=["a", "b"], columns=["a", "b"]))
+    p = e.value.problems[0]
+    assert p.code == "not_reciprocal" and p.column == "a→b"
+    with pytest.raises(QlworkError):
+        ahp_weights([[1, 2, 3]])
+    with pytest.raises(QlworkError):
+        ahp_weights([[1, 2], [0.5, 1]], method="median")
+
+
+def test_priority_vectors_batch_matches_single():
+    rng = np.random.default_rng(1)
+    mats = []
+    for _ in range(5):
+        m = np.eye(4)
+        iu = np.triu_indices(4, 1)
+        m[iu] = rng.choice(SAATY_SCALE, size=len(iu[0]))
+        m[(iu[1], iu[0])] = 1 / m[iu]
+        mats.append(m)
+    stack = np.array(mats)
+    for method in ("eigen", "geometric", "arithmetic"):
+        batch = priority_vectors(stack, method)
+        for k in range(5):
+            np.testing.assert_allclose(batch[k], ahp_weights(stack[k], method=method, ri_table="alonso_lamata").weights)
+
+
+def test_snap_and_label():
+    assert snap_to_scale(0.34) == pytest.approx(1 / 3)
+    assert snap_to_scale(12) == 9
+    assert saaty_label(1 / 3) == "1/3" and saaty_label(5.0) == "5"
