@@ -1,0 +1,107 @@
+"""``qlwork dashboard`` — serve the review dashboard (评审看板) with Voilà.
+
+Runs Voilà on the ``dashboards/`` folder only (never the whole project), with
+``dashboards/voila.json`` as its configuration (kernel culling, execution
+timeout, sources stripped, tracebacks hidden).  Binds 127.0.0.1 by default;
+``--host 0.0.0.0`` serves a meeting room (see docs/dashboard.md).  Each viewer
+gets a kernel of their own.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import Problem, QlworkError
+from ..paths import project_root
+
+__all__ = ["register", "dashboards_dir", "voila_command", "dashboard_url"]
+
+NOTEBOOK = "review.ipynb"
+
+
+def dashboards_dir(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding ``review.ipynb`` and ``voila.json``.
+
+    The project's own ``dashboards/`` when it has one, else the one next to
+    the installed package (a temp project root in tests holds only data).
+    """
+    cands = [Path(root) / "dashboards"] if root else []
+    cands += [project_root() / "dashboards", Path(__file__).resolve().parents[2] / "dashboards"]
+    for c in cands:
+        if (c / NOTEBOOK).is_file():
+            return c.resolve()
+    raise QlworkError(Problem(
+        "no_dashboard", "找不到看板笔记本 dashboards/review.ipynb", "dashboard notebook not found",
+        file=str(cands[0] / NOTEBOOK), expected="项目根目录下的 dashboards/review.ipynb"))
+
+
+def dashboard_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}/voila/render/{NOTEBOOK}"
+
+
+def voila_command(host: str = "127.0.0.1", port: int = 8866) -> list[str]:
+    """The Voilà command line; run it with ``cwd=dashboards_dir()`` so that
+    ``voila.json`` there is read and only that folder is served."""
+    return [
+        sys.executable, "-m", "voila", ".",
+        "--no-browser",
+        f"--Voila.ip={host}",
+        f"--port={int(port)}",
+        "--Voila.port_retries=0",
+    ]
+
+
+def _check_port(host: str, port: int) -> None:
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise QlworkError(Problem(
+                "port_in_use", f"无法在 {host}:{port} 上启动看板：端口已被占用或地址不可用",
+                f"cannot bind {host}:{port}: {e.strerror}", found=f"{host}:{port}",
+                expected="换一个端口，例如 --port 8867")) from None
+
+
+def _run(args) -> int:
+    host, port = args.host, int(args.port)
+    if not (0 < port < 65536):
+        raise QlworkError(Problem("bad_port", "端口号必须在 1–65535 之间", "port must be 1-65535",
+                                  found=port, expected="1–65535"))
+    folder = dashboards_dir()
+    _check_port(host, port)
+    env = dict(os.environ)
+    # The kernel runs with cwd = dashboards/; pin the data root explicitly.
+    env.setdefault("QLWORK_ROOT", str(project_root()))
+    env.setdefault("MPLBACKEND", "Agg")
+    print(f"评审看板 review dashboard: {dashboard_url(host, port)}", flush=True)
+    if host in ("0.0.0.0", "::"):
+        print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"
+              " Bound to all interfaces; viewers use this machine's IP.", flush=True)
+    print("按 Ctrl-C 停止 press Ctrl-C to stop", flush=True)
+    proc = subprocess.Popen(voila_command(host, port), cwd=folder, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "dashboard", help="启动评审看板（Voilà）serve the review dashboard",
+        description="用 Voilà 启动评审看板，只发布 dashboards/ 文件夹；默认仅本机可访问。"
+                    " Serve dashboards/ with Voilà; binds 127.0.0.1 by default.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="绑定地址 bind address（会议室共享用 0.0.0.0）[127.0.0.1]")
+    p.add_argument("--port", type=int, default=8866, help="端口 port [8866]")
+    p.set_defaults(func=_run)

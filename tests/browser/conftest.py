@@ -1,0 +1,159 @@
+"""Browser-test harness: a Voilà server on a free port against a temp project
+root holding the county demo, and headless Debian Chromium driven by the
+Playwright sync API with every non-local request aborted."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("QLWORK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+DEMO_SEED = 20251231
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for it in items:
+        if here in Path(str(it.fspath)).parents:
+            it.add_marker(pytest.mark.browser)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_demo_root(root: Path, scale: str = "county", seed: int = DEMO_SEED) -> Path:
+    """generate_demo + ingest(exclude_invalid=True) into ``root/data``."""
+    demo = pytest.importorskip("qlwork.demo")
+    ingest = pytest.importorskip("qlwork.ingest")
+    raw = root / "data" / "raw"
+    out = root / "data" / "processed"
+    raw.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").touch()  # marks the folder as a project root
+    demo.generate_demo(raw, scale=scale, seed=seed)
+    ingest.ingest(raw_dir=raw, out_dir=out, exclude_invalid=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def dashboard_root(request, tmp_path_factory) -> Path:
+    """A temp project root with the county demo, processed (the lead's
+    ``demo_root`` fixture when the suite provides one).  ``QLWORK_TEST_ROOT``
+    points the browser tests at an existing processed root instead (e.g. a
+    province-scale demo for the timing run)."""
+    if os.environ.get("QLWORK_TEST_ROOT"):
+        return Path(os.environ["QLWORK_TEST_ROOT"]).resolve()
+    try:
+        return Path(request.getfixturevalue("demo_root"))
+    except pytest.FixtureLookupError:
+        pass
+    return build_demo_root(tmp_path_factory.mktemp("qlwork_dash"))
+
+
+@pytest.fixture(scope="session")
+def voila_server(dashboard_root, tmp_path_factory):
+    """``qlwork dashboard`` on a free local port; yields the base URL."""
+    port = free_port()
+    env = dict(os.environ, QLWORK_ROOT=str(dashboard_root), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    log = tmp_path_factory.mktemp("voila_log") / "voila.log"
+    fh = open(log, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qlwork", "dashboard", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        if proc.poll() is not None:
+            fh.close()
+            pytest.fail(f"voila exited early ({proc.returncode}):\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            os.killpg(proc.pid, signal.SIGTERM)
+            pytest.fail(f"voila did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.3)
+    yield base
+    os.killpg(proc.pid, signal.SIGTERM)  # the group of the server we started (voila + its kernels)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    fh.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory):
+    """A headless Chromium context with a fresh profile; only local requests pass."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM} (run `make system`)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    profile = tmp_path_factory.mktemp("chromium_profile")
+    blocked: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1366, "height": 768}, locale="zh-CN")
+
+        def route(r):
+            host = urlparse(r.request.url).hostname or ""
+            if r.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        ctx.route("**/*", route)
+        ctx.blocked_requests = blocked
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def timings():
+    """Collects browser timings; written to benchmarks/dashboard_timings.json."""
+    rec: dict = {}
+    yield rec
+    if rec:
+        out = REPO / "benchmarks" / "dashboard_timings.json"
+        out.parent.mkdir(exist_ok=True)
+        prev = {}
+        if out.is_file():
+            try:
+                prev = json.loads(out.read_text(encoding="utf-8"))
+            except ValueError:
+                prev = {}
+        prev.update(rec)
+        prev["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(prev, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(out)
