@@ -1,0 +1,304 @@
+"""Helpers for reading (and deterministically writing) messy Excel workbooks.
+
+Real submissions from departments are typed by hand into templates: a title
+row, a "填报单位" row, two-row merged headers, a notes row at the bottom,
+digits typed in full width (``"９６.５"``), numbers stored as text
+(``"12"``, ``"96.5%"``, ``" 3 "``) and markers for "no value" such as
+``"—"``, ``"/"``, ``"-"``, ``"无"``, ``"空"``.  Every reader in qlwork (department
+workbooks, the unit registry, AHP questionnaires, survey files) uses these
+helpers so the same cell is understood the same way everywhere.
+
+Public helpers
+--------------
+- :func:`normalize_text` — NFKC (full width → half width), trim, collapse spaces.
+- :func:`parse_number` / :class:`ParsedNumber` — one cell → number, missing, or non-numeric.
+- :func:`parse_fraction` — AHP judgments ``"1/3"``, ``"３"``, ``0.333`` → float.
+- :func:`is_missing_marker`, :data:`MISSING_MARKERS`.
+- :func:`col_letter` / :func:`col_index` — Excel column letters ↔ 1-based indexes.
+- :func:`header_key` — a header cell reduced for matching (no unit suffix, no spaces).
+- :func:`combine_header_rows` — labels of a two-row merged header.
+- :func:`find_row` — first row (1-based) whose cells contain a label.
+- :func:`read_rows` — all rows of a sheet as tuples of values (read-only mode).
+- :func:`save_deterministic` — save an openpyxl workbook byte-for-byte reproducibly.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+__all__ = [
+    "MISSING_MARKERS",
+    "ParsedNumber",
+    "normalize_text",
+    "is_missing_marker",
+    "parse_number",
+    "parse_fraction",
+    "col_letter",
+    "col_index",
+    "header_key",
+    "combine_header_rows",
+    "find_row",
+    "read_rows",
+    "sheet_names",
+    "save_deterministic",
+    "FIXED_TIMESTAMP",
+]
+
+#: Cell texts that mean "no value" (不适用 / 无数据).  Compared after
+#: :func:`normalize_text`, so the full-width forms are covered too.
+MISSING_MARKERS = frozenset({
+    "", "—", "——", "－", "-", "--", "/", "／", "\\", "无", "空", "暂无", "不适用", "n/a", "na", "N/A", "NA",
+    "null", "None", "nan", "NaN", "#N/A", "…", "...", "－－",
+})
+
+#: Timestamp written into every workbook qlwork generates (docProps and zip entries).
+FIXED_TIMESTAMP = (2025, 12, 31, 0, 0, 0)
+
+_SPACES = re.compile(r"\s+")
+# unit suffix in a header: "立案数（件）", "满意率(%)", "比率 [‰]"
+_UNIT_SUFFIX = re.compile(r"[（(\[【][^（）()\[\]【】]*[）)\]】]\s*$")
+
+
+def normalize_text(value: Any) -> str:
+    """Text of a cell, NFKC-normalised (full-width digits/letters/punctuation →
+    ASCII), stripped, inner whitespace runs collapsed to one space.
+
+    ``None`` becomes ``""``.  Dashes that NFKC keeps (``—``) are left alone so that
+    :data:`MISSING_MARKERS` can recognise them.
+    """
+    if value is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(value))
+    s = s.replace("\u3000", " ").replace("\xa0", " ")
+    return _SPACES.sub(" ", s).strip()
+
+
+def is_missing_marker(value: Any) -> bool:
+    """True for ``None``, NaN, blank text and the markers in :data:`MISSING_MARKERS`."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, (int, float)):
+        return False
+    return normalize_text(value) in MISSING_MARKERS
+
+
+@dataclass(frozen=True)
+class ParsedNumber:
+    """Result of :func:`parse_number`.
+
+    ``status`` is ``"ok"`` (``value`` is a finite float), ``"missing"`` (blank or a
+    missing marker; ``value`` is NaN) or ``"non_numeric"`` (text that is not a number,
+    e.g. ``"待核实"``; ``value`` is NaN).  ``text`` is set when the cell held text.
+    """
+
+    value: float
+    status: str
+    text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_MISSING = ParsedNumber(math.nan, "missing")
+
+
+def parse_number(value: Any, *, percent_ok: bool = True) -> ParsedNumber:
+    """Interpret one cell as a number.
+
+    Accepts numbers, and text numbers after :func:`normalize_text`: full-width
+    digits (``"１２"``), thousands separators (``"1,234"``), a trailing ``%`` or
+    ``‰`` sign when ``percent_ok`` (the number is kept as written: ``"96.5%"`` →
+    96.5, because our indicators are recorded in their own unit), surrounding spaces.
+    Booleans are non-numeric.
+    """
+    if value is None:
+        return _MISSING
+    if isinstance(value, bool):
+        return ParsedNumber(math.nan, "non_numeric", str(value))
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if math.isnan(v):
+            return _MISSING
+        if math.isinf(v):
+            return ParsedNumber(math.nan, "non_numeric", str(value))
+        return ParsedNumber(v, "ok")
+    text = normalize_text(value)
+    if text in MISSING_MARKERS:
+        return ParsedNumber(math.nan, "missing", text or None)
+    s = text.replace(",", "").replace(" ", "")
+    if percent_ok and s[-1:] in ("%", "‰"):
+        s = s[:-1]
+    if _NUM.match(s):
+        return ParsedNumber(float(s), "ok", text)
+    return ParsedNumber(math.nan, "non_numeric", text)
+
+
+def parse_fraction(value: Any) -> float | None:
+    """An AHP judgment cell → float, or ``None`` when blank/missing/unreadable.
+
+    ``3``, ``"3"``, ``"３"``, ``"1/3"``, ``"１／３"``, ``0.3333`` are accepted.
+    Zero, negatives and non-finite values return ``None`` (not a valid ratio).
+    """
+    if is_missing_marker(value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+    else:
+        s = normalize_text(value).replace(" ", "").replace("÷", "/")
+        if "/" in s:
+            a, _, b = s.partition("/")
+            pa, pb = parse_number(a, percent_ok=False), parse_number(b, percent_ok=False)
+            if not (pa.ok and pb.ok) or pb.value == 0:
+                return None
+            v = pa.value / pb.value
+        else:
+            p = parse_number(s, percent_ok=False)
+            if not p.ok:
+                return None
+            v = p.value
+    if not math.isfinite(v) or v <= 0:
+        return None
+    return v
+
+
+def col_letter(index: int) -> str:
+    """1-based column index → Excel letters (1 → "A", 27 → "AA")."""
+    return get_column_letter(int(index))
+
+
+def col_index(letters: str) -> int:
+    """Excel column letters → 1-based index ("A" → 1)."""
+    return column_index_from_string(letters.upper())
+
+
+def header_key(value: Any) -> str:
+    """A header cell reduced for matching: normalised, unit suffix such as
+    ``（人/百人）`` or ``(%)`` removed, all spaces and line breaks removed,
+    ASCII letters lower-cased.  ``"党员干部立案处分人数\\n（人/百人）"`` →
+    ``"党员干部立案处分人数"``."""
+    s = normalize_text(value)
+    prev = None
+    while prev != s:  # strip repeated suffixes "名称（%）（2025）"
+        prev = s
+        s = _UNIT_SUFFIX.sub("", s).strip()
+    s = s.replace(" ", "").replace('"', "").replace("“", "").replace("”", "")
+    return s.lower()
+
+
+def combine_header_rows(rows: Sequence[Sequence[Any]], *, sep: str = " / ") -> list[str]:
+    """Labels for a header spread over several rows with merged cells.
+
+    Merged cells are read as a value in their first cell and blanks elsewhere, so
+    the upper row is forward-filled to the right (a group title spans its columns)
+    but only while the lower row has content; then each column's non-blank parts
+    are joined top to bottom.  A label that only exists in the top row (merged
+    vertically, e.g. "单位编码") is kept as is.
+
+    >>> combine_header_rows([["单位编码", "干部清正", None], [None, "立案数", "函询数"]])
+    ['单位编码', '干部清正 / 立案数', '干部清正 / 函询数']
+    """
+    if not rows:
+        return []
+    width = max(len(r) for r in rows)
+    grid = [[normalize_text(r[i]) if i < len(r) else "" for i in range(width)] for r in rows]
+    for level in range(len(grid) - 1):
+        last = ""
+        for i in range(width):
+            if grid[level][i]:
+                last = grid[level][i]
+            elif last and any(grid[k][i] for k in range(level + 1, len(grid))):
+                grid[level][i] = last
+            else:
+                last = ""
+    out = []
+    for i in range(width):
+        parts = [grid[k][i] for k in range(len(grid)) if grid[k][i]]
+        dedup = [p for j, p in enumerate(parts) if j == 0 or p != parts[j - 1]]
+        out.append(sep.join(dedup))
+    return out
+
+
+def find_row(rows: Sequence[Sequence[Any]], labels: Iterable[str], *, max_rows: int = 20) -> int | None:
+    """1-based number of the first row (within ``max_rows``) that has a cell whose
+    :func:`header_key` equals one of ``labels`` (compared with :func:`header_key` too)."""
+    keys = {header_key(x) for x in labels}
+    for r, row in enumerate(rows[:max_rows], start=1):
+        for v in row:
+            if v is not None and header_key(v) in keys:
+                return r
+    return None
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    """Sheet names of a workbook without loading its cells."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def read_rows(path: str | Path, sheet: str | None = None) -> list[tuple]:
+    """All rows of a sheet (first sheet when ``sheet`` is None) as tuples of cell
+    values, in read-only mode (fast, low memory; merged cells read as blanks except
+    their top-left cell).  Row ``i`` of the list is Excel row ``i + 1``."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        # read-only sheets may skip leading empty rows; keep Excel numbering
+        try:
+            ws.reset_dimensions()
+        except AttributeError:  # pragma: no cover
+            pass
+        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+        return rows
+    finally:
+        wb.close()
+
+
+_CORE_DATE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTAMP) -> Path:
+    """Save an openpyxl workbook so that the same content gives the same bytes.
+
+    openpyxl stamps the current time into ``docProps/core.xml`` and into every zip
+    entry; both are replaced by ``timestamp``.  The file is written atomically
+    (:func:`qlwork.atomic.atomic_path`).
+    """
+    from .atomic import atomic_path
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    iso = "%04d-%02d-%02dT%02d:%02d:%02dZ" % timestamp
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATE.sub(lambda m: m.group(1) + iso.encode() + m.group(3), data)
+            zi = zipfile.ZipInfo(info.filename, date_time=timestamp)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            zout.writestr(zi, data)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(out.getvalue())
+    return path
