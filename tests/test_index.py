@@ -1,0 +1,300 @@
+"""compute_index end to end on hand-computed cases (arithmetic written in comments).
+
+Framework F used below (local weights)::
+
+    QLI ─ A (0.6) ─ i1 (0.5, +1)
+        │         └ i2 (0.5, −1)      ← cost indicator
+        └ B (0.4) ─ i3 (0.25, +1)
+                  └ i4 (0.75, +1)
+
+With ``normalization="goalposts"`` and goalposts [0, 100] (i2: [0, 100] with
+direction −1 gives 100 − x) the normalised values are known exactly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlwork.aggregate import aggregate_matrix, aggregate_rows, effective_weights, node_weights
+from qlwork.errors import QlworkError
+from qlwork.framework import load_framework
+from qlwork.index import compute_index
+
+GP = [0, 100]
+
+
+def make_fw(public=False, social_share=0.0, applies_i4=None):
+    i4 = {"id": "i4", "weight": 0.75, "direction": 1, "goalposts": GP}
+    if applies_i4:
+        i4["applies_to"] = applies_i4
+    i3 = {"id": "i3", "weight": 0.25, "direction": 1, "goalposts": GP}
+    if public:
+        i3["public"] = True
+    return {"id": "QLI", "name": "测试指数", "social_share": social_share, "unit_types": ["机关", "学校"],
+            "children": [
+                {"id": "A", "weight": 0.6, "children": [
+                    {"id": "i1", "weight": 0.5, "direction": 1, "goalposts": GP},
+                    {"id": "i2", "weight": 0.5, "direction": -1, "goalposts": GP}]},
+                {"id": "B", "weight": 0.4, "children": [i3, i4]}]}
+
+
+# normalised values N (i2 raw = 100 − N):
+#        i1   i2   i3   i4
+#  u1    20   80   40   60
+#  u2    50   50  100    0
+#  u3   100    0   10   90
+RAW = pd.DataFrame({"i1": [20, 50, 100.0], "i2": [20, 50, 100.0], "i3": [40, 100, 10.0], "i4": [60, 0, 90.0]},
+                   index=["u1", "u2", "u3"])
+
+
+def test_arithmetic_hand():
+    r = compute_index(RAW, make_fw(), normalization="goalposts")
+    # A = .5·i1 + .5·i2: u1 .5·20+.5·80 = 50, u2 50, u3 .5·100+.5·0 = 50
+    # B = .25·i3 + .75·i4: u1 10+45 = 55, u2 25+0 = 25, u3 2.5+67.5 = 70
+    # total = .6·A + .4·B: u1 30+22 = 52, u2 30+10 = 40, u3 30+28 = 58
+    f = r.to_frame()
+    np.testing.assert_allclose(f["A"], [50, 50, 50])
+    np.testing.assert_allclose(f["B"], [55, 25, 70])
+    np.testing.assert_allclose(f["total"], [52, 40, 58])
+    assert f["rank"].tolist() == [2, 3, 1]
+    assert f["grade"].tolist() == ["不合格", "不合格", "不合格"]
+    # cost indicator flipped: u3 has the largest raw i2 (100) → normalised 0
+    assert r.normalized.loc["u3", "i2"] == 0
+
+
+def test_geometric_hand():
+    r = compute_index(RAW, make_fw(), normalization="goalposts", aggregation="geometric")
+    # A = i1^.5 · i2^.5: u1 √(20·80) = 40, u2 50, u3 √(100·max(0, eps=1)) = 10
+    # B = i3^.25 · i4^.75: u1 40^.25·60^.75, u2 100^.25·1^.75 = 3.16228, u3 10^.25·90^.75
+    B = [40 ** .25 * 60 ** .75, 100 ** .25, 10 ** .25 * 90 ** .75]
+    A = [40.0, 50.0, 10.0]
+    np.testing.assert_allclose(r.scores["A"], A, rtol=1e-12)
+    np.testing.assert_allclose(r.scores["B"], B, rtol=1e-12)
+    # total = A^.6 · B^.4 (nested geometric means = one geometric mean with effective weights)
+    np.testing.assert_allclose(r.scores["total"], [a ** .6 * b ** .4 for a, b in zip(A, B)], rtol=1e-12)
+    assert r.params["geometric_eps"] == 1.0
+
+
+def test_minmax_cost_case():
+    # min–max: i1 20,50,100 → 0, 37.5, 100; i2 cost 20,50,100 → 100, 62.5, 0
+    # i3 40,100,10 → 33.33, 100, 0;  i4 60,0,90 → 66.67, 0, 100
+    # u1: A = .5·0 + .5·100 = 50; B = .25·33.333 + .75·66.667 = 58.333; total = 30 + 23.333 = 53.333
+    r = compute_index(RAW, make_fw(), normalization="minmax")
+    assert r.scores.loc["u1", "total"] == pytest.approx(30 + 0.4 * (0.25 * 100 / 3 + 0.75 * 200 / 3))
+    assert r.scores.loc["u2", "A"] == pytest.approx(50.0)  # .5·37.5 + .5·62.5
+
+
+MISS = pd.DataFrame({"i1": [20, np.nan, 100, 30.0], "i2": [20, 50, 100, 50.0], "i3": [40, 100, 10, 50.0],
+                     "i4": [60, 0, 90, 50.0]}, index=["u1", "u2", "u3", "u4"])
+
+
+def test_missing_none():
+    r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="none")
+    # u2 lacks i1 → A and total missing; B = .25·100 + .75·0 = 25 still computed
+    assert math.isnan(r.scores.loc["u2", "A"]) and math.isnan(r.scores.loc["u2", "total"])
+    assert r.scores.loc["u2", "B"] == 25
+    w = r.warnings[r.warnings.unit_id == "u2"]
+    assert "missing_data" in w.code.tolist() and "i1" in w[w.code == "missing_data"].detail.iloc[0]
+    assert pd.isna(r.to_frame().loc["u2", "rank"]) and r.to_frame().loc["u2", "grade_rule"] == "missing"
+
+
+def test_missing_mean():
+    r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="mean")
+    # i1 filled with mean(20, 100, 30) = 50 → A = .5·50 + .5·50 = 50; total = .6·50 + .4·25 = 40
+    assert r.scores.loc["u2", "total"] == pytest.approx(40)
+    assert r.imputed.to_dict("records") == [
+        {"unit_id": "u2", "period": "当期", "indicator_id": "i1", "method": "mean", "value": 50.0}]
+
+
+def test_missing_median():
+    r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="median")
+    # median(20, 100, 30) = 30 → A = .5·30 + .5·50 = 40; total = 24 + 10 = 34
+    assert r.scores.loc["u2", "total"] == pytest.approx(34)
+    assert r.params["n_imputed"] == 1
+
+
+def test_missing_reweight():
+    r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="reweight")
+    # A from i2 alone (weight renormalised to 1) = 50; total = .6·50 + .4·25 = 40
+    assert r.scores.loc["u2", "A"] == 50 and r.scores.loc["u2", "total"] == pytest.approx(40)
+    assert len(r.imputed) == 0
+
+
+def test_not_applicable_renormalised_within_node():
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_type": ["机关", "学校", "学校"],
+                          "county": ["甲县", "甲县", "乙县"]})
+    r = compute_index(RAW, make_fw(applies_i4=["机关"]), units=units, normalization="goalposts", peer_group=None)
+    # i4 does not apply to 学校: their B = i3 alone; u2 B = 100, total = 30 + 40 = 70; u3 B = 10 → 30 + 4 = 34
+    assert r.scores.loc["u2", "B"] == 100 and r.scores.loc["u2", "total"] == pytest.approx(70)
+    assert r.scores.loc["u3", "total"] == pytest.approx(34)
+    assert r.scores.loc["u1", "total"] == pytest.approx(52)  # 机关 keeps i4
+    # not applicable is not missing data
+    assert "missing_data" not in r.warnings.code.tolist()
+    f = r.to_frame()
+    assert f.loc["u1", "rank_in_region"] == 2 and f.loc["u2", "rank_in_region"] == 1  # 甲县: 70 > 52
+
+
+def test_rank_ties_and_bottom_n():
+    df = pd.DataFrame({"i1": [90, 80, 80, 70.0], "i2": [10, 20, 20, 30.0], "i3": [90, 80, 80, 70.0],
+                       "i4": [90, 80, 80, 70.0]}, index=list("abcd"))
+    r = compute_index(df, make_fw(), normalization="goalposts", bottom_n=1)
+    # totals 90, 80, 80, 70 (every normalised value equal within a unit) → ranks 1, 2, 2, 4
+    np.testing.assert_allclose(r.scores["total"], [90, 80, 80, 70])
+    f = r.to_frame()
+    assert f["rank"].tolist() == [1, 2, 2, 4]
+    assert f["grade"].tolist() == ["优秀", "良好", "良好", "合格"]
+    assert f.loc["d", "warnings"] == "bottom_n" and f.loc["a", "warnings"] == ""
+
+
+def test_social_share_from_public_indicator_and_argument():
+    fw = make_fw(public=True, social_share=0.3)
+    r = compute_index(RAW, fw, normalization="goalposts")
+    # internal tree drops i3: B = i4; internal u1 = .6·50 + .4·60 = 54; public = i3 = 40
+    # total = .7·54 + .3·40 = 37.8 + 12 = 49.8
+    assert r.scores.loc["u1", "internal"] == pytest.approx(54)
+    assert r.scores.loc["u1", "public"] == pytest.approx(40)
+    assert r.scores.loc["u1", "total"] == pytest.approx(49.8)
+    assert r.params["public"] == "indicators"
+    # public argument overrides: u1 public 100 → .7·54 + 30 = 67.8
+    r2 = compute_index(RAW, fw, normalization="goalposts", public=pd.Series({"u1": 100.0, "u2": 0.0, "u3": 50.0}))
+    assert r2.scores.loc["u1", "total"] == pytest.approx(67.8) and r2.params["public"] == "argument"
+    # social_share argument wins over the framework's
+    r3 = compute_index(RAW, fw, normalization="goalposts", social_share=0.5)
+    assert r3.scores.loc["u1", "total"] == pytest.approx(0.5 * 54 + 0.5 * 40)
+
+
+def test_public_absent_total_is_internal():
+    fw = make_fw(public=True, social_share=0.3)
+    r = compute_index(RAW.drop(columns="i3"), fw, normalization="goalposts")
+    assert r.params["public"] == "absent"
+    np.testing.assert_allclose(r.scores["total"], r.scores["internal"])
+
+
+def test_partial_public_falls_back_with_warning():
+    fw = make_fw(public=True, social_share=0.3)
+    r = compute_index(RAW, fw, normalization="goalposts", public=pd.Series({"u1": 100.0}))
+    # u1's public comes from the argument; u2/u3 fall back to the public indicator i3 in the data
+    assert r.scores.loc["u2", "public"] == 100 and r.scores.loc["u3", "public"] == 10
+
+
+def test_weights_override_local_and_leaf():
+    # local override: A 0.5, B 0.5 → u1 = .5·50 + .5·55 = 52.5
+    r = compute_index(RAW, make_fw(), normalization="goalposts", weights={"A": 0.5, "B": 0.5})
+    assert r.scores.loc["u1", "total"] == pytest.approx(52.5) and r.params["weights"] == "local weights"
+    # leaf weights (index = exactly the indicators): all on i4 → total = i4
+    lw = pd.Series({"i1": 0.0, "i2": 0.0, "i3": 0.0, "i4": 1.0})
+    r = compute_index(RAW, make_fw(), normalization="goalposts", weights=lw)
+    np.testing.assert_allclose(r.scores["total"], [60, 0, 90])
+    assert r.params["weights"] == "leaf weights"
+
+
+def _long(periods):
+    rows = []
+    for k, per in enumerate(periods):
+        for u in RAW.index:
+            for i in RAW.columns:
+                rows.append({"unit_id": u, "period": per, "indicator_id": i, "value": float(RAW.loc[u, i])})
+    return pd.DataFrame(rows)
+
+
+def test_long_multi_period_change_and_drop_warning():
+    d = _long(["2025H1", "2025H2"])
+    # u3's i1 falls from 100 to 0 in 2025H2; everything else unchanged
+    m = (d.period == "2025H2") & (d.unit_id == "u3") & (d.indicator_id == "i1")
+    d.loc[m, "value"] = 0.0
+    r = compute_index(d, make_fw(), normalization="goalposts", drop_points=10)
+    assert r.period == "2025H2" and r.params["previous_period"] == "2025H1"
+    # u3: A was .5·100 + 0 = 50, now 0 → total drops by .6·50 = 30
+    assert r.to_frame().loc["u3", "change"] == pytest.approx(-30)
+    assert r.to_frame().loc["u1", "change"] == pytest.approx(0)
+    assert "large_drop" in r.warnings[r.warnings.unit_id == "u3"].code.tolist()
+    assert set(r.history.index.get_level_values("period")) == {"2025H1", "2025H2"}
+    # choosing the earlier period ranks it and has no previous period
+    r1 = compute_index(d, make_fw(), normalization="goalposts", period="2025H1")
+    assert r1.scores.loc["u3", "total"] == pytest.approx(58) and r1.to_frame()["change"].isna().all()
+    # previous= an IndexResult
+    r2 = compute_index(d[d.period == "2025H2"], make_fw(), normalization="goalposts", previous=r1)
+    assert r2.to_frame().loc["u3", "change"] == pytest.approx(-30)
+
+
+def test_veto_caps_grade():
+    df = RAW * 0 + 100.0  # every unit perfect
+    df["i2"] = 0.0
+    r = compute_index(df, make_fw(), normalization="goalposts", veto=["u2"])
+    f = r.to_frame()
+    assert f.loc["u1", "grade"] == "优秀" and f.loc["u2", "grade"] == "不合格"
+    assert f.loc["u2", "grade_rule"] == "veto" and f.loc["u1", "grade_rule"] == "score-cutoff"
+    assert "veto" in f.loc["u2", "warnings"]
+
+
+def test_unit_report():
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_name": ["甲", "乙", "丙"], "unit_type": ["机关"] * 3,
+                          "county": ["甲县"] * 3})
+    d = _long(["2025H1", "2025H2"])
+    r = compute_index(d, make_fw(), units=units, normalization="goalposts")
+    rep = r.unit("u1")
+    assert rep.unit_name == "甲" and rep.rank == 2 and rep.n_peers == 3 and rep.grade == "不合格"
+    # peer mean of total: (52 + 40 + 58)/3 = 50; median 52
+    assert rep.peers.loc["total", "peer_mean"] == pytest.approx(50) and rep.peers.loc["total", "median"] == 52
+    # u1 vs peer medians of normalised values (i1 50, i2 50, i3 40, i4 60): diffs −30, +30, 0, 0
+    assert rep.strongest.iloc[0]["indicator_id"] == "i2" and rep.weakest.iloc[0]["indicator_id"] == "i1"
+    assert rep.trend.index.tolist() == ["2025H1", "2025H2"]
+    assert rep.to_dict()["scores"]["total"] == pytest.approx(52)
+    with pytest.raises(QlworkError):
+        r.unit("nope")
+
+
+def test_wide_entry_point_columns():
+    fw = {"id": "QLI", "children": [
+        {"id": "A", "weight": 0.6, "children": [{"id": "x1", "weight": 0.5, "direction": 1},
+                                                {"id": "x2", "weight": 0.5, "direction": -1}]},
+        {"id": "B", "weight": 0.4, "children": [{"id": "x3", "weight": 1.0, "direction": 1}]}]}
+    df = pd.DataFrame({"x1": [1, 2, 3.0], "x2": [3, 2, 1.0], "x3": [0, 5, 10.0]}, index=["a", "b", "c"])
+    f = compute_index(df, fw).to_frame()
+    assert len(f) == 3 and {"QLI", "A", "B", "total", "rank", "grade"} <= set(f.columns)
+    # min–max: a = 0 everywhere, c = 100 everywhere, b = 50
+    np.testing.assert_allclose(f["total"], [0, 50, 100])
+    assert f["rank"].tolist() == [3, 2, 1] and f["unit_type"].eq("全部").all()
+
+
+def test_errors_are_located():
+    with pytest.raises(QlworkError) as e:
+        compute_index(RAW, make_fw(), normalization="nope")
+    assert e.value.problems[0].code == "bad_option"
+    d = _long(["2025H1"])
+    d = pd.concat([d, d.head(1)])
+    with pytest.raises(QlworkError) as e:
+        compute_index(d, make_fw())
+    assert e.value.problems[0].code == "duplicate_value"
+    bad = _long(["2025H1"]).astype({"value": object})
+    bad.loc[0, "value"] = "十"
+    with pytest.raises(QlworkError) as e:
+        compute_index(bad, make_fw())
+    assert e.value.problems[0].code == "not_a_number"
+    with pytest.raises(QlworkError) as e:
+        compute_index(RAW, make_fw(), units=pd.DataFrame({"unit_id": ["u1"], "unit_type": ["机关"]}))
+    assert e.value.problems[0].code == "unknown_unit"
+    with pytest.raises(QlworkError):
+        compute_index(_long(["2025H1"]), make_fw(), period="2030H1")
+
+
+def test_effective_weights_and_matrix_core():
+    fw = load_framework(make_fw())
+    # leaf weights: i1 .6·.5 = .3, i2 .3, i3 .4·.25 = .1, i4 .4·.75 = .3
+    np.testing.assert_allclose(effective_weights(fw), [[0.3, 0.3, 0.1, 0.3]])
+    # i4 unavailable → B = i3 alone: i3 gets .4; i1 unavailable → i2 gets .6
+    W = effective_weights(fw, available=np.array([[1, 1, 1, 0], [0, 1, 1, 1]], bool))
+    np.testing.assert_allclose(W, [[0.3, 0.3, 0.4, 0.0], [0.0, 0.6, 0.1, 0.3]])
+    # draws of local weights (DataFrame rows = draws)
+    draws = pd.DataFrame({"A": [0.5, 1.0], "B": [0.5, 0.0]})
+    np.testing.assert_allclose(effective_weights(fw, draws), [[0.25, 0.25, 0.125, 0.375], [0.5, 0.5, 0, 0]])
+    N = np.array([[20, 80, 40, 60], [50, 50, 100, 0.0]])
+    np.testing.assert_allclose(aggregate_matrix(N, effective_weights(fw)), [[52], [40]])
+    G = aggregate_matrix(N, effective_weights(fw), "geometric")
+    assert G[1, 0] == pytest.approx(50 ** .6 * (100 ** .25) ** .4)  # i4 = 0 floored at eps = 1
+    nw = node_weights(fw)
+    np.testing.assert_allclose(nw["B"], [[0, 0, 0.25, 0.75]])
+    np.testing.assert_allclose(aggregate_rows(N, np.array([[0, 0, 0, 0.0], [1, 0, 0, 0]])), [np.nan, 50])
