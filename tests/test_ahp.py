@@ -160,3 +160,53 @@ def test_snap_and_label():
     assert snap_to_scale(0.34) == pytest.approx(1 / 3)
     assert snap_to_scale(12) == 9
     assert saaty_label(1 / 3) == "1/3" and saaty_label(5.0) == "5"
+
+
+# ----------------------------------------------------------------- hierarchy
+def test_hierarchy_weights_hand_computed():
+    from qlwork.framework import load_framework
+    from qlwork.weights.hierarchy import hierarchy_weights
+
+    fw = load_framework({"id": "T", "children": [
+        {"id": "A", "weight": 0.5, "children": [{"id": f"x{i}", "weight": 1 / 3, "direction": 1} for i in (1, 2, 3)]},
+        {"id": "B", "weight": 0.5, "children": [{"id": f"y{i}", "weight": 1 / 3, "direction": 1} for i in (1, 2, 3)]}]})
+    judg = {
+        "T": [[1, 3], [1 / 3, 1]],                                  # (0.75, 0.25), CI = 0
+        "A": [[1, 2, 3], [1 / 2, 1, 2], [1 / 3, 1 / 2, 1]],         # (0.5396, 0.2970, 0.1634)
+        "B": [[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]],         # consistent: (4, 2, 1)/7, CI = 0
+    }
+    h = hierarchy_weights(fw, judg)
+    # distributive synthesis: x1 = 0.75 × 0.5396145, y1 = 0.25 × 4/7
+    assert h.leaf_weights["x1"] == pytest.approx(0.75 * 0.5396145, abs=1e-7)
+    assert h.leaf_weights["y1"] == pytest.approx(0.25 * 4 / 7)
+    assert h.leaf_weights.sum() == pytest.approx(1.0)
+    assert h.local_weights["A"] == pytest.approx(0.75)
+    # closed form for a 3×3 reciprocal matrix: λmax = 1 + r^(1/3) + r^(-1/3), r = a13/(a12·a23) = 3/4
+    # -> 1 + 0.9085603 + 1.1006424 = 3.0092027; CI_A = 0.0046013
+    ci_a = (1 + 0.75 ** (1 / 3) + 0.75 ** (-1 / 3) - 3) / 2
+    nodes = h.nodes.set_index("node")
+    assert nodes.loc["A", "CI"] == pytest.approx(ci_a, abs=1e-9)
+    # CR_H = Σ W·CI / Σ W·RI = (0.75·CI_A) / (0.75·0.58 + 0.25·0.58)   (root has n = 2: RI = 0)
+    assert h.cr == pytest.approx(0.75 * ci_a / 0.58, abs=1e-9)
+    assert h.cr_levels[1] == pytest.approx(h.cr)
+    # plugs into the framework for compute_index
+    np.testing.assert_allclose(h.framework_with_weights().leaf_weights().reindex(h.leaf_weights.index),
+                               h.leaf_weights)
+    assert set(h.to_frame().columns) >= {"local_weight", "global_weight", "framework_weight"}
+
+
+def test_hierarchy_missing_node_rules():
+    from qlwork.framework import load_framework
+    from qlwork.weights.hierarchy import hierarchy_weights
+
+    fw = load_framework({"id": "T", "children": [
+        {"id": "A", "weight": 0.6, "children": [{"id": "x1", "weight": 0.9, "direction": 1},
+                                                 {"id": "x2", "weight": 0.1, "direction": 1}]},
+        {"id": "B", "weight": 0.4, "children": [{"id": "y1", "weight": 1.0, "direction": 1}]}]})
+    h = hierarchy_weights(fw, {"T": [[1, 1], [1, 1]]})
+    assert h.local_weights["x1"] == pytest.approx(0.9)  # framework weights kept
+    assert h.local_weights["y1"] == 1.0
+    h2 = hierarchy_weights(fw, {"T": [[1, 1], [1, 1]]}, missing="equal")
+    assert h2.local_weights["x1"] == pytest.approx(0.5)
+    with pytest.raises(QlworkError):
+        hierarchy_weights(fw, {"T": [[1, 1], [1, 1]]}, missing="error")
