@@ -1,0 +1,112 @@
+"""Agreement (CCC, Bland–Altman, rank correlations), models, divergence flags."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qlwork.compare import agreement, bland_altman, divergence, fit_models, lins_ccc, p_bottom_n
+
+X = [1, 2, 3, 4, 5]
+Y = [2, 1, 4, 3, 6]
+
+
+def test_ccc_by_hand():
+    # x̄ = 3, ȳ = 3.2; Σdx² = 10, Σdy² = 14.8, Σdxdy = 10
+    # 1/n moments: s_x² = 2, s_y² = 2.96, s_xy = 2 → ρc = 4/(2 + 2.96 + 0.04) = 0.8
+    r = lins_ccc(X, Y)
+    assert r.ccc == pytest.approx(0.8)
+    assert r.pearson_r == pytest.approx(2 / math.sqrt(2 * 2.96))
+    # n−1 moments: 2.5, 3.7, 2.5 → ρc = 5/(2.5 + 3.7 + 0.04) = 0.801282…
+    assert lins_ccc(X, Y, ddof=1).ccc == pytest.approx(5 / 6.24)
+
+
+def test_ccc_interval_epir_route():
+    # second route, as R epiR::epi.ccc computes it: Lin's asymptotic SE of ρc
+    # (sep), then the delta method for z = atanh(ρc): se_z = sep/(1 − ρc²).
+    rng = np.random.default_rng(1)
+    x = rng.normal(70, 10, 40)
+    y = x + rng.normal(2, 5, 40)
+    k = len(x)
+    sx2, sy2 = x.var(), y.var()
+    r = np.corrcoef(x, y)[0, 1]
+    p = 2 * r * math.sqrt(sx2 * sy2) / (sx2 + sy2 + (y.mean() - x.mean()) ** 2)
+    u = (y.mean() - x.mean()) / (sx2 * sy2) ** 0.25
+    sep = math.sqrt(((1 - r**2) * p**2 * (1 - p**2) / r**2 + 2 * p**3 * (1 - p) * u**2 / r
+                     - 0.5 * p**4 * u**4 / r**2) / (k - 2))
+    t = math.atanh(p)
+    set_ = sep / (1 - p**2)
+    res = lins_ccc(x, y)
+    assert res.ccc == pytest.approx(p)
+    assert res.ci_low == pytest.approx(math.tanh(t - 1.959964 * set_), abs=1e-6)
+    assert res.ci_high == pytest.approx(math.tanh(t + 1.959964 * set_), abs=1e-6)
+    assert res.ci_low < res.ccc < res.ci_high
+
+
+def test_bland_altman_by_hand():
+    # d = x − y = (−1, 1, −1, 1, −1): bias = −0.2; deviations (−.8, 1.2, −.8, 1.2, −.8),
+    # Σ = 4.8, SD² = 4.8/4 = 1.2; LoA = −0.2 ± 1.96·√1.2
+    r = bland_altman(X, Y)
+    sd = math.sqrt(1.2)
+    assert r.bias == pytest.approx(-0.2)
+    assert r.sd == pytest.approx(sd)
+    assert r.loa_low == pytest.approx(-0.2 - 1.96 * sd)
+    assert r.loa_high == pytest.approx(-0.2 + 1.96 * sd)
+    t4 = 2.7764451  # t(0.975, 4)
+    assert r.bias_ci[0] == pytest.approx(-0.2 - t4 * sd / math.sqrt(5), rel=1e-6)
+    # SE(LoA) = √(3·SD²/n) = √0.72
+    assert r.loa_high_ci[1] == pytest.approx(-0.2 + 1.96 * sd + t4 * math.sqrt(0.72), rel=1e-6)
+
+
+def _frame(seed=0, m=120):
+    rng = np.random.default_rng(seed)
+    t = rng.choice(["机关", "学校", "医院"], m)
+    c = rng.choice(["甲县", "乙县", "丙县", "丁县"], m)
+    internal = rng.normal(80, 6, m)
+    public = 0.8 * internal + 14 + rng.normal(0, 3, m)
+    se = rng.uniform(1.5, 4, m)
+    return pd.DataFrame({"unit_id": [f"U{i:04d}" for i in range(m)], "unit_type": t, "county": c,
+                         "internal": internal, "public": public, "public_se": se})
+
+
+def test_agreement_table_uses_scipy_tau_b():
+    d = _frame()
+    a = agreement(d)
+    assert set(a.index) == {"全部", "机关", "学校", "医院"}
+    sub = d[d["unit_type"] == "学校"]
+    assert a.loc["学校", "kendall_tau_b"] == pytest.approx(stats.kendalltau(sub["internal"], sub["public"])[0])
+    assert a.loc["全部", "ccc"] == pytest.approx(lins_ccc(d["internal"], d["public"]).ccc)
+
+
+def test_models_recover_slope():
+    d = _frame(1, 300)
+    m = fit_models(d)
+    assert m.wls.params["internal"] == pytest.approx(0.8, abs=0.1)
+    assert m.mixed is not None
+    assert "MixedLM" in set(m.to_frame()["model"])
+
+
+def test_divergence_flags_planted_units():
+    d = _frame(2, 200)
+    planted = d.index[d["internal"] > d.groupby("unit_type")["internal"].transform("median")][:5]
+    d.loc[planted, "public"] -= 25
+    out = divergence(d, draws=500)
+    assert out.loc[planted, "flag_low_public"].all()
+    assert (out.loc[planted, "quadrant"] == "专业分高、获得感低").all()
+    assert out["flag_low_public"].sum() <= 10
+    # BH-adjusted p are never smaller than raw p
+    assert (out["p_gap_adj"] >= out["p_gap"] - 1e-15).all()
+
+
+def test_p_bottom_by_hand_and_seeded():
+    # well separated scores: the three lowest are certain, the rest impossible
+    p = p_bottom_n([10, 20, 30, 90, 95], [0.1] * 5, n_bottom=3, draws=200)
+    assert p["p_bottom"].tolist() == [1, 1, 1, 0, 0]
+    # two tied units competing for one bottom slot: ≈ 0.5 each
+    q = p_bottom_n([50, 50, 90], [5, 5, 0.1], n_bottom=1, draws=4000, seed=3)
+    assert q["p_bottom"][0] == pytest.approx(0.5, abs=0.04)
+    q2 = p_bottom_n([50, 50, 90], [5, 5, 0.1], n_bottom=1, draws=4000, seed=3)
+    assert q.equals(q2)
