@@ -1,0 +1,110 @@
+"""Property tests (hypothesis) for the index engine's invariants (issue 3)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from qlwork.index import compute_index
+
+FW = {"id": "R", "children": [
+    {"id": "A", "weight": 0.5, "children": [
+        {"id": "x1", "weight": 0.7, "direction": 1, "goalposts": [0, 50]},
+        {"id": "x2", "weight": 0.3, "direction": -1, "goalposts": [0, 50]}]},
+    {"id": "B", "weight": 0.3, "children": [
+        {"id": "x3", "weight": 0.4, "direction": 1, "goalposts": [10, 90]},
+        {"id": "x4", "weight": 0.6, "direction": 1, "goalposts": [0, 100], "target": 80}]},
+    {"id": "C", "weight": 0.2, "children": [
+        {"id": "x5", "weight": 1.0, "direction": -1, "goalposts": [5, 60]}]}]}
+IDS = ["x1", "x2", "x3", "x4", "x5"]
+NORMS = ["minmax", "zscore", "goalposts", "target", "rank"]
+AGGS = ["arithmetic", "geometric"]
+SET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+values = st.floats(min_value=0, max_value=100, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+
+
+def table(n_min=3, n_max=12):
+    return st.integers(n_min, n_max).flatmap(
+        lambda n: arrays(float, (n, len(IDS)), elements=values))
+
+
+def frame(X):
+    return pd.DataFrame(X, columns=IDS, index=[f"u{i:02d}" for i in range(len(X))])
+
+
+@SET
+@given(X=table(), norm=st.sampled_from(NORMS), agg=st.sampled_from(AGGS))
+def test_scores_within_0_100(X, norm, agg):
+    r = compute_index(frame(X), FW, normalization=norm, aggregation=agg)
+    s = r.scores.to_numpy(dtype=float)
+    s = s[~np.isnan(s)]
+    assert ((s >= -1e-9) & (s <= 100 + 1e-9)).all()
+    n = r.normalized.to_numpy()
+    assert ((n >= -1e-9) & (n <= 100 + 1e-9)).all()
+
+
+@SET
+@given(X=table(), unit=st.integers(0, 11), col=st.sampled_from([0, 2, 3]), bump=st.floats(0.001, 50),
+       norm=st.sampled_from(NORMS), agg=st.sampled_from(AGGS))
+def test_improving_positive_indicator_never_lowers_own_score(X, unit, col, bump, norm, agg):
+    unit = unit % len(X)
+    before = compute_index(frame(X), FW, normalization=norm, aggregation=agg).scores["total"].iloc[unit]
+    Y = X.copy()
+    Y[unit, col] += bump
+    after = compute_index(frame(Y), FW, normalization=norm, aggregation=agg).scores["total"].iloc[unit]
+    assert after >= before - 1e-9
+
+
+@SET
+@given(X=table(), seed=st.integers(0, 2 ** 31 - 1), norm=st.sampled_from(NORMS), agg=st.sampled_from(AGGS))
+def test_permuting_units_permutes_results(X, seed, norm, agg):
+    df = frame(X)
+    perm = np.random.default_rng(seed).permutation(len(df))
+    a = compute_index(df, FW, normalization=norm, aggregation=agg).to_frame()
+    b = compute_index(df.iloc[perm], FW, normalization=norm, aggregation=agg).to_frame()
+    assert list(b.index) == list(df.index[perm])
+    cols = ["A", "B", "C", "total", "rank", "grade"]
+    pd.testing.assert_frame_equal(a.loc[b.index, cols], b[cols], check_exact=False, rtol=1e-12)
+
+
+@SET
+@given(X=table(), norm=st.sampled_from(NORMS), agg=st.sampled_from(AGGS))
+def test_identical_units_identical_scores(X, norm, agg):
+    X = np.vstack([X, X[:1]])  # the last unit copies the first
+    r = compute_index(frame(X), FW, normalization=norm, aggregation=agg)
+    f = r.to_frame()
+    np.testing.assert_allclose(f.iloc[0][["A", "B", "C", "total"]].astype(float),
+                               f.iloc[-1][["A", "B", "C", "total"]].astype(float), rtol=1e-12)
+    assert f["rank"].iloc[0] == f["rank"].iloc[-1]
+
+
+@SET
+@given(col=arrays(float, st.integers(3, 12), elements=values), agg=st.sampled_from(AGGS))
+def test_equal_weights_identical_indicators(col, agg):
+    # four +1 indicators all equal to the same column, equal weights → total = normalised column
+    fw = {"id": "R", "children": [
+        {"id": "A", "weight": 0.5, "children": [{"id": "a1", "weight": 0.5, "direction": 1},
+                                                {"id": "a2", "weight": 0.5, "direction": 1}]},
+        {"id": "B", "weight": 0.5, "children": [{"id": "b1", "weight": 0.5, "direction": 1},
+                                                {"id": "b2", "weight": 0.5, "direction": 1}]}]}
+    df = pd.DataFrame({k: col for k in ("a1", "a2", "b1", "b2")}, index=[f"u{i}" for i in range(len(col))])
+    r = compute_index(df, fw, normalization="minmax", aggregation=agg)
+    n = r.normalized["a1"].to_numpy()
+    expect = n if agg == "arithmetic" else np.maximum(n, 1.0)  # geometric floors at eps = 1
+    np.testing.assert_allclose(r.scores["total"].to_numpy(), expect, rtol=1e-9, atol=1e-9)
+
+
+@SET
+@given(X=table(), col=st.integers(0, 4), factor=st.sampled_from([1e-4, 0.01, 10.0, 1e4]),
+       agg=st.sampled_from(AGGS))
+def test_unit_scaling_invariance_minmax(X, col, factor, agg):
+    # yuan → 10k yuan: dividing (or multiplying) one indicator changes nothing after min–max
+    df = frame(X)
+    df2 = df.copy()
+    df2[IDS[col]] = df2[IDS[col]] * factor
+    a = compute_index(df, FW, normalization="minmax", aggregation=agg).scores
+    b = compute_index(df2, FW, normalization="minmax", aggregation=agg).scores
+    np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=1e-9)
