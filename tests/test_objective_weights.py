@@ -1,0 +1,107 @@
+"""Objective weights.
+
+We could not retrieve the published numeric tables of Diakoulaki, Mavrotas &
+Papayannakis (1995) or a published entropy table in this environment, so the
+expected values below are HAND COMPUTATIONS on small data sets, with the
+arithmetic written out next to each number (CONTRIBUTING: expected numbers must
+be independent of the code).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlwork.errors import QlworkError
+from qlwork.framework import load_framework
+from qlwork.weights.objective import critic_weights, entropy_weights, equal_weights, pca_weights
+
+X = pd.DataFrame({"a": [1, 2, 3, 4.0], "b": [10, 10, 10, 10.0], "c": [1, 1, 1, 4.0]})
+
+
+def test_entropy_minmax_hand_computed():
+    # a: min-max -> (0, 1/3, 2/3, 1), sum 2, p = (0, 1/6, 1/3, 1/2)
+    #    Σ p ln p = (1/6)ln(1/6) + (1/3)ln(1/3) + (1/2)ln(1/2) = -0.298627 - 0.366204 - 0.346574 = -1.011404
+    #    e_a = 1.011404 / ln 4 (1.386294) = 0.729574 ; d_a = 0.270426
+    # b: constant -> no information, weight 0 (not NaN)
+    # c: min-max -> (0, 0, 0, 1), p = (0, 0, 0, 1), e_c = 0 (0·ln0 = 0), d_c = 1
+    # w = (0.270426, 0, 1) / 1.270426 = (0.212862, 0, 0.787138)
+    r = entropy_weights(X)
+    np.testing.assert_allclose(r.weights, [0.212862, 0.0, 0.787138], atol=2e-6)
+    assert r.details.loc["a", "entropy"] == pytest.approx(0.729574, abs=1e-6)
+    assert bool(r.details.loc["b", "constant"])
+    assert r.weights.sum() == pytest.approx(1.0)
+
+
+def test_entropy_sum_hand_computed_and_negative_error():
+    # a with proportions: p = (0.1, 0.2, 0.3, 0.4)
+    # Σ p ln p = -0.230259 - 0.321888 - 0.361192 - 0.366516 = -1.279854 ; e = 1.279854/1.386294 = 0.923220
+    r = entropy_weights(X[["a"]].assign(z=[1, 1, 1, 2.0]), normalization="sum")
+    assert r.details.loc["a", "entropy"] == pytest.approx(0.923220, abs=1e-6)
+    with pytest.raises(QlworkError) as e:
+        entropy_weights(pd.DataFrame({"a": [-1, 2, 3.0]}), normalization="sum")
+    assert e.value.problems[0].code == "negative_data"
+
+
+def test_entropy_direction_and_shift():
+    # a cost indicator reversed gives the same entropy under min-max (same multiset of values here)
+    r1 = entropy_weights(X, directions={"a": -1})
+    assert r1.details.loc["a", "entropy"] == pytest.approx(0.729574, abs=1e-6)
+    r2 = entropy_weights(X, shift=0.01)
+    assert r2.params["shift"] == 0.01 and r2.weights["c"] < 0.787138
+
+
+def test_all_constant_is_error():
+    with pytest.raises(QlworkError):
+        entropy_weights(pd.DataFrame({"a": [1, 1, 1.0], "b": [2, 2, 2.0]}))
+
+
+CR = pd.DataFrame({"a": [1, 2, 3, 4.0], "b": [5, 5, 5, 5.0], "c": [4, 1, 3, 2.0], "d": [1, 3, 2, 4.0]})
+
+
+def test_critic_hand_computed():
+    # min-max, c is a cost indicator (direction -1): z_c = (4 - c)/3 = (0, 1, 1/3, 2/3)
+    # z_a = (0, 1/3, 2/3, 1), z_d = (0, 2/3, 1/3, 1); σ (n-1) of each = sqrt(0.555556/3) = 0.430331
+    # deviations: a (-.5, -1/6, 1/6, .5), c (-.5, .5, -1/6, 1/6), d (-.5, 1/6, -1/6, .5); SS = 0.555556 each
+    # r_ac = (.25 - 1/12 - 1/36 + 1/12)/.555556 = 0.4 ; r_ad = (.25 - 1/36 - 1/36 + .25)/.555556 = 0.8
+    # r_cd = (.25 + 1/12 + 1/36 + 1/12)/.555556 = 0.8 ; b constant: σ = 0, adds no conflict
+    # conflict: a = 0.6 + 0.2 = 0.8, c = 0.6 + 0.2 = 0.8, d = 0.2 + 0.2 = 0.4 -> C ∝ (0.8, 0, 0.8, 0.4)
+    r = critic_weights(CR, directions={"c": -1})
+    np.testing.assert_allclose(r.weights, [0.4, 0.0, 0.4, 0.2], atol=1e-12)
+    assert r.details.loc["a", "std"] == pytest.approx(0.430331, abs=1e-6)
+
+
+def test_critic_directions_honoured():
+    # c as a benefit indicator: z_c = (1, 0, 2/3, 1/3) -> r_ac = -0.4, r_cd = -0.8
+    # conflict a = 1.4 + 0.2 = 1.6, c = 1.4 + 1.8 = 3.2, d = 0.2 + 1.8 = 2.0 ; total 6.8
+    r = critic_weights(CR.drop(columns="b"))
+    np.testing.assert_allclose(r.weights, [1.6 / 6.8, 3.2 / 6.8, 2.0 / 6.8], atol=1e-12)
+    s = critic_weights(CR.drop(columns="b"), correlation="spearman")
+    assert s.params["correlation"] == "spearman" and s.weights.sum() == pytest.approx(1)
+
+
+def test_pca_weights_properties():
+    rng = np.random.default_rng(3)
+    y = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("wxyz"))
+    y["x"] = y["w"] + 0.3 * rng.normal(size=200)
+    for variant in ("variance_share", "squared_loadings"):
+        r = pca_weights(y, variant=variant)
+        assert r.weights.sum() == pytest.approx(1) and (r.weights >= 0).all()
+        assert r.params["variant"] == variant
+    # with one component, variance_share weights ∝ |first eigenvector| (second method: numpy eig)
+    r1 = pca_weights(y, n_components=1)
+    lam, vec = np.linalg.eigh(np.corrcoef(y.to_numpy(), rowvar=False))
+    v = np.abs(vec[:, -1])
+    np.testing.assert_allclose(r1.weights, v / v.sum(), atol=1e-10)
+    with pytest.raises(QlworkError):
+        pca_weights(y.assign(k=1.0))
+
+
+def test_equal_weights():
+    assert equal_weights(["a", "b", "c", "d"]).tolist() == [0.25] * 4
+    fw = load_framework({"id": "T", "children": [
+        {"id": "A", "weight": 0.9, "children": [{"id": "x1", "weight": 0.5, "direction": 1},
+                                                 {"id": "x2", "weight": 0.5, "direction": 1}]},
+        {"id": "B", "weight": 0.1, "children": [{"id": "y1", "weight": 1.0, "direction": 1}]}]})
+    # equal within nodes: A = B = 1/2; x1 = x2 = 1/4; y1 = 1/2
+    assert equal_weights(fw).to_dict() == {"x1": 0.25, "x2": 0.25, "y1": 0.5}
