@@ -349,6 +349,10 @@ def _reshape(data, fw: Framework, period):
                          file=_opt(r, "file"), sheet=_opt(r, "sheet"), row=_opt(r, "row"), column=_opt(r, "column"),
                          found=r.value, expected="每个单位每期每指标一个值 one value per cell")
                  for r in sample.itertuples(index=False)]
+        n_dup = int(dup.sum())
+        if n_dup > len(probs):
+            probs.insert(0, Problem("duplicate_value", f"共 {n_dup} 行重复（同一单位、期别、指标有多个值），以下列出前 {len(probs)} 行",
+                                    f"{n_dup} duplicate rows in total; the first {len(probs)} are listed", found=n_dup))
         raise QlworkError(probs)
     X = np.full((len(rkeys), len(ids)), np.nan)
     X[rcode, icode] = vals

@@ -298,3 +298,39 @@ def test_effective_weights_and_matrix_core():
     nw = node_weights(fw)
     np.testing.assert_allclose(nw["B"], [[0, 0, 0.25, 0.75]])
     np.testing.assert_allclose(aggregate_rows(N, np.array([[0, 0, 0, 0.0], [1, 0, 0, 0]])), [np.nan, 50])
+
+
+def test_score_command_writes_parquet_and_params(tmp_path, capsys):
+    """`qlwork score` on a small synthetic store (built-in county framework)."""
+    import json
+
+    from qlwork.cli import main
+    from qlwork.framework import builtin_framework
+
+    fw = load_framework(builtin_framework("county"))
+    rng = np.random.default_rng(7)
+    units = pd.DataFrame({"unit_id": [f"U{i:03d}" for i in range(12)], "unit_name": [f"单位{i}" for i in range(12)],
+                          "unit_type": ["机关", "学校", "医院", "企业"] * 3, "city": "甲市",
+                          "county": ["甲县", "乙县"] * 6, "township": "", "framework": "county"})
+    rows = []
+    for per in ("2025H1", "2025H2"):
+        for u, t in zip(units.unit_id, units.unit_type):
+            for i in fw.indicator_ids:
+                if fw.indicators[i].applies(t) and not fw.indicators[i].public:
+                    rows.append((u, per, i, float(rng.uniform(0, 100))))
+    values = pd.DataFrame(rows, columns=["unit_id", "period", "indicator_id", "value"])
+    proc = tmp_path / "processed"
+    proc.mkdir()
+    values.to_parquet(proc / "values.parquet")
+    units.to_parquet(proc / "units.parquet")
+    rc = main(["score", "--period", "2025H2", "--processed", str(proc), "--raw", str(tmp_path / "raw")])
+    assert rc == 0
+    out = pd.read_parquet(proc / "scores_2025H2.parquet")
+    assert len(out) == 12 and set(out.framework) == {"county"} and out["total"].between(0, 100).all()
+    params = json.loads((proc / "scores_2025H2.params.json").read_text(encoding="utf-8"))
+    assert params["county"]["period"] == "2025H2" and params["county"]["previous_period"] == "2025H1"
+    text = capsys.readouterr().out
+    assert "等级分布" in text and "已写入" in text
+    # the same numbers as calling the engine directly
+    direct = compute_index(values, fw, units=units).to_frame()
+    np.testing.assert_allclose(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])

@@ -1,0 +1,135 @@
+"""``qlwork score`` — score every unit for one period and write data/processed/scores_<period>.parquet."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "score", help="计算清廉指数得分、排名与等级 score, rank and grade every unit",
+        description="读取 data/processed 中的数值与单位名录，按框架计算各节点得分、总分、排名、等级与预警，"
+                    "写入 data/processed/scores_<期别>.parquet（含参数 JSON） — compute the index for one period")
+    p.add_argument("--period", default=None, help="期别，如 2025H2（默认最新一期 default: latest)")
+    p.add_argument("--normalization", default="minmax",
+                   choices=["minmax", "zscore", "goalposts", "target", "rank"], help="标准化方法 normalisation")
+    p.add_argument("--aggregation", default="arithmetic", choices=["arithmetic", "geometric"], help="合成方法 aggregation")
+    p.add_argument("--imputation", default="none", choices=["none", "mean", "median", "reweight"],
+                   help="缺失值处理 imputation")
+    p.add_argument("--outliers", default=None, choices=["winsorise", "log"], help="异常值处理 outlier treatment")
+    p.add_argument("--social-share", type=float, default=None, help="群众评价占比 social-evaluation share (默认取框架)")
+    p.add_argument("--public", default=None,
+                   help="群众评价得分文件 public scores (.parquet/.csv: unit_id[, period], public)")
+    p.add_argument("--processed", default=None, help="数据文件夹 processed folder (默认 data/processed)")
+    p.add_argument("--raw", default=None, help="原始数据文件夹 raw folder, for frameworks (默认 data/raw)")
+    p.add_argument("--top", type=int, default=3, help="摘要中每类列出的单位数 units listed per type in the summary")
+    p.set_defaults(func=_run)
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
+
+
+def score_all(values, units, frameworks: dict, **kw):
+    """Run :func:`qlwork.index.compute_index` once per framework key of the registry.
+
+    Returns ``(frame, results)``: the concatenated ``to_frame()`` tables (with
+    ``framework`` and ``period`` columns) and ``{key: IndexResult}``.
+    """
+    import pandas as pd
+
+    from ..errors import Problem, QlworkError
+    from ..index import compute_index
+
+    if "framework" in units.columns:
+        keys = [k for k in pd.unique(units["framework"].astype(str))]
+    else:
+        keys = list(frameworks)
+    unknown = [k for k in keys if k not in frameworks]
+    if unknown:
+        raise QlworkError(Problem("unknown_framework", f"单位名录引用了不存在的框架 {unknown}",
+                                  "the registry names frameworks that are not available", column="framework",
+                                  found=unknown, expected=list(frameworks)))
+    frames, results = [], {}
+    for key in keys:
+        fw = frameworks[key]
+        u = units[units["framework"].astype(str) == key] if "framework" in units.columns else units
+        v = values[values["unit_id"].isin(u["unit_id"]) & values["indicator_id"].isin(fw.indicator_ids)]
+        if v.empty:
+            continue
+        res = compute_index(v, fw, units=u, **kw)
+        f = res.to_frame()
+        f.insert(1, "framework", key)
+        f.insert(2, "period", res.period)
+        frames.append(f)
+        results[key] = res
+    if not frames:
+        raise QlworkError(Problem("no_data", "没有可评分的数据", "nothing to score"))
+    return pd.concat(frames, ignore_index=True), results
+
+
+def summary_zh(frame, results: dict, top: int = 3) -> str:
+    lines = []
+    for key, res in results.items():
+        f = frame[frame["framework"] == key]
+        p = res.params
+        lines.append(f"【{res.framework.name}】{res.period}：{len(f)} 个单位；标准化 {p['normalization']}，"
+                     f"合成 {p['aggregation']}，缺失 {p['imputation']}，群众评价 {p['public']}"
+                     f"（占比 {p['social_share']:g}）")
+        grades = f["grade"].value_counts()
+        lines.append("  等级分布：" + "，".join(f"{g} {int(grades.get(g, 0))}" for g, _ in p["grades"]))
+        for t, g in f.groupby("unit_type", sort=True):
+            g = g.sort_values(["rank", "unit_id"], na_position="last")
+            best = "、".join(f"{r.unit_name}({r.total:.1f})" for r in g.head(top).itertuples())
+            worst = "、".join(f"{r.unit_name}({r.total:.1f})" for r in g.dropna(subset=["total"]).tail(top).itertuples())
+            lines.append(f"  {t}（{len(g)} 个，均分 {g['total'].mean():.1f}）前{top}：{best}；后{top}：{worst}")
+        w = res.warnings["code"].value_counts()
+        if len(w):
+            lines.append("  预警：" + "，".join(f"{c} {n}" for c, n in w.items()))
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    import pandas as pd
+
+    from .. import paths
+    from ..atomic import atomic_path, atomic_write_text
+    from ..errors import Problem, QlworkError
+
+    proc = Path(args.processed) if args.processed else paths.processed_dir()
+    raw = Path(args.raw) if args.raw else paths.raw_dir()
+    vpath, upath = proc / "values.parquet", proc / "units.parquet"
+    for pth in (vpath, upath):
+        if not pth.is_file():
+            raise QlworkError(Problem("file_not_found", f"找不到 {pth.name}，请先运行 qlwork ingest",
+                                      f"{pth.name} not found; run `qlwork ingest` first", file=str(pth)))
+    values = pd.read_parquet(vpath)
+    units = pd.read_parquet(upath)
+    try:
+        from ..ingest import load_frameworks
+
+        frameworks = load_frameworks(raw)
+    except ImportError:  # pragma: no cover - ingest module missing
+        from ..framework import builtin_framework, load_framework
+
+        frameworks = {k: load_framework(builtin_framework(k)) for k in ("county", "village")}
+    kw = dict(period=args.period, normalization=args.normalization, aggregation=args.aggregation,
+              imputation=args.imputation, outliers=args.outliers, social_share=args.social_share)
+    if args.public:
+        kw["public"] = _read_table(Path(args.public))
+    frame, results = score_all(values, units, frameworks, **kw)
+    period = frame["period"].iloc[0]
+    out = proc / f"scores_{period}.parquet"
+    with atomic_path(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+    warn = pd.concat([r.warnings.assign(framework=k) for k, r in results.items()], ignore_index=True)
+    with atomic_path(proc / f"warnings_{period}.parquet") as tmp:
+        warn.to_parquet(tmp, index=False)
+    params = {k: r.params for k, r in results.items()}
+    atomic_write_text(proc / f"scores_{period}.params.json",
+                      json.dumps(params, ensure_ascii=False, indent=2, default=str))
+    print(summary_zh(frame, results, args.top))
+    print(f"已写入 written: {out}（参数 params: {out.with_suffix('').name}.params.json）")
+    return 0
