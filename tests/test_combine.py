@@ -1,0 +1,59 @@
+"""Combined weights: every method hand-computed on s = (0.5, 0.3, 0.2) / (0.6, 0.3, 0.1), o = (0.2, 0.3, 0.5)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlwork.errors import QlworkError
+from qlwork.weights.combine import combine_weights
+
+S = pd.Series([0.5, 0.3, 0.2], index=list("abc"))
+O = pd.Series([0.2, 0.3, 0.5], index=list("abc"))
+
+
+def test_linear():
+    # 0.5·s + 0.5·o = (0.35, 0.30, 0.35); α = 0.8: (0.44, 0.30, 0.26)
+    np.testing.assert_allclose(combine_weights(S, O).weights, [0.35, 0.30, 0.35])
+    np.testing.assert_allclose(combine_weights(S, O, alpha=0.8).weights, [0.44, 0.30, 0.26])
+
+
+def test_multiplicative():
+    # s·o = (0.10, 0.09, 0.10), sum 0.29 -> (0.344828, 0.310345, 0.344828)
+    np.testing.assert_allclose(combine_weights(S, O, "multiplicative").weights, [0.344828, 0.310345, 0.344828], atol=1e-6)
+
+
+def test_min_entropy():
+    # √(s·o) = (0.316228, 0.3, 0.316228), sum 0.932456 -> 0.316228/0.932456 = 0.339134, 0.3/0.932456 = 0.321731
+    np.testing.assert_allclose(combine_weights(S, O, "min_entropy").weights, [0.339134, 0.321731, 0.339134], atol=1e-6)
+
+
+def test_game_theory_hand_computed():
+    s = pd.Series([0.6, 0.3, 0.1], index=list("abc"))
+    # s·s = 0.46, o·o = 0.38, s·o = 0.26; solve [[.46,.26],[.26,.38]] a = [.46,.38]
+    # det = 0.1072; a1 = 0.38·0.20/0.1072 = 0.708955; a2 = 0.46·0.12/0.1072 = 0.514925
+    # normalised (0.579268, 0.420732); w = 0.579268 s + 0.420732 o = (0.431707, 0.300000, 0.268293)
+    r = combine_weights(s, O, "game_theory")
+    np.testing.assert_allclose(r.params["coefficients"], [0.579268, 0.420732], atol=1e-6)
+    np.testing.assert_allclose(r.weights, [0.431707, 0.300000, 0.268293], atol=1e-6)
+    assert list(r.components.columns) == ["subjective", "objective", "combined"]
+
+
+def test_game_theory_several_objective_vectors():
+    o2 = pd.Series([0.3, 0.4, 0.3], index=list("abc"))
+    r = combine_weights(S, [O, o2], "game_theory")
+    assert len(r.params["coefficients"]) == 3 and r.weights.sum() == pytest.approx(1)
+    with pytest.raises(QlworkError):
+        combine_weights(S, [O, o2], "linear")
+
+
+def test_alignment_and_errors():
+    shuffled = O[["c", "a", "b"]]
+    np.testing.assert_allclose(combine_weights(S, shuffled).weights, [0.35, 0.30, 0.35])
+    with pytest.raises(QlworkError) as e:
+        combine_weights(S, O.rename({"c": "z"}))
+    assert e.value.problems[0].code == "index_mismatch"
+    with pytest.raises(QlworkError):
+        combine_weights(S, O, "blend")
+    with pytest.raises(QlworkError):
+        combine_weights(S, O, alpha=1.5)
