@@ -1,0 +1,299 @@
+"""One call that writes a whole report set, all-or-nothing.
+
+``generate_reports`` writes the workbook(s), the per-unit reports, the warning
+notices, the analyst charts, an index page and a manifest into a hidden
+staging folder next to the target, then swaps the staging folder in with one
+atomic ``renameat2(RENAME_EXCHANGE)`` on Linux (two renames elsewhere).  A
+reader, or a run killed half-way, therefore sees either the previous report
+set or the new one — never a mixture.  A run killed by SIGKILL leaves only its
+hidden staging folder, which the next run removes.
+
+Layout of ``data/processed/reports/<period>/<scope>/``::
+
+    清廉指数_<period>_<scope>_<framework>.xlsx   review workbook (per framework)
+    units/<unit_id>.html (.pdf)                  体检报告单
+    notices/<unit_id>_预警通知书.html (.pdf)       warning notices
+    notices/预警汇总_<framework>.xlsx             their summary sheet
+    charts/<framework>_<chart>.png/.svg          analyst charts
+    index.html, manifest.json
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as _dt
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ..atomic import atomic_write_text
+from ..paths import reports_dir
+from ._common import result_frame, sha256_file, slug
+from .charts import export_charts
+from .excel import write_workbook
+from .notices import write_notice_summary, write_notices
+from .unit_report import UnitReportBuilder, template_env, write_unit_reports
+
+__all__ = ["ReportSet", "generate_reports", "swap_dirs", "staging_dir"]
+
+
+@dataclass(frozen=True)
+class ReportSet:
+    """What one report run wrote (paths are final, after the swap)."""
+
+    out_dir: Path
+    period: str
+    scope: str
+    workbooks: tuple[Path, ...] = ()
+    unit_reports: tuple[Path, ...] = ()
+    notices: tuple[Path, ...] = ()
+    pdfs: tuple[Path, ...] = ()
+    charts: tuple[Path, ...] = ()
+    messages: tuple[str, ...] = ()
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [(k, p) for k in ("workbooks", "unit_reports", "notices", "pdfs", "charts") for p in getattr(self, k)]
+        return pd.DataFrame(rows, columns=["kind", "path"])
+
+    def __repr__(self) -> str:
+        return (f"ReportSet({self.period} {self.scope!r} → {self.out_dir}: {len(self.workbooks)} 工作簿, "
+                f"{len(self.unit_reports)} 体检报告单, {len(self.notices)} 预警通知书, {len(self.pdfs)} PDF, "
+                f"{len(self.charts)} 图表; {sum(self.seconds.values()):.1f} s)")
+
+
+# --------------------------------------------------------------- directory swap
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn(_AT_FDCWD, os.fsencode(str(a)), _AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE) == 0
+
+
+def swap_dirs(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` at ``target``; the old ``target`` is removed afterwards."""
+    new, target = Path(new), Path(target)
+    if not target.exists():
+        os.rename(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the previous set
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(target: Path) -> None:
+    for p in target.parent.glob(f".{target.name}.staging-*"):
+        try:
+            pid = int(p.name.rsplit("-", 2)[-2])
+        except (ValueError, IndexError):
+            pid = -1
+        if pid <= 0 or not _pid_alive(pid) or pid == os.getpid():
+            shutil.rmtree(p, ignore_errors=True)
+    for p in target.parent.glob(f".{target.name}.old-*"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def staging_dir(target: Path, *, keep_existing: bool) -> Path:
+    """A fresh hidden folder next to ``target`` (hard-linked copy of it when ``keep_existing``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(target)
+    st = target.with_name(f".{target.name}.staging-{os.getpid()}-{time.monotonic_ns() % 10**9}")
+    if keep_existing and target.is_dir():
+        try:
+            shutil.copytree(target, st, copy_function=os.link)
+        except OSError:
+            shutil.rmtree(st, ignore_errors=True)
+            shutil.copytree(target, st)
+    else:
+        st.mkdir()
+    return st
+
+
+@contextmanager
+def _sigterm_as_exit():
+    """During a run, SIGTERM raises SystemExit so the staging folder is removed (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+# --------------------------------------------------------------- the run
+def _pick(obj: Any, fw_id: str, n: int) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping) and not isinstance(obj, pd.DataFrame):
+        return obj.get(fw_id)
+    return obj if n == 1 else obj
+
+
+def generate_reports(results, *, period: str | None = None, scope: str | None = None,
+                     out_dir: str | Path | None = None, units: Iterable[str] | None = None,
+                     sensitivity: Any = None, compare: Any = None, history: pd.DataFrame | None = None,
+                     data_files: Iterable[str | Path] | None = None, data_root: str | Path | None = None,
+                     pdf: bool = False, charts: bool = True, unit_reports: bool = True, notices: bool = True,
+                     progress: bool = True, issuer: str | None = None, root: str | Path | None = None) -> ReportSet:
+    """Write the full report set for one or more IndexResults (one per framework).
+
+    Parameters
+    ----------
+    results : IndexResult or a sequence of them (e.g. the county and village frameworks)
+    period, scope : labels; ``out_dir`` defaults to ``data/processed/reports/<period>/<scope>``
+    units : only (re)write these units' reports and notices; the rest of an existing
+        set is kept (hard-linked into the new set).  Workbooks always cover the scope.
+    sensitivity, compare : optional results (or {framework_id: result}) → sheets 敏感性/群众评价
+        and the uncertainty section of each report
+    history : long table (unit_id, period, total) of earlier periods for the trend charts
+    data_files, data_root : input files listed with SHA-256 in 方法说明 (paths relative to data_root)
+    pdf : print reports and notices to PDF with headless Chromium when available
+    """
+    res_list = list(results) if isinstance(results, (list, tuple)) else [results]
+    if not res_list:
+        raise ValueError("没有可报告的结果 (no results given)")
+    period = period or str((getattr(res_list[0], "params", {}) or {}).get("period") or "")
+    scope = scope or "全部"
+    target = Path(out_dir) if out_dir else reports_dir(period or "period", root) / slug(scope)
+    subset = None if units is None else [str(u) for u in units]
+    data_files = list(data_files or [])
+    with _sigterm_as_exit():
+        return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
+                         data_root, pdf, charts, unit_reports, notices, progress, issuer)
+
+
+def _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files, data_root,
+              pdf, charts, unit_reports, notices, progress, issuer) -> ReportSet:
+    timing: dict[str, float] = {}
+    messages: list[str] = []
+    st = staging_dir(target, keep_existing=subset is not None)
+    written: dict[str, list[Path]] = {k: [] for k in ("workbooks", "unit_reports", "notices", "pdfs", "charts")}
+    index_rows = []
+    try:
+        for res in res_list:
+            fw = res.framework
+            n = len(res_list)
+            t0 = time.perf_counter()
+            b = UnitReportBuilder(res, sensitivity=_pick(sensitivity, fw.id, n), history=history,
+                                  compare=_pick(compare, fw.id, n), period=period, scope=scope)
+            timing["peer statistics"] = timing.get("peer statistics", 0) + time.perf_counter() - t0
+            stem = f"清廉指数_{slug(period)}_{slug(scope)}_{fw.id}"
+            chart_map: dict[str, list[Path]] = {}
+            if charts:
+                t0 = time.perf_counter()
+                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=fw.id)
+                for k, v in skipped.items():
+                    messages.append(f"图表 {fw.id}/{k} 未生成 (chart skipped): {v}")
+                written["charts"] += [p for ps in chart_map.values() for p in ps]
+                timing["charts"] = timing.get("charts", 0) + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            written["workbooks"].append(write_workbook(
+                res, st / f"{stem}.xlsx", period=period, scope=scope, builder=b,
+                sensitivity=_pick(sensitivity, fw.id, n), compare=_pick(compare, fw.id, n),
+                data_files=data_files, data_root=data_root, charts=chart_map))
+            timing["workbook"] = timing.get("workbook", 0) + time.perf_counter() - t0
+            ids = b.unit_ids() if subset is None else [u for u in subset if u in set(b.unit_ids())]
+            if unit_reports:
+                t0 = time.perf_counter()
+                written["unit_reports"] += write_unit_reports(b, st / "units", units=ids, progress=progress)
+                timing["unit reports"] = timing.get("unit reports", 0) + time.perf_counter() - t0
+            if notices:
+                t0 = time.perf_counter()
+                kw = {"issuer": issuer} if issuer else {}
+                written["notices"] += write_notices(b, st / "notices", units=ids, progress=progress, **kw)
+                written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{fw.id}.xlsx"))
+                timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
+            f = result_frame(res)
+            for _, r in f.iterrows():
+                index_rows.append({"unit_id": r["unit_id"], "unit_name": r.get("unit_name", ""),
+                                   "unit_type": r.get("unit_type", ""), "total": r.get("total"),
+                                   "grade": r.get("grade", ""), "framework": fw.id,
+                                   "warned": r["unit_id"] in b.warn})
+        if pdf:
+            t0 = time.perf_counter()
+            from .pdf import htmls_to_pdf
+
+            got, msg = htmls_to_pdf(written["unit_reports"] + written["notices"], progress=progress)
+            written["pdfs"] += got
+            if msg:
+                messages.append(msg)
+            timing["pdf"] = time.perf_counter() - t0
+        _write_index(st, index_rows, period, scope, written, subset_mode=subset is not None)
+        _write_manifest(st, period, scope, res_list, messages)
+        swap_dirs(st, target)
+    except BaseException:
+        shutil.rmtree(st, ignore_errors=True)
+        raise
+
+    def final(ps):
+        return tuple(target / Path(p).relative_to(st) for p in ps)
+
+    return ReportSet(out_dir=target, period=period, scope=scope,
+                     **{k: final(v) for k, v in written.items()}, messages=tuple(messages), seconds=timing)
+
+
+def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, written, subset_mode: bool) -> None:
+    unit_files = {p.stem for p in (st / "units").glob("*.html")} if (st / "units").is_dir() else set()
+    notice_files = {p.name.split("_")[0] for p in (st / "notices").glob("*_预警通知书.html")} \
+        if (st / "notices").is_dir() else set()
+    rows = sorted(rows, key=lambda r: (-(r["total"] if r["total"] == r["total"] and r["total"] is not None
+                                          else -1e9), r["unit_id"]))
+    html = template_env().get_template("index.html.j2").render(
+        period=period, scope=scope, rows=rows, unit_files=unit_files, notice_files=notice_files,
+        workbooks=[p.relative_to(st).as_posix() for p in st.glob("*.xlsx")],
+        charts=sorted(p.relative_to(st).as_posix() for p in (st / "charts").glob("*.png")) if (st / "charts").is_dir() else [],
+        generated=_dt.datetime.now().isoformat(timespec="seconds"))
+    atomic_write_text(st / "index.html", html)
+
+
+def _write_manifest(st: Path, period: str, scope: str, res_list, messages) -> None:
+    files = []
+    for p in sorted(st.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":
+            files.append({"path": p.relative_to(st).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+    man = {"period": period, "scope": scope, "generated": _dt.datetime.now().isoformat(timespec="seconds"),
+           "frameworks": [{"id": r.framework.id, "version": r.framework.version,
+                           "fingerprint": r.framework.fingerprint()} for r in res_list],
+           "messages": list(messages), "files": files}
+    atomic_write_text(st / "manifest.json", json.dumps(man, ensure_ascii=False, indent=1, default=str))

@@ -1,0 +1,85 @@
+"""Analyst charts (PNG + SVG) for a report set, drawn with :mod:`qlwork.plots`.
+
+These are the matplotlib charts embedded in the Excel workbook and exported
+alongside it; the per-unit reports use the light inline SVG of
+:mod:`qlwork.report.svg` instead.  Each chart is optional: a chart whose input
+is absent (no public scores, no sensitivity result) is skipped, and a failing
+chart is reported in the returned ``skipped`` mapping rather than aborting the
+report run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._common import result_frame
+
+__all__ = ["export_charts"]
+
+MAX_BARS = 40
+
+
+def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFrame | None = None,
+                  stem: str = "", dpi: int = 150) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """Draw the standard charts into ``out_dir``; returns ({name: [png, svg]}, {name: reason skipped})."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from .. import plots
+    except Exception as e:  # noqa: BLE001 - plots module is optional for the report
+        return {}, {"all": f"图表模块不可用 (qlwork.plots unavailable): {e}"}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fw = result.framework
+    f = result_frame(result)
+    pass_mark = float((getattr(result, "params", {}) or {}).get("pass_mark", fw.pass_mark))
+    done: dict[str, list[Path]] = {}
+    skipped: dict[str, str] = {}
+    pre = f"{stem}_" if stem else ""
+
+    def draw(name: str, fn):
+        try:
+            fig = fn()
+            if fig is None:
+                return
+            done[name] = plots.save_figure(fig, out_dir / f"{pre}{name}", formats=("png", "svg"), dpi=dpi)
+            plt.close(fig)
+        except Exception as e:  # noqa: BLE001 - one failed chart must not stop the report
+            skipped[name] = f"{type(e).__name__}: {e}"
+            plt.close("all")
+
+    d = f.dropna(subset=["total"]) if "total" in f.columns else f.iloc[0:0]
+    if len(d):
+        if len(d) > MAX_BARS:  # the bottom of the list is what a review meeting discusses
+            sub = d.nsmallest(MAX_BARS, "total")
+            title = f"清廉指数排行榜（末位 {MAX_BARS} 名，共 {len(d)} 个单位）"
+        else:
+            sub, title = d, "清廉指数排行榜"
+        draw("排行榜", lambda: plots.ranking_bar(sub, label="unit_name", score="total",
+                                              grade="grade" if "grade" in sub.columns else None,
+                                              pass_mark=pass_mark, title=title))
+        region = next((c for c in ("county", "city", "unit_type") if c in d.columns and d[c].nunique() > 1), None)
+        nodes = [n for n in fw.level1 if n in d.columns]
+        if region and nodes:
+            long = d.melt(id_vars=[region], value_vars=nodes, var_name="node", value_name="score")
+            long["node"] = long["node"].map(fw.name_of)
+            draw("地区分维度热图", lambda: plots.region_heatmap(long, region=region, node="node", score="score",
+                                                       node_order=[fw.name_of(n) for n in nodes]))
+    if {"internal", "public"} <= set(f.columns) and f["public"].notna().sum() >= 3:
+        draw("专业分与获得感", lambda: plots.agreement_scatter(
+            f.dropna(subset=["internal", "public"]), x="internal", y="public", label="unit_name",
+            group="unit_type" if "unit_type" in f.columns else None))
+    st = sensitivity_table
+    if st is not None and {"rank_lo", "rank_hi"} <= set(st.columns) and "rank" in f.columns:
+        s = st.join(f.set_index("unit_id")[["unit_name", "rank"]], how="inner")
+        if "rank_median" not in s.columns:
+            s["rank_median"] = (s["rank_lo"] + s["rank_hi"]) / 2
+        s = s.dropna(subset=["rank"]).nlargest(MAX_BARS, "rank")
+        if len(s):
+            draw("排名区间", lambda: plots.rank_interval_plot(s, label="unit_name", nominal="rank"))
+    return done, skipped

@@ -1,0 +1,475 @@
+"""Per-unit health-check report (体检报告单), rendered to self-contained HTML.
+
+Everything that compares a unit with its peers is computed once for all units
+(pandas group-bys over the score and normalised-indicator tables), so building
+one report is a dictionary look-up plus a Jinja render; the charts are inline
+SVG built from the numbers (:mod:`qlwork.report.svg`).
+
+Rank/grade uncertainty: when a sensitivity result is passed its rank interval,
+P(bottom N) and grade probabilities are shown.  Otherwise a deterministic
+"closeness" band is shown: the ranks the unit could take if scores within
+``tie_points`` (default 1 point) of it are treated as indistinguishable — TI and
+WGI both warn that close scores are not different (DOMAIN.md §3.8).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_write_text
+from ._common import result_frame, units_frame
+from .svg import gap_axis, grade_color, score_bars, trend_line
+
+__all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_ENV = None
+
+
+def template_env():
+    """The shared Jinja2 environment (autoescaping on; templates in qlwork/templates)."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+                                  autoescape=jinja2.select_autoescape(["html", "j2"]),
+                                  trim_blocks=True, lstrip_blocks=True)
+        _ENV.filters["num"] = _num
+        _ENV.filters["signed"] = _signed
+        _ENV.filters["rank"] = _rank
+        _ENV.filters["rule"] = lambda r: _RULES.get(str(r), str(r) if r else "按分数定等")
+    return _ENV
+
+
+def _num(v: Any, nd: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return f"{float(v):.{nd}f}"
+
+
+_RULES = {"score-cutoff": "按分数线定等", "score": "按分数线定等", "quota": "按比例定等",
+          "veto": "一票否决（等次封顶）", "": "按分数线定等"}
+
+
+def _rank(v: Any) -> str:
+    f = _f(v)
+    return "—" if math.isnan(f) else str(int(round(f)))
+
+
+def _signed(v: Any, nd: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{float(v):+.{nd}f}"
+
+
+def _f(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+_SENS_ALIASES = {
+    "rank_lo": ("rank_lo", "rank_low", "rank_lower", "rank_p05", "rank_q05", "rank_5", "rank_ci_lo"),
+    "rank_hi": ("rank_hi", "rank_high", "rank_upper", "rank_p95", "rank_q95", "rank_95", "rank_ci_hi"),
+    "rank_median": ("rank_median", "median_rank", "rank_med", "rank_p50", "rank_q50"),
+}
+
+
+def sensitivity_frame(sensitivity: Any) -> pd.DataFrame | None:
+    """Per-unit uncertainty table (index unit_id) from a sensitivity result or DataFrame.
+
+    Recognised columns: rank_lo/rank_hi (or rank_p05/rank_p95 …), rank_median,
+    p_bottom* (probability of being in the bottom N), p_<grade> or prob_<grade>.
+    """
+    if sensitivity is None:
+        return None
+    df = None
+    if isinstance(sensitivity, pd.DataFrame):
+        df = sensitivity
+    else:
+        for attr in ("unit_table", "rank_intervals", "units_frame", "unit_summary", "ranks"):
+            v = getattr(sensitivity, attr, None)
+            if callable(v):
+                try:
+                    v = v()
+                except TypeError:
+                    v = None
+            if isinstance(v, pd.DataFrame) and len(v):
+                df = v
+                break
+        if df is None and hasattr(sensitivity, "to_frame"):
+            df = sensitivity.to_frame()
+    if df is None or not isinstance(df, pd.DataFrame) or df.empty:
+        return None
+    df = df.copy()
+    if "unit_id" in df.columns:
+        if df["unit_id"].duplicated().any():
+            return None
+        df = df.set_index("unit_id")
+    df.index = df.index.astype(str)
+    ren = {}
+    for std, names in _SENS_ALIASES.items():
+        for n in names:
+            if n in df.columns and std not in df.columns:
+                ren[n] = std
+                break
+    return df.rename(columns=ren)
+
+
+class UnitReportBuilder:
+    """Precomputed peer statistics for every unit of an :class:`IndexResult`.
+
+    Parameters
+    ----------
+    result : IndexResult
+    sensitivity : optional sensitivity result / DataFrame (see :func:`sensitivity_frame`)
+    history : optional long table (unit_id, period, total) of earlier periods for the trend
+    period, scope : labels printed on the report
+    tie_points : closeness band for the deterministic rank interval when no sensitivity result
+    n_top : how many strongest/weakest indicators to list
+    """
+
+    def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
+                 compare: Any = None, period: str | None = None, scope: str | None = None,
+                 tie_points: float = 1.0, n_top: int = 3):
+        self.result = result
+        self.fw = fw = result.framework
+        params = dict(getattr(result, "params", {}) or {})
+        self.params = params
+        self.period = period or getattr(result, "period", None) or params.get("period") or ""
+        self.scope = scope or ""
+        self.tie_points = float(tie_points)
+        self.n_top = int(n_top)
+        self.frame = result_frame(result).set_index("unit_id")
+        scores = result.scores.copy()
+        scores.index = scores.index.astype(str)
+        self.scores = scores
+        self.units = units_frame(result).reindex(scores.index)
+        norm = result.normalized.copy()
+        norm.index = norm.index.astype(str)
+        self.norm = norm.reindex(scores.index)
+        self.pass_mark = _f(params.get("pass_mark", fw.pass_mark))
+        if math.isnan(self.pass_mark):
+            self.pass_mark = float(fw.pass_mark)
+        g = params.get("grades")
+        if isinstance(g, Mapping):
+            g = list(g.items())
+        try:
+            self.grades = sorted(((str(a), float(b)) for a, b in (g or fw.grades)), key=lambda t: -t[1])
+        except (TypeError, ValueError):
+            self.grades = sorted(fw.grades, key=lambda t: -t[1])
+
+        peer_col = params.get("peer_group", "unit_type")
+        if "peer_group" in self.units.columns and self.units["peer_group"].notna().all():
+            groups = self.units["peer_group"].astype(str)
+        elif isinstance(peer_col, str) and peer_col in self.units.columns:
+            groups = self.units[peer_col].astype(str).fillna("全部")
+        else:
+            groups = pd.Series("全部", index=scores.index)
+        self.groups = groups.rename("peer")
+        self.peer_label = {"unit_type": "同类型单位", "county": "同县市区单位", "city": "同市州单位"}.get(
+            peer_col if isinstance(peer_col, str) else "", "同组单位")
+
+        self.level1 = [n for n in fw.level1 if n in scores.columns]
+        self.score_cols = self.level1 + [c for c in ("internal", "public", "total") if c in scores.columns]
+        sc = scores[self.score_cols].astype(float)
+        grp = sc.groupby(self.groups)
+        self.q25 = grp.quantile(0.25)
+        self.q50 = grp.median()
+        self.q75 = grp.quantile(0.75)
+        self.node_rank = grp.rank(ascending=False, method="min")
+        self.group_n = self.groups.map(self.groups.value_counts())
+
+        ind_cols = [c for c in fw.indicator_ids if c in self.norm.columns]
+        self.ind_cols = ind_cols
+        nv = self.norm[ind_cols].astype(float)
+        self.ind_median = nv.groupby(self.groups).median()
+        lw = getattr(result, "leaf_weights", None)
+        lw = (lw if lw is not None else fw.leaf_weights()).reindex(ind_cols).fillna(0.0).astype(float)
+        avail = nv.notna().to_numpy()
+        W = np.where(avail, lw.to_numpy()[None, :], 0.0)
+        tot = W.sum(axis=1, keepdims=True)
+        W = np.divide(W, tot, out=np.zeros_like(W), where=tot > 0)
+        # points lost on each indicator: w_i·(100 − x_i), w renormalised over available indicators
+        self.loss = pd.DataFrame(W * (100.0 - np.nan_to_num(nv.to_numpy(), nan=100.0)),
+                                 index=nv.index, columns=ind_cols)
+        self.eff_w = pd.DataFrame(W, index=nv.index, columns=ind_cols)
+        self.l1_of = {i: fw.level1_of(i) for i in ind_cols}
+
+        w = getattr(result, "warnings", None)
+        if w is None or len(w) == 0:
+            w = pd.DataFrame(columns=["unit_id", "code", "reason_zh", "detail"])
+        w = w.copy()
+        w["unit_id"] = w["unit_id"].astype(str)
+        if "period" in w.columns and self.period:
+            w = w[w["period"].astype(str).isin([str(self.period), "当期"]) | w["period"].isna()]
+        w = pd.concat([w, _divergence_warnings(compare)], ignore_index=True) if compare is not None else w
+        info = w["code"].astype(str).isin(INFO_CODES)
+        self.warn = {k: v for k, v in w[~info].groupby("unit_id", sort=False)}
+        self.notes = {k: v for k, v in w[info].groupby("unit_id", sort=False)}
+
+        self.sens = sensitivity_frame(sensitivity)
+        self.history = None
+        if history is None and getattr(result, "history", None) is not None and len(result.history):
+            rh = result.history
+            if isinstance(rh.index, pd.MultiIndex) and "total" in rh.columns:
+                history = rh["total"].rename("total").reset_index()
+        if history is not None and len(history):
+            h = history.copy()
+            h["unit_id"] = h["unit_id"].astype(str)
+            piv = h.pivot_table(index="unit_id", columns="period", values="total", aggfunc="first")
+            self.history = piv.reindex(columns=sorted(piv.columns))
+            hg = self.groups.reindex(self.history.index)
+            self.history_peer = self.history.groupby(hg).median()
+        # deterministic closeness band: sorted totals per peer group
+        tot_s = scores["total"].astype(float) if "total" in scores.columns else pd.Series(np.nan, index=scores.index)
+        self._sorted_totals = {k: np.sort(v.dropna().to_numpy()) for k, v in tot_s.groupby(self.groups)}
+        self.generated = _dt.date.today().isoformat()
+
+    # ---------------------------------------------------------------- pieces
+    def unit_ids(self) -> list[str]:
+        return list(self.scores.index)
+
+    def indicator_rows(self, uid: str, ids: Sequence[str] | None = None) -> list[dict]:
+        fw = self.fw
+        g = self.groups[uid]
+        x = self.norm.loc[uid]
+        med = self.ind_median.loc[g] if g in self.ind_median.index else None
+        loss = self.loss.loc[uid]
+        tot_loss = float(loss.sum())
+        out = []
+        for i in (ids or self.ind_cols):
+            v = _f(x.get(i))
+            if math.isnan(v):
+                continue
+            ind = fw.indicators[i]
+            m = _f(med.get(i)) if med is not None else float("nan")
+            l1 = self.l1_of.get(i)
+            out.append({"id": i, "name": ind.name, "node": fw.name_of(l1) if l1 else "", "node_id": l1,
+                        "source": ind.source, "value": v, "peer_median": m,
+                        "diff": v - m if not math.isnan(m) else float("nan"),
+                        "weight": float(self.eff_w.at[uid, i]), "loss": float(loss[i]),
+                        "loss_share": float(loss[i]) / tot_loss if tot_loss > 0 else 0.0,
+                        "color": grade_color(v, self.grades, self.pass_mark)})
+        return out
+
+    def behind(self, uid: str, node_id: str | None = None, k: int = 3) -> list[dict]:
+        """Indicators behind a warning: the largest weighted point losses (under ``node_id``)."""
+        ids = self.fw.leaves_under(node_id) if node_id else None
+        rows = self.indicator_rows(uid, [i for i in ids if i in self.ind_cols] if ids else None)
+        rows = [r for r in rows if r["loss"] > 0]
+        return sorted(rows, key=lambda r: -r["loss"])[:k]
+
+    def node_of_warning(self, code: str, detail: str) -> str | None:
+        text = f"{code} {detail}"
+        for n in self.level1:
+            if n in text.split() or f"({n})" in text or self.fw.name_of(n) in text or text.endswith(n):
+                return n
+        return None
+
+    def warnings_of(self, uid: str) -> list[dict]:
+        w = self.warn.get(uid)
+        if w is None:
+            return []
+        out = []
+        for _, r in w.iterrows():
+            code, detail = str(r.get("code", "")), "" if pd.isna(r.get("detail")) else str(r.get("detail"))
+            node = self.node_of_warning(code, detail)
+            if "diverg" in code or "背离" in str(r.get("reason_zh", "")):
+                pub = [i for i in self.fw.public_indicators() if i in self.ind_cols]
+                behind = self.indicator_rows(uid, pub) + self.behind(uid, None, 2)
+            else:
+                behind = self.behind(uid, node, 3)
+            out.append({"code": code, "reason": str(r.get("reason_zh", code)), "detail": detail,
+                        "node": self.fw.name_of(node) if node else "", "behind": behind,
+                        "level": _warning_level(code)})
+        return out
+
+    def uncertainty(self, uid: str) -> dict:
+        total = _f(self.scores.at[uid, "total"]) if "total" in self.scores.columns else float("nan")
+        g = self.groups[uid]
+        n = int(self.group_n[uid])
+        u: dict[str, Any] = {"source": "closeness", "n": n, "tie_points": self.tie_points}
+        if self.sens is not None and uid in self.sens.index:
+            s = self.sens.loc[uid]
+            u["source"] = "sensitivity"
+            for k in ("rank_lo", "rank_hi", "rank_median"):
+                if k in s.index:
+                    u[k] = _f(s[k])
+            pb = [c for c in s.index if str(c).startswith("p_bottom")]
+            if pb:
+                u["p_bottom"] = _f(s[pb[0]])
+            probs = []
+            for name, _ in self.grades:
+                for c in (f"p_{name}", f"prob_{name}", name):
+                    if c in s.index:
+                        probs.append({"grade": name, "p": _f(s[c])})
+                        break
+            u["grade_probs"] = probs
+        elif not math.isnan(total):
+            arr = self._sorted_totals.get(g, np.array([]))
+            d = self.tie_points
+            u["rank_lo"] = 1 + int(arr.size - np.searchsorted(arr, total + d, side="right"))
+            u["rank_hi"] = int(arr.size - np.searchsorted(arr, total - d, side="left"))
+            u["n_close"] = max(u["rank_hi"] - u["rank_lo"], 0)
+        if not math.isnan(total):
+            cuts = [lo for _, lo in self.grades if lo > 0]
+            if cuts:
+                nearest = min(cuts, key=lambda c: abs(total - c))
+                u["nearest_cut"] = nearest
+                u["margin"] = total - nearest
+                u["grade_stable"] = abs(total - nearest) > self.tie_points
+        return u
+
+    def context(self, uid: str) -> dict:
+        uid = str(uid)
+        fw, fr = self.fw, self.frame
+        row = fr.loc[uid] if uid in fr.index else pd.Series(dtype=object)
+        urow = self.units.loc[uid]
+        g = self.groups[uid]
+
+        def sc(c):
+            return _f(self.scores.at[uid, c]) if c in self.scores.columns else float("nan")
+
+        def stat(tab, c):
+            return _f(tab.at[g, c]) if (g in tab.index and c in tab.columns) else float("nan")
+
+        nodes = []
+        for c in self.level1:
+            nodes.append({"id": c, "label": fw.name_of(c), "value": sc(c), "p25": stat(self.q25, c),
+                          "median": stat(self.q50, c), "p75": stat(self.q75, c),
+                          "rank": _f(self.node_rank.at[uid, c]) if c in self.node_rank.columns else float("nan")})
+        bars = [dict(n) for n in nodes]
+        if "total" in self.scores.columns:
+            bars.append({"label": "总分", "value": sc("total"), "p25": stat(self.q25, "total"),
+                         "median": stat(self.q50, "total"), "p75": stat(self.q75, "total")})
+        inds = self.indicator_rows(uid)
+        strongest = sorted([r for r in inds if not math.isnan(r["diff"])], key=lambda r: (-r["diff"], -r["value"]))
+        strongest = [r for r in strongest if r["diff"] > 0][: self.n_top] or strongest[: self.n_top]
+        weakest = sorted([r for r in inds if r["loss"] > 0], key=lambda r: -r["loss"])[: self.n_top]
+
+        trend = None
+        if self.history is not None and uid in self.history.index:
+            periods = list(self.history.columns)
+            vals = [_f(v) for v in self.history.loc[uid]]
+            peer = [_f(v) for v in self.history_peer.loc[g]] if g in self.history_peer.index else None
+            if self.period and self.period not in periods and not math.isnan(sc("total")):
+                periods.append(self.period)
+                vals.append(sc("total"))
+                if peer is not None:
+                    peer.append(stat(self.q50, "total"))
+            trend = {"periods": periods, "values": vals,
+                     "svg": trend_line(periods, vals, peer=peer, pass_mark=self.pass_mark)}
+
+        internal, public = sc("internal"), sc("public")
+        gap = None
+        if not math.isnan(public):
+            pi, pp = stat(self.q50, "internal"), stat(self.q50, "public")
+            gap = {"internal": internal, "public": public, "gap": public - internal,
+                   "peer_internal": pi, "peer_public": pp,
+                   "peer_gap": (pp - pi) if not (math.isnan(pp) or math.isnan(pi)) else float("nan"),
+                   "svg": gap_axis(internal, public, peer_internal=pi, peer_public=pp)}
+
+        def rv(k):
+            v = row.get(k) if k in row.index else None
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
+
+        region = " / ".join(str(urow.get(c)) for c in ("city", "county", "township")
+                            if c in urow.index and isinstance(urow.get(c), str) and urow.get(c))
+        return {
+            "unit_id": uid,
+            "unit_name": rv("unit_name") or (urow.get("unit_name") if "unit_name" in urow.index else uid),
+            "unit_type": rv("unit_type") or (urow.get("unit_type") if "unit_type" in urow.index else ""),
+            "region": region, "period": self.period, "scope": self.scope,
+            "framework": {"id": fw.id, "name": fw.name, "version": fw.version, "fingerprint": fw.fingerprint()},
+            "total": sc("total"), "peer_median_total": stat(self.q50, "total"), "grade": rv("grade") or "", "grade_rule": rv("grade_rule") or "",
+            "rank": rv("rank"), "rank_in_region": rv("rank_in_region"), "peer_n": int(self.group_n[uid]),
+            "peer_group": g, "peer_label": self.peer_label, "change": rv("change"),
+            "internal": internal, "public": public,
+            "nodes": nodes, "nodes_svg": score_bars(bars, pass_mark=self.pass_mark, grades=self.grades),
+            "strongest": strongest, "weakest": weakest, "indicators": inds,
+            "trend": trend, "gap": gap, "warnings": self.warnings_of(uid),
+            "notes": [str(r.get("reason_zh", r.get("code"))) + (f"：{r['detail']}" if isinstance(r.get("detail"), str) and r.get("detail") else "")
+                      for _, r in self.notes.get(uid, pd.DataFrame()).iterrows()],
+            "uncertainty": self.uncertainty(uid), "pass_mark": self.pass_mark,
+            "grades": self.grades, "social_share": self.params.get("social_share", fw.social_share),
+            "normalization": self.params.get("normalization", ""),
+            "aggregation": self.params.get("aggregation", ""),
+            "generated": self.generated,
+            "grade_color": grade_color(sc("total"), self.grades, self.pass_mark),
+        }
+
+    def render(self, uid: str, template: str = "unit_report.html.j2") -> str:
+        return template_env().get_template(template).render(**self.context(uid))
+
+
+#: Data-quality codes: shown in the report, but not 预警 reasons (no notice is issued for them).
+INFO_CODES = frozenset({"missing_data", "missing_public"})
+
+
+def _warning_level(code: str) -> str:
+    """Huai'an pattern (DOMAIN.md §2.2): red = veto; yellow = below pass / bottom N; blue = the rest."""
+    c = code.lower()
+    if "red" in c or "veto" in c:
+        return "red"
+    if c in ("below_pass", "bottom_n") or "yellow" in c:
+        return "yellow"
+    return "blue"
+
+
+def _divergence_warnings(compare: Any) -> pd.DataFrame:
+    """``divergence`` warnings from a survey-vs-internal comparison (qlwork.compare.divergence table)."""
+    cols = ["unit_id", "code", "reason_zh", "detail"]
+    df = compare.to_frame() if hasattr(compare, "to_frame") and not isinstance(compare, pd.DataFrame) else compare
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        return pd.DataFrame(columns=cols)
+    if "unit_id" not in df.columns:
+        df = df.rename_axis("unit_id").reset_index()
+    flag = next((c for c in ("flag_low_public", "flag_divergence", "divergent", "flag_z") if c in df.columns), None)
+    if flag is None:
+        return pd.DataFrame(columns=cols)
+    d = df[df[flag].fillna(False).astype(bool)]
+    rows = []
+    for _, r in d.iterrows():
+        bits = []
+        if "quadrant" in r.index and isinstance(r["quadrant"], str):
+            bits.append(r["quadrant"])
+        if "gap" in r.index and pd.notna(r["gap"]):
+            bits.append(f"专业分−获得感 {float(r['gap']):+.1f}")
+        if "z_gap" in r.index and pd.notna(r["z_gap"]):
+            bits.append(f"z={float(r['z_gap']):.2f}")
+        rows.append((str(r["unit_id"]), "divergence", "专业分与群众评价背离", "，".join(bits)))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def render_unit_report(result, unit_id: str, **kw) -> str:
+    """HTML of one unit's 体检报告单 (builds the peer statistics; use the builder for batches)."""
+    return UnitReportBuilder(result, **kw).render(unit_id)
+
+
+def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
+                       progress: bool = True, **kw) -> list[Path]:
+    """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically."""
+    from tqdm.auto import tqdm
+
+    b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ids = b.unit_ids() if units is None else [str(u) for u in units]
+    tpl = template_env().get_template("unit_report.html.j2")
+    paths = []
+    for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
+        p = out_dir / f"{uid}.html"
+        atomic_write_text(p, tpl.render(**b.context(uid)))
+        paths.append(p)
+    return paths

@@ -1,0 +1,215 @@
+"""The review workbook: sheets, headers, exact numbers, formats, methodology, no formulas."""
+from __future__ import annotations
+
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_fixtures import TRICKY_NAMES, make_result  # noqa: E402
+
+openpyxl = pytest.importorskip("openpyxl")
+
+from qlwork.report import write_workbook  # noqa: E402
+from qlwork.report._common import display_width, is_formula_like  # noqa: E402
+from qlwork.report.excel import GRADE_FILLS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def result():
+    return make_result(48)
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("raw")
+    (d / "departments").mkdir()
+    a = d / "departments" / "纪检监察.xlsx"
+    a.write_bytes(b"department workbook bytes \x00\x01")
+    b = d / "units.xlsx"
+    b.write_bytes(b"registry")
+    return d, [a, b]
+
+
+@pytest.fixture(scope="module")
+def book(result, data_files, tmp_path_factory):
+    root, files = data_files
+    path = tmp_path_factory.mktemp("xl") / "清廉指数.xlsx"
+    write_workbook(result, path, period="2025H2", scope="示范市", data_files=files, data_root=root)
+    return path, openpyxl.load_workbook(path)
+
+
+def _table(ws, header_row=1):
+    rows = list(ws.iter_rows(min_row=header_row, values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_sheet_names(book, result):
+    _, wb = book
+    level1 = [result.framework.name_of(n) for n in result.framework.level1]
+    assert wb.sheetnames == ["汇总排行", *level1, "预警名单", "群众评价", "方法说明"]
+    assert level1 == ["干部清正", "政府清廉", "政治清明", "社会清朗"]
+
+
+def test_ranking_header_and_numbers_equal_index_result(book, result):
+    _, wb = book
+    ws = wb["汇总排行"]
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["单位编码", "单位名称", "单位类型", "同类组"] or header[:3] == ["单位编码", "单位名称", "单位类型"]
+    for h in ("总分", "等次", "同类排名", "区域内排名", "较上期变化", "预警", "专业分", "获得感(群众评价)",
+              "干部清正(G1)", "社会清朗(G4)"):
+        assert h in header, h
+    t = _table(ws).set_index("单位编码")
+    f = result.to_frame().set_index("unit_id")
+    assert len(t) == len(f) == 48
+    # values written, not rounded: every number equals the IndexResult's float exactly
+    for col, h in (("total", "总分"), ("G1", "干部清正(G1)"), ("G3", "政治清明(G3)"), ("internal", "专业分"),
+                   ("public", "获得感(群众评价)"), ("change", "较上期变化")):
+        got = t[h].astype(float).reindex(f.index).to_numpy()
+        np.testing.assert_array_equal(got, f[col].astype(float).to_numpy())
+    assert (t["同类排名"].reindex(f.index).to_numpy() == f["rank"].to_numpy()).all()
+    assert (t["等次"].reindex(f.index) == f["grade"]).all()
+    # sorted best first
+    tot = t["总分"].astype(float).to_numpy()
+    assert (np.diff(tot) <= 0).all()
+
+
+def test_formula_like_names_are_strings(book):
+    path, wb = book
+    ws = wb["汇总排行"]
+    col = [c.value for c in ws[1]].index("单位名称") + 1
+    seen = {}
+    for r in range(2, ws.max_row + 1):
+        c = ws.cell(row=r, column=col)
+        if is_formula_like(c.value):
+            seen[c.value] = c
+    assert set(seen) == set(TRICKY_NAMES.values())
+    for c in seen.values():
+        assert c.data_type == "s"
+    # and in the file itself there is no formula element anywhere
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                xml = z.read(name).decode("utf-8")
+                assert "<f>" not in xml and "<f " not in xml, name
+
+
+def test_layout_freeze_filter_print_widths(book):
+    _, wb = book
+    ws = wb["汇总排行"]
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref.startswith("A1:")
+    assert ws.page_setup.orientation == "landscape"
+    assert int(ws.page_setup.paperSize) == 9  # A4 in the OOXML paper-size table
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    header = [c.value for c in ws[1]]
+    name_letter = openpyxl.utils.get_column_letter(header.index("单位名称") + 1)
+    # "测试单位0005号" = 6 CJK (12) + 5 Latin = 17 columns, plus padding
+    assert ws.column_dimensions[name_letter].width >= 17
+    assert display_width("清廉ab") == 6
+
+
+def test_number_formats(book):
+    _, wb = book
+    ws = wb["汇总排行"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(row=2, column=header.index("总分") + 1).number_format == "0.00"
+    assert ws.cell(row=2, column=header.index("同类排名") + 1).number_format == "0"
+
+
+def test_conditional_formats_for_grades_and_warnings(book):
+    _, wb = book
+    ws = wb["汇总排行"]
+    header = [c.value for c in ws[1]]
+    g = openpyxl.utils.get_column_letter(header.index("等次") + 1)
+    w = openpyxl.utils.get_column_letter(header.index("预警") + 1)
+    rules = {str(rng.sqref): [r for r in rs] for rng, rs in ws.conditional_formatting._cf_rules.items()}
+    grade_rng = next(k for k in rules if k.startswith(f"{g}2:"))
+    formulas = " ".join(f for r in rules[grade_rng] for f in r.formula)
+    for grade in GRADE_FILLS:
+        assert f'"{grade}"' in formulas
+    assert any(k.startswith(f"{w}2:") for k in rules)
+    assert "预警名单" in wb.sheetnames and wb["预警名单"].conditional_formatting
+
+
+def test_node_sheet_equals_normalized(book, result):
+    _, wb = book
+    t = _table(wb["干部清正"]).set_index("单位编码")
+    fw = result.framework
+    assert "干部清正(G1)" in t.columns and "组内名次" in t.columns
+    for iid in fw.leaves_under("G1"):
+        h = f"{fw.name_of(iid)}({iid})"
+        got = t[h].astype(float).reindex(result.normalized.index)
+        np.testing.assert_array_equal(got.to_numpy(), result.normalized[iid].astype(float).to_numpy())
+
+
+def test_warning_sheet_lists_every_warning_with_indicators(book, result):
+    _, wb = book
+    t = _table(wb["预警名单"])
+    w = result.warnings[~result.warnings["code"].isin(["missing_data", "missing_public"])]
+    assert len(t) == len(w) > 0
+    assert set(t["预警代码"]) == set(w["code"])
+    assert t["相关指标"].str.contains("同组中位").all()
+
+
+def test_public_sheet_gap(book, result):
+    _, wb = book
+    t = _table(wb["群众评价"]).set_index("单位编码")
+    s = result.scores
+    np.testing.assert_allclose(t["获得感−专业分"].astype(float).reindex(s.index),
+                               (s["public"] - s["internal"]).to_numpy(), rtol=0, atol=1e-12)
+    assert set(t["象限"]) <= {"双高", "双低", "专业分高、获得感低", "专业分低、获得感高"}
+
+
+def test_methodology_sheet(book, result, data_files):
+    _, wb = book
+    ws = wb["方法说明"]
+    cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    text = "\n".join(cells)
+    fw = result.framework
+    assert fw.fingerprint() in text and fw.version in text and fw.id in text
+    for key in ("normalization", "aggregation", "imputation", "social_share", "peer_group", "ri_table"):
+        assert key in cells, key
+    assert "goalposts" in text and "saaty1980" in text
+    root, files = data_files
+    for f in files:  # checksums computed independently here
+        assert hashlib.sha256(f.read_bytes()).hexdigest() in cells
+    assert "departments/纪检监察.xlsx" in cells
+    # every indicator with its effective weight
+    for iid in fw.indicator_ids:
+        assert iid in cells
+
+
+def test_sensitivity_and_charts_sheets(result, tmp_path):
+    f = result.to_frame()
+    sens = pd.DataFrame({"unit_id": f["unit_id"], "rank_p05": f["rank"], "rank_p95": f["rank"] + 2,
+                         "median_rank": f["rank"] + 1, "p_优秀": 0.1, "p_良好": 0.2, "p_合格": 0.6,
+                         "p_不合格": 0.1, "p_bottom_n": 0.05})
+    from qlwork.report.charts import export_charts
+
+    charts, skipped = export_charts(result, tmp_path / "charts", stem="QLI", dpi=60)
+    assert charts, skipped
+    for name, paths in charts.items():
+        assert {p.suffix for p in paths} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in paths)
+    path = write_workbook(result, tmp_path / "s.xlsx", sensitivity=sens, charts=charts)
+    wb = openpyxl.load_workbook(path)
+    assert "敏感性" in wb.sheetnames and "图表" in wb.sheetnames
+    t = _table(wb["敏感性"]).set_index("单位编码")
+    assert (t["名次区间上限"].reindex(f["unit_id"]).to_numpy() == (f["rank"] + 2).to_numpy()).all()
+    assert len(wb["图表"]._images) == len(charts)
+
+
+def test_divergence_from_compare_becomes_a_warning(result, tmp_path):
+    s = result.scores
+    cmp = pd.DataFrame({"unit_id": s.index, "gap": s["internal"] - s["public"],
+                        "flag_low_public": np.arange(len(s)) == 7, "quadrant": "专业分高、获得感低"})
+    path = write_workbook(result, tmp_path / "c.xlsx", compare=cmp)
+    wb = openpyxl.load_workbook(path)
+    t = _table(wb["预警名单"])
+    d = t[t["预警代码"] == "divergence"]
+    assert list(d["单位编码"]) == [s.index[7]]
