@@ -178,6 +178,12 @@ def critic_weights(data: Any, directions: Any = None, normalization: str | None 
     np.fill_diagonal(r, 1.0)
     conflict = (1.0 - r).sum(axis=1)
     c = sd * conflict
+    fallback = None
+    if c.sum() <= 1e-15 and sd.sum() > 0:
+        # every varying indicator is perfectly correlated with the others (e.g. only one
+        # varies): conflict carries no information, so weights fall back to σ alone
+        c = sd.copy()
+        fallback = "std (no conflict information)"
     if c.sum() <= 0:
         raise QlworkError(Problem("no_information", "所有指标都没有差异，CRITIC 权重无法确定",
                                   "every indicator is constant; CRITIC weights undefined", found=list(df.columns)))
@@ -185,7 +191,7 @@ def critic_weights(data: Any, directions: Any = None, normalization: str | None 
     details = pd.DataFrame({"std": sd, "conflict": conflict, "information": c}, index=df.columns)
     return ObjectiveWeights(pd.Series(w, index=df.columns, name="weight"), "critic", details,
                             {"normalization": normalization, "correlation": correlation, "ddof": ddof,
-                             "directions": d.tolist()})
+                             "directions": d.tolist(), "fallback": fallback})
 
 
 def pca_weights(data: Any, directions: Any = None, n_components: int | None = None,
