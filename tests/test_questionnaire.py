@@ -117,3 +117,53 @@ def test_framework_mismatch_and_missing_sheet(tmp_path):
 def test_missing_folder_is_located_error(tmp_path):
     with pytest.raises(QlworkError):
         read_questionnaires(tmp_path / "nope")
+
+
+# ------------------------------------------------------------ CLI end to end
+def _consistent_questionnaires(folder, frameworks, experts=("E01", "E02", "E03")):
+    """Questionnaires whose judgments are the framework weight ratios snapped to the Saaty scale."""
+    from qlwork.weights.ahp import snap_to_scale
+
+    for k, eid in enumerate(experts):
+        mats = {}
+        for fw in frameworks:
+            for nid, node in fw.nodes.items():
+                kids = list(node.children)
+                w = np.array([fw.item(c).weight for c in kids]) * np.exp(0.05 * k * np.arange(len(kids)))
+                a = np.atleast_2d(snap_to_scale(w[:, None] / w[None, :]))
+                lower = np.tril_indices(len(kids), -1)
+                a[lower] = 1 / a.T[lower]  # exact reciprocals below the diagonal
+                mats[f"{fw.id}_{nid}"] = pd.DataFrame(a, index=kids, columns=kids)
+        write_questionnaire(folder / f"expert_{eid}.xlsx", eid, mats, weight=1 / len(experts))
+
+
+def test_cli_weights_writes_table(tmp_path, capsys):
+    from qlwork.cli import main
+    from qlwork.framework import builtin_framework
+
+    fws = [load_framework(builtin_framework(n)) for n in ("county", "village")]
+    (tmp_path / "ahp").mkdir()
+    _consistent_questionnaires(tmp_path / "ahp", fws)
+    out = tmp_path / "w.csv"
+    rc = main(["weights", "--raw", str(tmp_path), "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "CR_H" in text and "E01" in text
+    df = pd.read_csv(out)
+    for fid, g in df[df["is_indicator"]].groupby("framework"):
+        assert g["global_weight"].sum() == pytest.approx(1.0)
+    assert set(df["ri_table"]) == {"saaty1980"}
+
+
+def test_cli_weights_reports_bad_cell(tmp_path, capsys):
+    from qlwork.cli import main
+    from qlwork.framework import builtin_framework
+
+    fws = [load_framework(builtin_framework(n)) for n in ("county", "village")]
+    (tmp_path / "ahp").mkdir()
+    _consistent_questionnaires(tmp_path / "ahp", fws, experts=("E01",))
+    edit(tmp_path / "ahp" / "expert_E01.xlsx", "QLI_G1", "D4", 10)
+    rc = main(["weights", "--raw", str(tmp_path), "--out", str(tmp_path / "w.parquet")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "off_scale" in err and "QLI_G1" in err and "D4" in err

@@ -1,0 +1,95 @@
+"""``qlwork weights`` — AHP weights from the expert questionnaires in data/raw/ahp.
+
+Prints each expert's CR at every node, the group weights with the consistency
+table, and writes ``data/processed/weights_ahp.parquet`` (or .csv) atomically:
+one row per node/indicator with local and global weights and every choice made.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "weights", help="由专家问卷计算层次分析法权重 AHP weights from the expert questionnaires",
+        description="读取 data/raw/ahp 的专家判断矩阵，输出各专家一致性比率、群组权重和层次总排序一致性"
+                    " — read the expert questionnaires, print per-expert CR and group weights")
+    p.add_argument("--raw", default=None, help="原始数据文件夹 raw folder (默认 default: data/raw)")
+    p.add_argument("--out", default=None, help="输出文件 output file (默认 data/processed/weights_ahp.parquet)")
+    p.add_argument("--format", choices=["parquet", "csv"], default=None, help="输出格式 output format")
+    p.add_argument("--framework", default="all", help="框架编号或 county/village/all framework (默认 all)")
+    p.add_argument("--approach", choices=["AIJ", "AIP"], default="AIJ", help="群组汇总 group aggregation")
+    p.add_argument("--method", choices=["eigen", "geometric", "arithmetic"], default="eigen", help="权重方法 priority method")
+    p.add_argument("--ri-table", default=None, help="随机一致性指标表 RI table (默认 default saaty1980)")
+    p.add_argument("--inconsistent", choices=["keep", "exclude", "downweight"], default="keep",
+                   help="不一致专家的处理 handling of experts with CR >= 0.1")
+    p.add_argument("--blank", choices=["nan", "error"], default="nan", help="漏填的处理 blank pairs: 补全 nan / 报错 error")
+    p.set_defaults(func=_run)
+
+
+def _frameworks(raw: Path, which: str):
+    from ..framework import builtin_framework, load_framework
+
+    out, every = {}, {}
+    for name in ("county", "village"):
+        path = raw / f"framework_{name}.yaml"
+        fw = load_framework(path if path.is_file() else builtin_framework(name))
+        every[fw.id] = fw
+        if which in ("all", name, fw.id):
+            out[fw.id] = fw
+    if not out:
+        from ..errors import Problem, QlworkError
+
+        raise QlworkError(Problem("unknown_framework", f"未知的框架 {which!r}", f"unknown framework {which!r}",
+                                  found=which, expected="county | village | all | QLI | QLV"))
+    return every, out
+
+
+def _run(args) -> int:
+    import pandas as pd
+
+    from ..atomic import atomic_path
+    from ..paths import processed_dir, raw_dir
+    from ..weights.ahp import DEFAULT_RI_TABLE
+    from ..weights.hierarchy import hierarchy_weights
+    from ..weights.questionnaire import read_questionnaires
+
+    raw = Path(args.raw) if args.raw else raw_dir()
+    every, fws = _frameworks(raw, args.framework)
+    qs = read_questionnaires(raw / "ahp", blank=args.blank, frameworks=every.values(), strict=True)
+    ri = args.ri_table or DEFAULT_RI_TABLE
+    pd.set_option("display.width", 160)
+    print(f"读取 {len(qs.experts)} 位专家的问卷 read {len(qs.experts)} questionnaires（{raw / 'ahp'}）")
+    for p in qs.problems:
+        print(f"  提示 note: {p}")
+    frames = []
+    for fid, fw in fws.items():
+        h = hierarchy_weights(fw, qs, approach=args.approach, method=args.method, ri_table=ri,
+                              inconsistent=args.inconsistent)
+        ex = h.experts()
+        print(f"\n== {fw.name}（{fid}）==")
+        print("各专家一致性比率 CR per expert and node（* = CR ≥ 0.10）:")
+        piv = ex.pivot(index="node", columns="expert", values="CR")
+        print(piv.map(lambda v: f"{v:.3f}{'*' if v >= 0.1 else ' '}").to_string())
+        print("\n群组判断矩阵一致性 group consistency per node:")
+        print(h.nodes[["node", "name", "n", "lambda_max", "CI", "RI", "CR", "consistent", "n_experts"]]
+              .round(4).to_string(index=False))
+        print(f"层次总排序一致性 hierarchical CR_H = {h.cr:.4f}（{'通过' if h.consistent else '未通过'}）")
+        t = h.to_frame()
+        print("\n权重 weights（局部 local / 全局 global / 框架原值 framework）:")
+        print(t[["id", "name", "local_weight", "global_weight", "framework_weight"]].round(4).to_string(index=False))
+        t.insert(0, "framework", fid)
+        for k in ("approach", "method", "ri_table", "inconsistent", "completion"):
+            t[k] = h.params[k]
+        t["cr_h"] = h.cr
+        frames.append(t)
+    out_df = pd.concat(frames, ignore_index=True)
+    fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
+    out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
+    with atomic_path(out) as tmp:
+        if fmt == "csv":
+            out_df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            out_df.to_parquet(tmp, index=False)
+    print(f"\n已写出 written: {out}")
+    return 0
