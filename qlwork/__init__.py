@@ -23,6 +23,13 @@ _EXPORTS = {
     "load_units": "qlwork.ingest",
     "generate_demo": "qlwork.demo",
     "project_root": "qlwork.paths",
+    "ahp_weights": "qlwork.weights",
+    "group_ahp": "qlwork.weights",
+    "hierarchy_weights": "qlwork.weights",
+    "read_questionnaires": "qlwork.weights",
+    "entropy_weights": "qlwork.weights",
+    "critic_weights": "qlwork.weights",
+    "combine_weights": "qlwork.weights",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
