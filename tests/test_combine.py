@@ -57,3 +57,15 @@ def test_alignment_and_errors():
         combine_weights(S, O, "blend")
     with pytest.raises(QlworkError):
         combine_weights(S, O, alpha=1.5)
+
+
+def test_fill_leaf_weights():
+    from qlwork.weights.combine import fill_leaf_weights
+
+    ref = pd.Series([0.2, 0.3, 0.5], index=["a", "b", "pub"])
+    # objective weights on a, b only (0.25, 0.75); pub keeps 0.5, the rest share 0.5 -> (0.125, 0.375, 0.5)
+    out = fill_leaf_weights(pd.Series([0.25, 0.75], index=["a", "b"]), ref)
+    np.testing.assert_allclose(out.to_numpy(), [0.125, 0.375, 0.5])
+    assert list(out.index) == ["a", "b", "pub"]
+    with pytest.raises(QlworkError):
+        fill_leaf_weights(pd.Series([1.0], index=["zz"]), ref)

@@ -11,13 +11,13 @@ _EXPORTS = {
     "random_index": "ahp", "priority_vectors": "ahp", "SAATY_SCALE": "ahp",
     "aggregate_judgments": "group", "aggregate_priorities": "group", "group_ahp": "group", "GroupAHPResult": "group",
     "complete_matrix": "incomplete", "CompletionResult": "incomplete",
-    "repair_consistency": "repair", "RepairResult": "repair",
+    "repair_consistency": "repair", "RepairResult": "repair", "inconsistency_table": "repair",
     "hierarchy_weights": "hierarchy", "HierarchyResult": "hierarchy",
     "read_questionnaire": "questionnaire", "read_questionnaires": "questionnaire",
     "QuestionnaireSet": "questionnaire", "write_questionnaire": "questionnaire",
     "entropy_weights": "objective", "critic_weights": "objective", "pca_weights": "objective",
     "equal_weights": "objective", "ObjectiveWeights": "objective",
-    "combine_weights": "combine", "CombinedWeights": "combine",
+    "combine_weights": "combine", "CombinedWeights": "combine", "fill_leaf_weights": "combine",
 }
 
 __all__ = sorted(_EXPORTS)

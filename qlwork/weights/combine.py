@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 
-__all__ = ["combine_weights", "CombinedWeights", "COMBINE_METHODS"]
+__all__ = ["combine_weights", "CombinedWeights", "COMBINE_METHODS", "fill_leaf_weights"]
 
 COMBINE_METHODS = ("linear", "multiplicative", "min_entropy", "game_theory")
 
@@ -116,3 +116,30 @@ def combine_weights(subjective: Any, objective: Any, method: str = "linear", alp
     return CombinedWeights(out, method, comp, {"method": method,
                                               "alpha": alpha if method in ("linear", "min_entropy") else None,
                                               "coefficients": coef})
+
+
+def fill_leaf_weights(partial: Any, reference: Any) -> pd.Series:
+    """Complete leaf weights defined on a subset of indicators.
+
+    Objective weights exist only for indicators present in the data (a survey
+    indicator or one nobody reported has none).  Indicators missing from
+    ``partial`` keep their ``reference`` weight (e.g. the AHP global weight); the
+    ``partial`` weights are rescaled to share the remaining mass, so the result
+    has the reference's index, sums to 1, and can be passed to
+    ``compute_index(..., weights=...)`` as leaf weights.
+    """
+    ref = _vec(reference, "reference")
+    part = pd.Series(partial, dtype=float) if not isinstance(partial, pd.Series) else partial.astype(float)
+    extra = [i for i in part.index if i not in ref.index]
+    if extra:
+        raise QlworkError(Problem("index_mismatch", f"部分权重中有参照权重没有的指标：{extra}",
+                                  "partial weights name indicators the reference lacks", found=extra))
+    part = part.dropna()
+    missing = [i for i in ref.index if i not in part.index]
+    rest = float(ref[missing].sum())
+    if part.sum() <= 0:
+        raise QlworkError(Problem("bad_weights", "部分权重之和必须为正", "partial weights must have a positive sum"))
+    out = pd.Series(0.0, index=ref.index, name="weight")
+    out[part.index] = part / part.sum() * (1.0 - rest)
+    out[missing] = ref[missing]
+    return out
