@@ -1,0 +1,628 @@
+"""Statistical coherence of a framework: correlations, Cronbach's α, PCA, effective weights.
+
+Checks a composite indicator's structure against its data, following the
+JRC/OECD *Handbook on Constructing Composite Indicators* (2008, §§ 4–5) and
+COINr's analysis functions (``get_corr``, ``get_cronbach``, ``get_PCA``).
+Everything comes back as tidy tables for notebooks and reports.
+
+Inputs
+------
+``data`` is either a :class:`qlwork.index.IndexResult` (its ``normalized``
+indicator table — 0–100, directions already applied — its node ``scores`` and
+``leaf_weights`` are used), or a wide DataFrame units × indicators (raw or
+normalised).  For a DataFrame a :class:`~qlwork.framework.Framework` gives the
+tree; by default (``prepare="auto"``) each column is multiplied by its
+declared direction and min–max scaled to 0–100 (the transformation does not
+change correlations; it makes Cronbach's α and node scores meaningful across
+units of measurement).  Node scores for a DataFrame are weighted arithmetic
+means with weights re-normalised over available children (COINr's
+``Aggregate`` rule, via :func:`qlwork.aggregate.node_weights`).
+
+Formulas
+--------
+- Cronbach's α (Cronbach 1951): ``α = k/(k−1) · (1 − Σσ²_i / σ²_total)``,
+  σ²_total = variance of the row sums = sum of the covariance matrix;
+  standardised α = ``k·r̄ / (1 + (k−1)·r̄)`` with r̄ the mean inter-item
+  correlation (as ``psych::alpha`` ``std.alpha``).
+- PCA per node: SVD of the column-standardised data (z-scores, n − 1);
+  eigenvalues ``s²/(n−1)``; loadings = eigenvectors × √eigenvalue (the
+  correlation of each indicator with the component); each component's sign
+  is fixed so that its loadings sum to a positive number.
+- Wrong direction: an indicator whose correlation with the *rest* of its node
+  (the mean of its siblings, so it is not correlated with itself — the
+  "corrected item–total correlation") is negative after directions are
+  applied is flagged (JRC Handbook §4.1: indicators in one dimension should
+  be positively associated).
+- Effective weights (Paruolo, Saisana & Saltelli 2013, *J. R. Stat. Soc. A*
+  176(3), "Ratings and rankings: voodoo or science?"; JRC COIN audits): the
+  importance of indicator *i* for the index *y* is the first-order effect
+  ``S_i = Var(E[y|x_i]) / Var(y)``; with a linear fit it equals the squared
+  Pearson correlation ``r²(x_i, y)``.  ``r2_share = r² / Σr²`` is compared
+  with the nominal weight (normalised to sum 1): ``ratio = r2_share / w``;
+  a ratio far from 1 means the indicator drives the index much more or
+  less than its weight says.  Also reported is the exact variance
+  decomposition of a linear index ``y = Σ w_i x_i``:
+  ``Var(y) = Σ_i w_i Cov(x_i, y)``, so ``variance_share_i = w_i Cov(x_i, y)
+  / Var(y)`` sums to 1 (Euler allocation; it can be negative for an
+  indicator working against the rest).  Both use complete rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import Problem, QlworkError
+from .framework import Framework
+
+__all__ = [
+    "correlation_matrix", "correlations", "node_scores", "node_correlations", "direction_check",
+    "cronbach_alpha", "standardized_alpha", "alpha_if_deleted", "node_alpha",
+    "pca", "node_pca", "PCAResult", "effective_weights", "coherence_report", "CoherenceReport",
+    "indicator_groups",
+]
+
+METHODS = ("pearson", "spearman")
+
+
+# ----------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class _Inputs:
+    X: pd.DataFrame  # units × indicators, prepared (directions applied when asked)
+    framework: Framework | None
+    scores: pd.DataFrame | None  # node scores when known (IndexResult)
+    weights: pd.Series | None  # nominal leaf weights
+    prepared: str
+
+
+def _is_result(obj: Any) -> bool:
+    return hasattr(obj, "normalized") and hasattr(obj, "framework") and hasattr(obj, "scores")
+
+
+def _inputs(data, framework: Framework | None = None, prepare: str = "auto") -> _Inputs:
+    if _is_result(data):
+        fw = framework or data.framework
+        X = data.normalized.astype(float)
+        return _Inputs(X, fw, data.scores.astype(float), data.leaf_weights.astype(float), "index_result")
+    if not isinstance(data, pd.DataFrame):
+        raise QlworkError(Problem("bad_input", f"需要宽表 DataFrame 或 IndexResult，收到 {type(data).__name__}",
+                                  "expected a wide DataFrame (units × indicators) or an IndexResult",
+                                  found=type(data).__name__))
+    if framework is not None:
+        cols = [c for c in framework.indicator_ids if c in data.columns]
+        missing = [c for c in framework.indicator_ids if c not in data.columns]
+        if not cols:
+            raise QlworkError(Problem("no_indicators", "数据中没有框架的任何指标列",
+                                      "no framework indicator is a column of the data",
+                                      found=list(map(str, data.columns))[:20], expected=framework.indicator_ids))
+        X = data[cols]
+        fw = framework if not missing else _subset_framework(framework, cols)
+    else:
+        X = data.select_dtypes("number")
+        fw = None
+    try:
+        X = X.astype(float)
+    except (TypeError, ValueError) as e:
+        raise QlworkError(Problem("not_numeric", "指标列含非数值内容", f"indicator columns are not numeric: {e}")) from None
+    mode = "none"
+    if prepare == "auto":
+        prepare = "minmax" if fw is not None else "none"
+    if prepare in ("direction", "minmax") and fw is not None:
+        X = X * fw.directions().reindex(X.columns).fillna(1.0)
+        mode = "direction"
+    if prepare == "minmax":
+        lo, hi = X.min(), X.max()
+        rng = (hi - lo).where(hi > lo)
+        X = (X - lo) / rng * 100
+        mode = "direction+minmax" if fw is not None else "minmax"
+    elif prepare not in ("none", "direction"):
+        raise QlworkError(Problem("bad_option", f"prepare 只能是 auto、none、direction 或 minmax，收到 {prepare!r}",
+                                  "unknown prepare option", found=prepare))
+    w = fw.leaf_weights().reindex(X.columns) if fw is not None else None
+    return _Inputs(X, fw, None, w, mode)
+
+
+def _subset_framework(fw: Framework, keep: Sequence[str]) -> Framework:
+    """The framework restricted to the indicators present (empty nodes dropped, weights renormalised)."""
+    keep = set(keep)
+
+    def prune(n: dict) -> dict | None:
+        kids = n.get("children")
+        if kids is None:
+            return n if n["id"] in keep else None
+        new = [c for c in (prune(c) for c in kids) if c is not None]
+        if not new:
+            return None
+        s = sum(float(c.get("weight", 1.0)) for c in new)
+        for c in new:
+            c["weight"] = float(c.get("weight", 1.0)) / s
+        return {**n, "children": new}
+
+    from .framework import load_framework
+
+    return load_framework(prune(fw.to_dict()))
+
+
+def indicator_groups(framework: Framework, level: str = "parent") -> pd.Series:
+    """indicator id → the node it belongs to: its direct ``parent`` or its ``level1`` goal."""
+    if level == "parent":
+        return pd.Series({i: ind.parent for i, ind in framework.indicators.items()}, dtype=object)
+    if level == "level1":
+        return pd.Series({i: framework.level1_of(i) for i in framework.indicators}, dtype=object)
+    raise QlworkError(Problem("bad_option", f"level 只能是 parent 或 level1，收到 {level!r}", "unknown level", found=level))
+
+
+def _need_framework(fw, what: str) -> Framework:
+    if fw is None:
+        raise QlworkError(Problem("no_framework", f"{what}需要指标体系（framework）", f"{what} needs a framework"))
+    return fw
+
+
+# ----------------------------------------------------------- correlations
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise QlworkError(Problem("bad_option", f"相关方法只能是 pearson 或 spearman，收到 {method!r}",
+                                  "method must be pearson or spearman", found=method))
+    return method
+
+
+def correlation_matrix(data, framework: Framework | None = None, *, method: str = "pearson",
+                       min_periods: int = 3, prepare: str = "auto") -> pd.DataFrame:
+    """Square correlation matrix of the indicators (pairwise complete observations).
+
+    Same as R ``cor(X, use = "pairwise.complete.obs", method = ...)`` and
+    COINr's ``get_corr``.  Spearman = Pearson on average ranks (ties averaged).
+    """
+    inp = _inputs(data, framework, prepare)
+    return inp.X.corr(method=_check_method(method), min_periods=min_periods)
+
+
+def _pair_counts(X: pd.DataFrame) -> np.ndarray:
+    M = X.notna().to_numpy(float)
+    return M.T @ M
+
+
+def correlations(data, framework: Framework | None = None, *, methods: Iterable[str] = METHODS,
+                 level: str = "parent", prepare: str = "auto", min_periods: int = 3) -> pd.DataFrame:
+    """Every pair of indicators, tidy: within and across nodes, Pearson and Spearman.
+
+    Columns: indicator_a, indicator_b, name_a, name_b, node_a, node_b,
+    same_node, method, r, n (pairwise complete units).  One row per unordered
+    pair and method, in framework order.
+    """
+    inp = _inputs(data, framework, prepare)
+    X = inp.X
+    cols = list(X.columns)
+    k = len(cols)
+    ia, ib = np.triu_indices(k, 1)
+    n = _pair_counts(X)[ia, ib].astype(int)
+    names = inp.framework.names() if inp.framework is not None else {}
+    groups = indicator_groups(inp.framework, level) if inp.framework is not None else pd.Series(dtype=object)
+    frames = []
+    for m in methods:
+        R = X.corr(method=_check_method(m), min_periods=min_periods).to_numpy()
+        a = np.array(cols, dtype=object)[ia]
+        b = np.array(cols, dtype=object)[ib]
+        na = groups.reindex(a).to_numpy() if len(groups) else np.full(len(a), None)
+        nb = groups.reindex(b).to_numpy() if len(groups) else np.full(len(a), None)
+        frames.append(pd.DataFrame({
+            "indicator_a": a, "indicator_b": b,
+            "name_a": [names.get(x, x) for x in a], "name_b": [names.get(x, x) for x in b],
+            "node_a": na, "node_b": nb, "same_node": (na == nb) & pd.notna(na),
+            "method": m, "r": R[ia, ib], "n": n}))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out.attrs["params"] = {"methods": list(methods), "level": level, "prepare": inp.prepared,
+                           "missing": "pairwise complete", "min_periods": min_periods}
+    return out
+
+
+# ------------------------------------------------------------ node scores
+def node_scores(data, framework: Framework | None = None, *, prepare: str = "auto") -> pd.DataFrame:
+    """Scores of every inner node (units × node ids, root included).
+
+    For an IndexResult its own ``scores`` are returned.  For a DataFrame: the
+    weighted arithmetic mean of the (prepared) indicators, weights
+    re-normalised over available children, level by level.
+    """
+    inp = _inputs(data, framework, prepare)
+    if inp.scores is not None:
+        return inp.scores
+    fw = _need_framework(inp.framework, "节点得分")
+    return _aggregate(inp.X, fw)
+
+
+def _aggregate(X: pd.DataFrame, fw: Framework) -> pd.DataFrame:
+    from .aggregate import node_weights
+
+    X = X.reindex(columns=fw.indicator_ids)
+    V = X.to_numpy(float)
+    A = ~np.isnan(V)
+    pats, inv = np.unique(A, axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    W = node_weights(fw, available=pats)
+    V0 = np.where(A, V, 0.0)
+    out = {}
+    for n in fw.node_ids:
+        Wr = W[n][inv]  # (units × indicators): each unit's pattern's weights
+        s = np.einsum("ij,ij->i", V0, Wr)
+        out[n] = np.where(Wr.sum(axis=1) > 0, s, np.nan)
+    return pd.DataFrame(out, index=X.index)
+
+
+def _corr_vec(x: np.ndarray, y: np.ndarray, method: str) -> float:
+    ok = ~(np.isnan(x) | np.isnan(y))
+    if ok.sum() < 3:
+        return np.nan
+    a, b = x[ok], y[ok]
+    if method == "spearman":
+        a = pd.Series(a).rank().to_numpy()
+        b = pd.Series(b).rank().to_numpy()
+    if a.std() == 0 or b.std() == 0:
+        return np.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def node_correlations(data, framework: Framework | None = None, *, method: str = "pearson",
+                      level: str = "parent", prepare: str = "auto") -> pd.DataFrame:
+    """Correlation of each indicator with its own node, the rest of the node, its goal and the index.
+
+    Columns: indicator_id, name, node, node_name, k (indicators in node),
+    r_node (with the node score, which contains the indicator), r_rest (with
+    the equally weighted mean of the node's *other* indicators — corrected
+    item–total correlation; NaN for single-indicator nodes), r_level1 (with
+    its level-1 goal score), r_index (with the root score).
+    """
+    _check_method(method)
+    inp = _inputs(data, framework, prepare)
+    fw = _need_framework(inp.framework, "节点相关分析")
+    S = inp.scores if inp.scores is not None else _aggregate(inp.X, fw)
+    X = inp.X
+    groups = indicator_groups(fw, level)
+    names = fw.names()
+    root_col = "total" if "total" in S.columns else fw.root
+    rows = []
+    for node, members in groups.groupby(groups, sort=False):
+        ids = [i for i in members.index if i in X.columns]
+        M = X[ids].to_numpy(float)
+        for j, i in enumerate(ids):
+            others = np.delete(M, j, axis=1)
+            rest = np.nanmean(others, axis=1) if others.shape[1] else np.full(len(M), np.nan)
+            if others.shape[1]:
+                rest = np.where(np.isnan(others).all(axis=1), np.nan, rest)
+            l1 = fw.level1_of(i)
+            rows.append({
+                "indicator_id": i, "name": names.get(i, i), "node": node, "node_name": names.get(node, node),
+                "k": len(ids),
+                "r_node": _corr_vec(M[:, j], S[node].to_numpy(float), method) if node in S.columns else np.nan,
+                "r_rest": _corr_vec(M[:, j], rest, method),
+                "r_level1": _corr_vec(M[:, j], S[l1].to_numpy(float), method) if l1 in S.columns else np.nan,
+                "r_index": _corr_vec(M[:, j], S[root_col].to_numpy(float), method) if root_col in S.columns else np.nan,
+            })
+    out = pd.DataFrame(rows)
+    out.attrs["params"] = {"method": method, "level": level, "prepare": inp.prepared, "index_column": root_col}
+    return out
+
+
+def direction_check(data, framework: Framework | None = None, *, method: str = "pearson",
+                    threshold: float = 0.0, level: str = "parent", prepare: str = "auto") -> pd.DataFrame:
+    """Indicators that move against their own node — a sign of a wrong direction.
+
+    :func:`node_correlations` plus ``flag`` (``r_rest < threshold``, or
+    ``r_node < threshold`` for a single-indicator node never flagged) and a
+    Chinese ``reason``.  Directions must already be applied (default
+    ``prepare="auto"`` does it from the framework).
+    """
+    t = node_correlations(data, framework, method=method, level=level, prepare=prepare)
+    flag = (t["r_rest"] < threshold).fillna(False).astype(bool)
+    t["flag"] = flag
+    t["reason"] = np.where(
+        flag, [f"与同节点其他指标负相关（r = {r:.2f}），请核对方向（正向/逆向）是否设反" if pd.notna(r) else ""
+               for r in t["r_rest"]], "")
+    t.attrs["params"] = {**t.attrs.get("params", {}), "threshold": threshold, "rule": f"r_rest < {threshold}"}
+    return t
+
+
+# -------------------------------------------------------------- Cronbach's α
+def _complete(M: np.ndarray, missing: str) -> np.ndarray:
+    if missing == "listwise":
+        return M[~np.isnan(M).any(axis=1)]
+    if missing == "pairwise":
+        return M
+    raise QlworkError(Problem("bad_option", f"missing 只能是 listwise 或 pairwise，收到 {missing!r}",
+                              "missing must be listwise or pairwise", found=missing))
+
+
+def _cov(M: np.ndarray, missing: str) -> np.ndarray:
+    if missing == "listwise":
+        return np.atleast_2d(np.cov(M, rowvar=False, ddof=1))
+    return pd.DataFrame(M).cov(min_periods=2).to_numpy()
+
+
+def cronbach_alpha(X, *, missing: str = "listwise") -> float:
+    """Cronbach's α of the columns of ``X`` (units × items).
+
+    ``α = k/(k−1) · (1 − Σσ²_i / σ²_total)`` with σ²_total = Σ_ij Cov(x_i, x_j)
+    (the variance of the row sums).  ``missing="listwise"`` uses complete rows
+    (``psy::cronbach``); ``"pairwise"`` builds the covariance from pairwise
+    complete pairs (``psych::alpha`` and COINr ``get_cronbach`` default).
+    NaN when k < 2 or fewer than 2 rows.
+    """
+    M = _complete(np.asarray(X, dtype=float), missing)
+    k = M.shape[1] if M.ndim == 2 else 0
+    if k < 2 or M.shape[0] < 2:
+        return np.nan
+    C = _cov(M, missing)
+    total = np.nansum(C)
+    if not total > 0:
+        return np.nan
+    return float(k / (k - 1) * (1 - np.trace(C) / total))
+
+
+def standardized_alpha(X, *, missing: str = "listwise") -> float:
+    """Standardised α = k·r̄ / (1 + (k−1)·r̄), r̄ = mean off-diagonal correlation."""
+    M = _complete(np.asarray(X, dtype=float), missing)
+    k = M.shape[1]
+    if k < 2 or M.shape[0] < 3:
+        return np.nan
+    R = pd.DataFrame(M).corr().to_numpy()
+    rbar = np.nanmean(R[~np.eye(k, dtype=bool)])
+    return float(k * rbar / (1 + (k - 1) * rbar))
+
+
+def alpha_if_deleted(X: pd.DataFrame, *, missing: str = "listwise") -> pd.Series:
+    """α of the remaining items when each column is dropped in turn (psych's ``alpha.drop``)."""
+    cols = list(X.columns)
+    return pd.Series({c: cronbach_alpha(X.drop(columns=c), missing=missing) for c in cols}, name="alpha_if_deleted")
+
+
+def node_alpha(data, framework: Framework | None = None, *, level: str = "parent", missing: str = "listwise",
+               prepare: str = "auto") -> pd.DataFrame:
+    """Cronbach's α per node.
+
+    Columns: node, name, k, n (rows used), alpha, alpha_std, mean_r
+    (mean inter-item Pearson correlation), best_drop (the indicator whose
+    removal raises α most) and alpha_if_best_drop.  Rule of thumb
+    (Nunnally 1978): α ≥ 0.7 is acceptable for a scale; composite-indicator
+    nodes often mix distinct aspects, so low α is a prompt to look, not a verdict.
+    """
+    inp = _inputs(data, framework, prepare)
+    fw = _need_framework(inp.framework, "Cronbach α")
+    groups = indicator_groups(fw, level)
+    names = fw.names()
+    rows = []
+    for node, members in groups.groupby(groups, sort=False):
+        ids = [i for i in members.index if i in inp.X.columns]
+        sub = inp.X[ids]
+        M = sub.to_numpy(float)
+        n_used = int((~np.isnan(M).any(axis=1)).sum()) if missing == "listwise" else int(len(M))
+        k = len(ids)
+        a = cronbach_alpha(M, missing=missing)
+        R = sub.dropna().corr().to_numpy() if missing == "listwise" else sub.corr().to_numpy()
+        mean_r = float(np.nanmean(R[~np.eye(k, dtype=bool)])) if k > 1 else np.nan
+        drop = alpha_if_deleted(sub, missing=missing) if k > 2 else pd.Series(dtype=float)
+        best = drop.idxmax() if len(drop) and drop.notna().any() else None
+        rows.append({"node": node, "name": names.get(node, node), "k": k, "n": n_used, "alpha": a,
+                     "alpha_std": standardized_alpha(M, missing=missing), "mean_r": mean_r,
+                     "best_drop": best, "alpha_if_best_drop": float(drop[best]) if best else np.nan})
+    out = pd.DataFrame(rows)
+    out.attrs["params"] = {"level": level, "missing": missing, "prepare": inp.prepared,
+                           "formula": "α = k/(k−1)·(1 − Σσ²_i/σ²_total)"}
+    return out
+
+
+# -------------------------------------------------------------------- PCA
+@dataclass(frozen=True, repr=False)
+class PCAResult:
+    """PCA per node: ``variance`` (node, component, eigenvalue, explained, cumulative),
+    ``loadings`` (node, indicator_id, name, component, loading, weight), ``params``."""
+
+    variance: pd.DataFrame
+    loadings: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.variance
+
+    def first_components(self) -> pd.DataFrame:
+        """One row per node: share of variance of PC1 and the number of eigenvalues > 1 (Kaiser)."""
+        v = self.variance
+        pc1 = v[v["component"] == 1].set_index("node")
+        kaiser = v[v["eigenvalue"] > 1].groupby("node").size()
+        return pd.DataFrame({"pc1_explained": pc1["explained"], "n_eigen_gt1": kaiser.reindex(pc1.index).fillna(0).astype(int)})
+
+    def __repr__(self) -> str:
+        f = self.first_components()
+        body = ", ".join(f"{n}: PC1 {r.pc1_explained:.0%}" for n, r in f.iterrows())
+        return f"PCAResult({len(f)} nodes; {body})"
+
+
+def pca(X, *, missing: str = "listwise") -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and loadings of the correlation matrix of ``X`` via SVD.
+
+    Columns are standardised (mean 0, SD 1 with n − 1); the SVD
+    ``Z = U S Vᵀ`` gives eigenvalues ``S² / (n − 1)`` and loadings
+    ``V · √eigenvalue`` (indicators × components).  Signs: each component's
+    loadings sum to ≥ 0.  Constant columns give NaN.
+    """
+    M = _complete(np.asarray(X, dtype=float), "listwise" if missing == "listwise" else missing)
+    if missing != "listwise":
+        M = np.where(np.isnan(M), np.nanmean(M, axis=0), M)  # mean imputation for "mean"
+    n, k = M.shape
+    sd = M.std(axis=0, ddof=1) if n > 1 else np.zeros(k)
+    if n < 3 or (sd == 0).any():
+        return np.full(k, np.nan), np.full((k, k), np.nan)
+    Z = (M - M.mean(axis=0)) / sd
+    _, s, Vt = np.linalg.svd(Z, full_matrices=False)
+    ev = s ** 2 / (n - 1)
+    V = Vt.T
+    sign = np.where(V.sum(axis=0) < 0, -1.0, 1.0)
+    L = V * sign * np.sqrt(ev)
+    if len(ev) < k:  # fewer rows than columns: pad
+        ev = np.r_[ev, np.zeros(k - len(ev))]
+        L = np.c_[L, np.zeros((k, k - L.shape[1]))]
+    return ev, L
+
+
+def node_pca(data, framework: Framework | None = None, *, level: str = "parent", missing: str = "listwise",
+             prepare: str = "auto") -> PCAResult:
+    """PCA within each node (variance explained and loadings), see :func:`pca`.
+
+    ``missing``: ``"listwise"`` (complete rows) or ``"mean"`` (column means
+    filled in).  A node whose first component explains most of the variance
+    and whose PC1 loadings all share one sign is statistically one dimension;
+    a second eigenvalue > 1 suggests the node mixes two (JRC Handbook §4.2).
+    """
+    if missing not in ("listwise", "mean"):
+        raise QlworkError(Problem("bad_option", f"missing 只能是 listwise 或 mean，收到 {missing!r}",
+                                  "missing must be listwise or mean", found=missing))
+    inp = _inputs(data, framework, prepare)
+    fw = _need_framework(inp.framework, "主成分分析")
+    groups = indicator_groups(fw, level)
+    names = fw.names()
+    w = fw.local_weights()
+    vrows, lrows = [], []
+    for node, members in groups.groupby(groups, sort=False):
+        ids = [i for i in members.index if i in inp.X.columns]
+        if len(ids) < 2:
+            continue
+        M = inp.X[ids].to_numpy(float)
+        n_used = int((~np.isnan(M).any(axis=1)).sum()) if missing == "listwise" else len(M)
+        ev, L = pca(M, missing=missing)
+        tot = np.nansum(ev)
+        for c in range(len(ids)):
+            vrows.append({"node": node, "name": names.get(node, node), "component": c + 1, "eigenvalue": ev[c],
+                          "explained": ev[c] / tot if tot > 0 else np.nan,
+                          "cumulative": np.nansum(ev[: c + 1]) / tot if tot > 0 else np.nan, "n": n_used})
+            for j, i in enumerate(ids):
+                lrows.append({"node": node, "indicator_id": i, "name": names.get(i, i), "component": c + 1,
+                              "loading": L[j, c], "weight": float(w.get(i, np.nan))})
+    return PCAResult(pd.DataFrame(vrows), pd.DataFrame(lrows),
+                     {"level": level, "missing": missing, "prepare": inp.prepared,
+                      "method": "SVD of z-scores (n−1); loadings = eigenvector·√eigenvalue; sign: Σ loadings ≥ 0"})
+
+
+# -------------------------------------------------------- effective weights
+def effective_weights(data, framework: Framework | None = None, *, weights: pd.Series | None = None,
+                      index: pd.Series | str | None = None, prepare: str = "auto",
+                      low: float = 0.5, high: float = 2.0) -> pd.DataFrame:
+    """How much each indicator really drives the index, against its nominal weight.
+
+    Not to be confused with :func:`qlwork.aggregate.effective_weights` (the
+    nominal leaf weights after re-normalisation).  ``weights``: nominal leaf
+    weights (default: the IndexResult's ``leaf_weights`` or the framework's);
+    ``index``: the index scores (a Series, or a column name of the
+    IndexResult's scores; default ``"total"`` / the root score).
+
+    Columns: indicator_id, name, nominal_weight (normalised to sum 1 over the
+    indicators present), r (Pearson with the index), r2, r2_share, ratio
+    (r2_share / nominal_weight), variance_share (w_i·Cov(x_i, y)/Var(y)),
+    flag ("偏高"/"偏低"/"" when ratio > ``high`` or < ``low``).  Formulas and
+    sources in the module docstring.  Complete rows only.
+    """
+    inp = _inputs(data, framework, prepare)
+    X = inp.X
+    if isinstance(index, pd.Series):
+        y = index.reindex(X.index).astype(float)
+        ycol = index.name or "index"
+    else:
+        if inp.scores is not None:
+            ycol = index or ("total" if "total" in inp.scores.columns else inp.framework.root)
+            S = inp.scores
+        else:
+            fw = _need_framework(inp.framework, "有效权重")
+            ycol = index or fw.root
+            S = _aggregate(X, fw)
+        if ycol not in S.columns:
+            raise QlworkError(Problem("unknown_column", f"得分表中没有列 {ycol!r}", "no such score column",
+                                      found=ycol, expected=list(map(str, S.columns))))
+        y = S[ycol].astype(float)
+    w = weights if weights is not None else inp.weights
+    if w is None:
+        raise QlworkError(Problem("no_weights", "需要名义权重（weights 或 framework）", "nominal weights needed"))
+    w = pd.Series(w, dtype=float).reindex(X.columns).fillna(0.0)
+    w = w / w.sum()
+    M = X.to_numpy(float)
+    yv = y.to_numpy(float)
+    ok = ~(np.isnan(M).any(axis=1) | np.isnan(yv))
+    M, yv = M[ok], yv[ok]
+    n = len(yv)
+    if n < 3:
+        raise QlworkError(Problem("too_few_units", f"完整数据的单位只有 {n} 个，无法估计有效权重",
+                                  "fewer than 3 complete units", found=n, expected="≥ 3"))
+    Mc = M - M.mean(axis=0)
+    yc = yv - yv.mean()
+    cov = Mc.T @ yc / (n - 1)
+    vy = yc @ yc / (n - 1)
+    sx = M.std(axis=0, ddof=1)
+    r = np.where(sx > 0, cov / (sx * np.sqrt(vy)), np.nan) if vy > 0 else np.full(M.shape[1], np.nan)
+    r2 = r ** 2
+    share = r2 / np.nansum(r2)
+    names = inp.framework.names() if inp.framework is not None else {}
+    wv = w.to_numpy()
+    ratio = np.where(wv > 0, share / np.where(wv > 0, wv, 1), np.nan)
+    out = pd.DataFrame({
+        "indicator_id": list(X.columns), "name": [names.get(c, c) for c in X.columns],
+        "nominal_weight": wv, "r": r, "r2": r2, "r2_share": share, "ratio": ratio,
+        "variance_share": wv * cov / vy if vy > 0 else np.nan,
+    })
+    out["flag"] = np.where(out["ratio"] > high, "偏高", np.where(out["ratio"] < low, "偏低", ""))
+    out.attrs["params"] = {"index": str(ycol), "n": int(n), "prepare": inp.prepared, "low": low, "high": high,
+                           "importance": "r² (linear main effect, Paruolo et al. 2013)",
+                           "variance_share": "w_i·Cov(x_i,y)/Var(y)"}
+    return out
+
+
+# ------------------------------------------------------------------ report
+@dataclass(frozen=True, repr=False)
+class CoherenceReport:
+    """All coherence tables for one framework and data set."""
+
+    correlations: pd.DataFrame
+    node_correlations: pd.DataFrame
+    alpha: pd.DataFrame
+    pca: PCAResult
+    effective_weights: pd.DataFrame
+    params: dict
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """Indicators negatively correlated with the rest of their node."""
+        return self.node_correlations[self.node_correlations["flag"]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per node: k, α, standardised α, mean within-node r, PC1 share, flags."""
+        a = self.alpha.set_index("node")
+        f = self.pca.first_components()
+        nc = self.node_correlations.groupby("node")["flag"].sum()
+        within = self.correlations[(self.correlations["same_node"]) & (self.correlations["method"] == "pearson")]
+        mr = within.groupby("node_a")["r"].mean()
+        out = pd.DataFrame({
+            "name": a["name"], "k": a["k"], "alpha": a["alpha"], "alpha_std": a["alpha_std"],
+            "mean_r_within": mr.reindex(a.index), "pc1_explained": f["pc1_explained"].reindex(a.index),
+            "n_eigen_gt1": f["n_eigen_gt1"].reindex(a.index), "n_wrong_direction": nc.reindex(a.index).fillna(0).astype(int),
+        })
+        out.index.name = "node"
+        return out.reset_index()
+
+    def __repr__(self) -> str:
+        t = self.to_frame()
+        return (f"CoherenceReport({len(t)} nodes, {len(self.node_correlations)} indicators; "
+                f"α range {t['alpha'].min():.2f}–{t['alpha'].max():.2f}; "
+                f"{int(self.node_correlations['flag'].sum())} wrong-direction flags; "
+                f"{int((self.effective_weights['flag'] != '').sum())} weight mismatches)")
+
+
+def coherence_report(data, framework: Framework | None = None, *, level: str = "parent",
+                     missing: str = "listwise", prepare: str = "auto", threshold: float = 0.0) -> CoherenceReport:
+    """Run every coherence check and return a :class:`CoherenceReport`."""
+    kw = dict(prepare=prepare)
+    return CoherenceReport(
+        correlations=correlations(data, framework, level=level, **kw),
+        node_correlations=direction_check(data, framework, level=level, threshold=threshold, **kw),
+        alpha=node_alpha(data, framework, level=level, missing=missing, **kw),
+        pca=node_pca(data, framework, level=level, missing=missing if missing == "listwise" else "mean", **kw),
+        effective_weights=effective_weights(data, framework, **kw),
+        params={"level": level, "missing": missing, "prepare": prepare, "threshold": threshold},
+    )
