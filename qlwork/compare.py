@@ -218,6 +218,19 @@ def fit_models(df: pd.DataFrame, *, internal: str = "internal", public: str = "p
                                         "mixed_groups": region})
 
 
+def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Huber M-estimate of y = a + b x (statsmodels RLM); returns (b, a)."""
+    import statsmodels.api as sm
+
+    X = sm.add_constant(x, has_constant="add")
+    try:
+        fit = sm.RLM(y, X, M=sm.robust.norms.HuberT()).fit()
+        a, b = fit.params
+    except Exception:  # degenerate x (all equal): flat line at the median
+        a, b = float(np.median(y)), 0.0
+    return float(b), float(a)
+
+
 def p_bottom_n(mean, se, groups=None, *, n_bottom: int = 3, draws: int = 2000, seed: int = 20251231,
                chunk: int = 500, rank_draws: int = 1000) -> pd.DataFrame:
     """P(unit is among the ``n_bottom`` lowest of its group) by simulation.
@@ -273,6 +286,7 @@ def divergence(
     p_bottom_threshold: float = 0.5,
     draws: int = 2000,
     seed: int = 20251231,
+    min_gap: float = 10.0,
 ) -> pd.DataFrame:
     """Divergence flags per unit (DOMAIN.md §3.8).
 
@@ -284,8 +298,16 @@ def divergence(
     - ``quadrant`` around the peer-group medians: 专业分高、获得感低 …;
     - ``p_bottom`` P(public score among the group's ``n_bottom`` lowest), from
       draws of N(public, se²); ``flag_bottom`` when ≥ ``p_bottom_threshold``.
-    ``flag_low_public`` combines: 专业分高、获得感低 quadrant *and* a positive,
-    significant z-gap — the "paper compliance" warning.
+    - ``resid_gap`` = public − expected public given internal (robust Huber line
+      per peer group; DOMAIN.md §3.7 studentised residuals), ``z_resid`` with
+      scale √(se_pub² + b²se_int² + τ²) where τ² is the between-unit residual
+      variance (MAD² − median se²); one-sided BH-adjusted ``p_low_adj`` /
+      ``p_high_adj`` (the direction is fixed in advance).
+    ``flag_low_public`` (the "paper compliance" warning) requires all of: the
+    专业分高、获得感低 quadrant, a significant residual (BH), a residual at least
+    ``min_gap`` points below expectation, and internal > public.  The raw
+    z-gap is reported too but not used alone: internal and public scales differ,
+    so the raw gap is "significant" for most high-internal units.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -328,8 +350,54 @@ def divergence(
     d["public_rank_lo90"] = pb["rank_lo90"].to_numpy()
     d["public_rank_hi90"] = pb["rank_hi90"].to_numpy()
     d["flag_bottom"] = d["p_bottom"] >= p_bottom_threshold
-    d["flag_low_public"] = (d["quadrant"] == QUADRANT_LABELS["high_low"]) & d["flag_z"] & (d["gap"] > 0)
+    # Expected public score given the internal one (robust line per peer group): the two
+    # scales differ (public is compressed toward its mean), so a raw gap is significant
+    # for most high-internal units; the residual asks "lower than units like it?".
+    fitted = np.full(len(d), np.nan)
+    slope = np.full(len(d), np.nan)
+    codes = pd.factorize(d[group], sort=True)[0]
+    xi = d[internal].to_numpy(dtype=float)
+    yp = d[public].to_numpy(dtype=float)
+    for gcode in np.unique(codes):  # a handful of peer groups
+        sel = (codes == gcode) & np.isfinite(xi) & np.isfinite(yp)
+        if sel.sum() >= 5:
+            b, a = _robust_line(xi[sel], yp[sel])
+        else:
+            b, a = 1.0, np.nanmedian(yp[sel] - xi[sel]) if sel.any() else 0.0
+        fitted[codes == gcode] = a + b * xi[codes == gcode]
+        slope[codes == gcode] = b
+    resid = yp - fitted
+    se2 = se_p**2 + (slope * se_i) ** 2
+    tau2 = np.zeros(len(d))
+    for gcode in np.unique(codes):
+        sel = (codes == gcode) & np.isfinite(resid)
+        if sel.sum() >= 5:
+            mad = 1.4826 * np.median(np.abs(resid[sel] - np.median(resid[sel])))
+            tau2[codes == gcode] = max(mad**2 - np.median(se2[sel]), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zr = resid / np.sqrt(se2 + tau2)
+    def _adj(pv):
+        out = np.full(len(pv), np.nan)
+        ok = np.isfinite(pv)
+        if ok.any():
+            out[ok] = multipletests(pv[ok], alpha=alpha, method=correction)[1] if correction else pv[ok]
+        return out
+
+    # one-sided: the warning is about public scores *below* expectation (and the reverse
+    # flag about scores above it), a direction fixed before looking at the data
+    p_low = _adj(stats.norm.cdf(zr))
+    p_high = _adj(stats.norm.sf(zr))
+    d["public_expected"] = fitted
+    d["resid_gap"] = resid
+    d["z_resid"] = zr
+    d["p_low_adj"] = p_low
+    d["p_high_adj"] = p_high
+    d["flag_low_public"] = ((d["quadrant"] == QUADRANT_LABELS["high_low"]) & (p_low < alpha)
+                            & (d["resid_gap"] <= -min_gap) & (d["gap"] > 0))
+    d["flag_high_public"] = ((d["quadrant"] == QUADRANT_LABELS["low_high"]) & (p_high < alpha)
+                             & (d["resid_gap"] >= min_gap))
     d.attrs["params"] = {"alpha": alpha, "correction": correction, "rank_gap_frac": rank_gap_frac,
+                         "min_gap": min_gap, "expected": "robust (Huber) line of public on internal per group",
                          "n_bottom": n_bottom, "p_bottom_threshold": p_bottom_threshold, "draws": draws,
                          "seed": seed, "group": group}
     return d

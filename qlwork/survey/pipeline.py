@@ -219,7 +219,7 @@ def shrink(est: pd.DataFrame, *, by: Sequence[str] = ("unit_type", "county"), me
         out.loc[s.index, "gamma"] = fh.gamma.to_numpy()
         ne = s["sat_n_eff"].to_numpy()
         p = np.clip(s["sat_share"].to_numpy(), 0, 1)
-        g = s[list(by)].astype(str).agg("|".join, axis=1).to_numpy()
+        g = s.groupby(list(by), sort=True).ngroup().to_numpy()
         bb = beta_binomial(p * ne, ne, g, level=level)
         out.loc[s.index, "eb_share"] = bb.estimates.to_numpy()
         out.loc[s.index, "eb_ci_low"] = bb.ci_low.to_numpy()

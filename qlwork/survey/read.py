@@ -165,10 +165,24 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
         scale = Scale(base.name, tuple(sorted(mp)), dk, mp, satisfied, base.labels, sc.get("rule", base.rule))
     else:
         scale = SCALES["likert5"]
+    if "likert" in data and isinstance(data["likert"], Mapping):  # demo style: likert map at top level
+        mp = {int(k): float(v) for k, v in data["likert"].items()}
+        dk = data.get("dont_know", scale.dont_know)
+        dk = tuple(int(x) for x in (dk if isinstance(dk, (list, tuple)) else [dk]))
+        labels = {int(k): str(v) for k, v in (data.get("scale_labels") or {}).items()} or dict(scale.labels)
+        satisfied = tuple(int(x) for x in data.get("satisfied", sorted(mp)[-2:]))
+        scale = Scale("likert5" if len(mp) == 5 else f"likert{len(mp)}", tuple(sorted(mp)), dk, mp, satisfied,
+                      labels)
     # items
     raw_items = data.get("items", {})
     texts: dict[str, str] = {}
-    if isinstance(raw_items, Mapping):
+    if isinstance(raw_items, Mapping) and raw_items and all(
+            isinstance(v, Mapping) and "text" not in v for v in raw_items.values()):
+        # per-framework wording ({county: {q1: ...}, village: {q1: ...}}): same item ids
+        for fw_items in raw_items.values():
+            for k, v in fw_items.items():
+                texts.setdefault(str(k), str(v))
+    elif isinstance(raw_items, Mapping):
         for k, v in raw_items.items():
             texts[str(k)] = v.get("text", "") if isinstance(v, Mapping) else str(v)
     elif isinstance(raw_items, list):

@@ -184,11 +184,17 @@ def fay_herriot(
             score = -0.5 * np.sum(1 / V) + 0.5 * np.sum(r**2 / V**2)
             info = 0.5 * np.sum(1 / V**2)
         else:
+            # P = V⁻¹ − B Q B' with B = V⁻¹X, never formed (m can be 30,000 units):
+            # tr P = ΣV⁻¹ − tr(Q B'B);  tr P² = ΣV⁻² − 2 tr(Q B'V⁻¹B) + tr(Q B'B Q B'B)
             Vi = 1 / V
-            P = np.diag(Vi) - (A * Vi[:, None]) @ Q @ (A * Vi[:, None]).T
-            Py = P @ y
-            score = -0.5 * np.trace(P) + 0.5 * Py @ Py
-            info = 0.5 * np.sum(P * P)  # tr(P P), P symmetric
+            B = A * Vi[:, None]
+            BtB = B.T @ B
+            QBtB = Q @ BtB
+            Py = Vi * y - B @ (Q @ (B.T @ y))
+            trP = np.sum(Vi) - np.trace(QBtB)
+            trP2 = np.sum(Vi**2) - 2 * np.trace(Q @ (B.T @ (B * Vi[:, None]))) + np.trace(QBtB @ QBtB)
+            score = -0.5 * trP + 0.5 * Py @ Py
+            info = 0.5 * trP2
         new = max(s2 + score / info, 0.0)
         diff = abs(new - s2)
         s2 = new
@@ -256,12 +262,11 @@ def _bb_fit(y: np.ndarray, n: np.ndarray, max_strength: float) -> tuple[float, f
         a, b = mu * M, (1 - mu) * M
         return -np.sum(special.betaln(y + a, n - y + b) - special.betaln(a, b))
 
-    best = None
-    for logM in (np.log(2.0), np.log(20.0), np.log(200.0)):
-        res = optimize.minimize(nll, x0=[special.logit(pooled), logM], method="L-BFGS-B",
-                                bounds=[(-15, 15), (np.log(1e-3), np.log(max_strength))])
-        if best is None or res.fun < best.fun:
-            best = res
+    bounds = [(-15, 15), (np.log(1e-3), np.log(max_strength))]
+    best = optimize.minimize(nll, x0=[special.logit(pooled), np.log(20.0)], method="L-BFGS-B", bounds=bounds)
+    if not best.success:  # a second start guards against a flat region far from the optimum
+        alt = optimize.minimize(nll, x0=[special.logit(pooled), np.log(2.0)], method="L-BFGS-B", bounds=bounds)
+        best = alt if alt.fun < best.fun else best
     mu = float(special.expit(best.x[0]))
     M = float(np.exp(best.x[1]))
     # No overdispersion: the likelihood rises all the way to M → ∞ (binomial limit).

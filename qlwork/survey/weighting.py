@@ -48,7 +48,8 @@ class RakeResult:
 
     ``weights`` is aligned with the input sample's index.  ``margins`` is a
     tidy table (group, variable, level, target, achieved, rel_error).
-    ``trimmed`` counts weights capped at ``trim_k`` × the group median.
+    ``trimmed`` counts respondents whose weight was capped at ``trim_k`` × the
+    group median in at least one trimming round.
     """
 
     weights: pd.Series
@@ -212,18 +213,19 @@ def rake_by(
         return e
 
     w, iters, err = _ipf(w)
-    trimmed = 0
+    ever = np.zeros(n, dtype=bool)
     if trim_k is not None:
         for _ in range(trim_rounds):
             med = _group_median(w, gcodes, G)
             cap = trim_k * med[gcodes]
-            over = w > cap * (1 + 1e-9)
+            over = w > cap * (1 + 1e-6)
             if not over.any():
                 break
-            trimmed += int(over.sum())
+            ever |= over
             w = np.minimum(w, cap)
             w, it2, err = _ipf(w)
             iters += it2
+    trimmed = int(ever.sum())
     # empty cells: a target with no respondents cannot be met
     for v, L, idx, target in specs:
         ok = idx >= 0
@@ -236,7 +238,6 @@ def rake_by(
                 f"{v}: population levels with no respondents; margin cannot be met (collapse levels)",
                 column=v, found=cells, severity="warning"))
     margins_tab = _margin_table(w, specs, gnames, margins, by)
-    converged = bool(err < tol) or not np.isfinite(err)
     wser = pd.Series(w, index=sample.index, name="weight")
     return RakeResult(
         weights=wser, iterations=iters, converged=bool(err < tol), max_rel_error=float(err),

@@ -1,0 +1,118 @@
+"""Recovery on the demo province (county scale): weighting, shrinkage and flags
+against the hidden truth in ``_truth/latent.csv`` (never read by the pipeline).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlwork.compare import divergence
+from qlwork.survey.pipeline import estimate_public, load_survey_inputs, public_component
+
+PERIOD = "2025H2"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from qlwork.demo import generate_demo
+
+    raw = tmp_path_factory.mktemp("survey_demo") / "raw"
+    generate_demo(raw, scale="county")
+    path, items, margins, units = load_survey_inputs(raw, PERIOD)
+    res = estimate_public(path, units, margins, items, period=PERIOD)
+    lat = pd.read_csv(raw / "_truth" / "latent.csv")
+    lat = lat[lat["period"] == PERIOD].set_index("unit_id")
+    return {"raw": raw, "res": res, "lat": lat, "units": units, "items": items, "margins": margins, "path": path}
+
+
+def test_validity_and_weights_reported(demo):
+    res = demo["res"]
+    c = res.validity.counts.set_index("rule")
+    assert c.loc["incomplete", "removed"] > 0  # the demo has ~3 % 中断
+    assert c.loc["straight_lining", "flagged"] > 0
+    assert res.rake is not None and res.rake.converged
+    ov = res.overall()
+    assert (ov["deff"] >= 1 - 1e-9).all()
+    assert ((ov["n_eff"] <= ov["n"] + 1e-9)).all()
+    assert set(ov.columns) >= {"mean", "se", "ci_low", "ci_high", "eblup", "eblup_mse", "eb_share", "reportable"}
+
+
+def test_raking_removes_demographic_bias(demo):
+    # the demo over-samples older, female, rural respondents who rate higher;
+    # weighted means must track the latent public score better than unweighted ones
+    # (the Jiangxi all-max rule removes genuinely delighted respondents and biases
+    # the mean down on its own, so raking is checked with that rule switched off)
+    from qlwork.survey.scoring import ValidityRules
+
+    res = estimate_public(demo["path"], demo["units"], demo["margins"], demo["items"], period=PERIOD,
+                          rules=ValidityRules(straight_lining=None), do_shrink=False)
+    lat = demo["lat"]
+    d = res.respondents
+    raw_mean = d.groupby("unit_id")["overall"].mean()
+    ov = res.overall()
+    truth = lat.loc[ov.index, "latent_public"]
+    bias_w = abs((ov["mean"] - truth).mean())
+    bias_u = abs((raw_mean.reindex(ov.index) - truth).mean())
+    assert bias_w < 0.5 * bias_u, (bias_w, bias_u)
+
+
+def test_shrinkage_reduces_error_against_truth(demo):
+    ov = demo["res"].overall()
+    truth = demo["lat"].loc[ov.index, "latent_public"]
+    mse_d = ((ov["mean"] - truth) ** 2).mean()
+    mse_s = ((ov["eblup"] - truth) ** 2).mean()
+    assert mse_s < mse_d
+    small = ov["n"] < 30  # where sampling error dominates, the gain is clear
+    mse_d_s = ((ov["mean"] - truth)[small] ** 2).mean()
+    mse_s_s = ((ov["eblup"] - truth)[small] ** 2).mean()
+    assert mse_s_s < 0.97 * mse_d_s
+
+
+def _flags(ov, internal):
+    d = ov[["mean", "se", "unit_type", "county"]].rename(columns={"mean": "public", "se": "public_se"})
+    d["internal"] = internal.reindex(d.index)
+    return divergence(d.dropna(subset=["internal", "public_se"]), draws=300)
+
+
+def test_low_public_units_flagged_latent_internal(demo):
+    ov, lat = demo["res"].overall(), demo["lat"]
+    out = _flags(ov, lat["latent_internal"])
+    truth = lat.loc[out.index, "low_public"].astype(bool)
+    fl = out["flag_low_public"]
+    recall = (fl & truth).sum() / truth.sum()
+    precision = (fl & truth).sum() / max(fl.sum(), 1)
+    assert recall >= 0.75, (recall, precision)
+    assert precision >= 0.6, (recall, precision)
+
+
+def test_low_public_units_flagged_with_compute_index(demo, tmp_path):
+    try:
+        from qlwork.framework import load_framework
+        from qlwork.index import compute_index
+        from qlwork.ingest import ingest, load_values
+
+        ingest(demo["raw"], tmp_path, exclude_invalid=True)
+        vals = load_values(tmp_path)
+        units = demo["units"]
+        parts = []
+        for fw_name in ("county", "village"):
+            fw = load_framework(demo["raw"] / f"framework_{fw_name}.yaml")
+            u = units[units["framework"] == fw_name]
+            r = compute_index(vals, fw, period=PERIOD, units=u)
+            parts.append(r.scores["internal"])
+        internal = pd.concat(parts)
+    except Exception as e:  # the index engine is developed in parallel
+        pytest.skip(f"compute_index not usable yet: {type(e).__name__}: {e}")
+    ov, lat = demo["res"].overall(), demo["lat"]
+    out = _flags(ov, internal)
+    truth = lat.loc[out.index, "low_public"].astype(bool)
+    fl = out["flag_low_public"]
+    assert (fl & truth).sum() / truth.sum() >= 0.6
+    assert (fl & truth).sum() / max(fl.sum(), 1) >= 0.5
+
+
+def test_public_component_records_choice(demo):
+    est = demo["res"].estimates
+    s = public_component(est, "eblup")
+    assert s.attrs["public_source"] == "eblup" and s.between(0, 100).all()
