@@ -298,8 +298,21 @@ def _registry(units, unit_ids: np.ndarray, peer_group) -> pd.DataFrame:
     return reg
 
 
+def _factorize_str(col: pd.Series):
+    """Integer codes and unique values (as str) of a column."""
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    uniq = np.asarray(pd.Index(uniq).astype(str), dtype=object)
+    return codes.astype(np.int64), uniq
+
+
 def _reshape(data, fw: Framework, period):
-    """(row_units, row_periods, X, info) from long or wide input."""
+    """Dense array of the input: ``(units_u, periods_u, row_u, row_p, X, info)``.
+
+    ``units_u``/``periods_u`` are the distinct unit ids / periods (str, order of
+    first appearance); row r of ``X`` (rows × indicators) is unit
+    ``units_u[row_u[r]]`` in period ``periods_u[row_p[r]]``.  Strings are
+    factorised once; everything downstream works on integer codes.
+    """
     ids = fw.indicator_ids
     info: dict = {}
     if not isinstance(data, pd.DataFrame):
@@ -323,21 +336,37 @@ def _reshape(data, fw: Framework, period):
         col = pd.Index(ids).get_indexer([str(c) for c in known])
         X[:, col] = vals
         label = str(period) if period is not None else SINGLE_PERIOD
-        return idx.to_numpy(dtype=object), np.full(len(wide), label, dtype=object), X, info
+        n = len(wide)
+        return (np.asarray(idx, dtype=object), np.array([label], dtype=object), np.arange(n, dtype=np.int64),
+                np.zeros(n, np.int64), X, info)
     d = data
-    ind = d["indicator_id"].astype(str)
-    keep = ind.isin(ids).to_numpy()
+    icode_all, iuniq = _factorize_str(d["indicator_id"])
+    imap = np.append(pd.Index(ids).get_indexer(iuniq), -1)  # sentinel -1 (missing id) → -1
+    icode = imap[icode_all]
+    keep = icode >= 0
     info["ignored_rows"] = int((~keep).sum())
-    d = d.loc[keep]
-    ind = ind[keep]
-    uid = d["unit_id"].astype(str)
-    per = d["period"].astype(str) if "period" in d.columns else pd.Series(SINGLE_PERIOD, index=d.index)
-    vals = _to_float(d[["value"]], d)[:, 0]
-    ucode, uniq_u = pd.factorize(uid)
-    pcode, uniq_p = pd.factorize(per)
-    icode = pd.Index(ids).get_indexer(ind)
+    all_kept = bool(keep.all())
+    if not all_kept:
+        d = d.loc[keep]
+        icode = icode[keep]
+    ucode, uniq_u = _factorize_str(d["unit_id"])
+    if "period" in d.columns:
+        pcode, uniq_p = _factorize_str(d["period"])
+    else:
+        pcode, uniq_p = np.zeros(len(d), np.int64), np.array([SINGLE_PERIOD], dtype=object)
+    if (ucode < 0).any() or (pcode < 0).any():
+        bad = d.loc[(ucode < 0) | (pcode < 0)].head(10)
+        raise QlworkError([Problem("missing_key", "单位编码或期别为空", "unit_id or period is empty",
+                                   file=_opt(r, "file"), sheet=_opt(r, "sheet"), row=_opt(r, "row"),
+                                   column=_opt(r, "column"), expected="非空 non-empty")
+                           for r in bad.itertuples(index=False)])
+    vcol = d["value"]
+    if pd.api.types.is_numeric_dtype(vcol.dtype) and not pd.api.types.is_bool_dtype(vcol.dtype):
+        vals = vcol.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        vals = _to_float(d[["value"]], d)[:, 0]
     nu = max(len(uniq_u), 1)
-    key = pcode.astype(np.int64) * nu + ucode
+    key = pcode * nu + ucode
     rcode, rkeys = pd.factorize(key)
     cell = rcode.astype(np.int64) * len(ids) + icode
     cnt = np.bincount(cell, minlength=len(rkeys) * len(ids))
@@ -357,7 +386,20 @@ def _reshape(data, fw: Framework, period):
     X = np.full((len(rkeys), len(ids)), np.nan)
     X[rcode, icode] = vals
     rkeys = np.asarray(rkeys, dtype=np.int64)
-    return (np.asarray(uniq_u, dtype=object)[rkeys % nu], np.asarray(uniq_p, dtype=object)[rkeys // nu], X, info)
+    return uniq_u, uniq_p, rkeys % nu, rkeys // nu, X, info
+
+
+def _row_patterns(A: np.ndarray):
+    """Distinct rows of a boolean matrix: ``(patterns, inverse)`` via bit-packing + hashing."""
+    packed = np.packbits(A, axis=1)
+    if packed.shape[1] <= 8:
+        key = np.zeros((len(A), 8), np.uint8)
+        key[:, :packed.shape[1]] = packed
+        codes, first = pd.factorize(key.view(np.uint64).reshape(-1))
+        _, idx = np.unique(codes, return_index=True)
+        return A[idx], codes.astype(np.int64)
+    pat, inv = np.unique(A, axis=0, return_inverse=True)
+    return pat, inv.reshape(-1)
 
 
 def _opt(r, name):
@@ -500,35 +542,33 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
 
     ids = fw.indicator_ids
     p = len(ids)
-    row_units, row_periods, X, info = _reshape(data, fw, period)
-    if len(row_units) == 0:
+    units_u, periods_u, row_u, row_p, X, info = _reshape(data, fw, period)
+    if len(X) == 0:
         raise _err("no_data", "数据中没有本框架的指标值", "no values for this framework's indicators",
                    expected=ids[:10])
-    periods = sorted(pd.unique(row_periods).tolist())
+    periods = sorted(periods_u.tolist())
+    row_per = pd.Index(periods).get_indexer(periods_u)[row_p]  # position in the sorted periods
     current = str(period) if period is not None else periods[-1]
     if current not in periods:
         raise _err("unknown_period", f"数据中没有期别 {current}", f"period {current} not in the data",
                    found=current, expected=periods)
+    cur_i = periods.index(current)
 
-    uniq_units = pd.unique(row_units)
-    reg = _registry(units, np.asarray(uniq_units, dtype=object), peer_group)
-    ucode = pd.Index(reg.index).get_indexer(row_units)
+    reg = _registry(units, units_u, peer_group)  # rows in the order of units_u → codes = row_u
 
     # applicability per row (unit type) and indicators absent from the data
-    types = reg["unit_type"].astype(str).to_numpy()
-    tcode, tuniq = pd.factorize(types)
+    tcode, tuniq = pd.factorize(reg["unit_type"].astype(str).to_numpy())
     appl_t = np.array([[fw.indicators[i].applies(t) for i in ids] for t in tuniq], bool).reshape(len(tuniq), p)
     absent = np.isnan(X).all(axis=0)
-    appl = appl_t[tcode[ucode]] & ~absent[None, :]
+    appl = appl_t[tcode[row_u]] & ~absent[None, :]
     n_ignored_na = int((~np.isnan(X) & ~appl & ~absent[None, :]).sum())
     X = np.where(appl, X, np.nan)
 
     # comparison groups: peer group × period
     pg_code, pg_uniq = pd.factorize(reg["peer_group"].to_numpy())
-    per_code = pd.Index(periods).get_indexer(row_periods)
-    groups = per_code.astype(np.int64) * max(len(pg_uniq), 1) + pg_code[ucode]
+    n_pg = max(len(pg_uniq), 1)
+    groups = row_per.astype(np.int64) * n_pg + pg_code[row_u]
 
-    raw = X
     Xi, filled = impute(X, groups, imputation, appl)
     out_summary = []
     treated = np.zeros(X.shape, bool)
@@ -537,7 +577,7 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         Xt, summ = treat_outliers(Xi, groups, method=outliers)
         treated = ~np.isclose(Xt, Xi, equal_nan=True)
         for r in summ[summ.status != "none"].itertuples(index=False):
-            per_i, pg_i = divmod(int(r.group), max(len(pg_uniq), 1))
+            per_i, pg_i = divmod(int(r.group), n_pg)
             out_summary.append({"period": periods[per_i], "peer_group": str(pg_uniq[pg_i]), "indicator_id": ids[r.column],
                                 "treatment": r.status, "n_low": int(r.n_low), "n_high": int(r.n_high),
                                 "skew": float(r.skew), "kurtosis": float(r.kurtosis)})
@@ -546,20 +586,23 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
     gp_lo = np.array([fw.indicators[i].goalposts[0] if fw.indicators[i].goalposts else np.nan for i in ids])
     gp_hi = np.array([fw.indicators[i].goalposts[1] if fw.indicators[i].goalposts else np.nan for i in ids])
     target = np.array([fw.indicators[i].target if fw.indicators[i].target is not None else np.nan for i in ids])
-    if outliers is not None and normalization in ("goalposts", "target"):
-        # goalposts/targets are in raw units: a log-transformed column cannot use them
-        pass
+    if outliers == "log" or (outliers is not None and out_summary and any(o["treatment"] == "log" for o in out_summary)):
+        if normalization in ("goalposts", "target"):
+            # goalposts/targets are in raw units; a log-transformed column falls back to min–max
+            logged = sorted({ids.index(o["indicator_id"]) for o in out_summary if o["treatment"] == "log"})
+            gp_lo[logged] = np.nan
+            gp_hi[logged] = np.nan
+            target[logged] = np.nan
     N, ninfo = normalize(Xt, normalization, groups=groups, direction=direction, low=gp_lo, high=gp_hi,
                          target=target, constant=constant)
     N = np.where(appl, N, np.nan)
 
-    # ---- aggregation of the internal tree
+    # ---- aggregation of the internal tree, effective weights per availability pattern
     is_pub = np.array([fw.indicators[i].public for i in ids], bool)
     present = ~np.isnan(N)
     avail_int = present & ~is_pub[None, :]
     missing = appl & ~present  # applicable but still missing after imputation
-    pat, pinv = np.unique(avail_int, axis=0, return_inverse=True)
-    pinv = pinv.reshape(-1)
+    pat, pinv = _row_patterns(avail_int)
     NW = node_weights(fw, None, pat)
     node_ids = [n for n in fw.depth_first() if n in fw.nodes]
     leaf_mask = np.array([[i in set(fw.leaves_under(n)) for i in ids] for n in node_ids], bool)  # nodes × p
@@ -576,14 +619,15 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
 
     # ---- public component
     lw = fw.leaf_weights().reindex(ids).to_numpy()
+    has_pub_ind = is_pub.any() and bool(present[:, is_pub].any())
     if public is not None:
-        pub = _public_arg(public, np.asarray(row_units, dtype=object), np.asarray(row_periods, dtype=object), current)
+        pub = _public_arg(public, units_u[row_u], np.asarray(periods, dtype=object)[row_per], current)
         pub_source = "argument"
-        if is_pub.any() and np.isnan(pub).any():
-            # periods/units not covered by the argument fall back to the public indicators in the data
+        if has_pub_ind and np.isnan(pub).any():
+            # units/periods not covered by the argument fall back to the public indicators in the data
             pub_ind, _ = _public_from_indicators(N, appl, missing, is_pub, lw, aggregation, eps, imputation)
             pub = np.where(np.isnan(pub), pub_ind, pub)
-    elif is_pub.any() and (~np.isnan(N[:, is_pub])).any():
+    elif has_pub_ind:
         pub, _ = _public_from_indicators(N, appl, missing, is_pub, lw, aggregation, eps, imputation)
         pub_source = "indicators"
     else:
@@ -597,111 +641,108 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         total = np.where(has_pub, (1.0 - s_share) * internal + s_share * pub, internal)
         missing_public = ~has_pub & (s_share > 0)
 
-    # ---- tables (all periods)
-    midx = pd.MultiIndex.from_arrays([np.asarray(row_periods, dtype=object).astype(str),
-                                      np.asarray(row_units, dtype=object).astype(str)], names=["period", "unit_id"])
-    hist = pd.DataFrame(node_scores, index=midx, columns=node_ids)
-    hist["internal"] = internal
-    hist["public"] = pub
-    hist["total"] = total
-    hist = hist.sort_index(level="period", sort_remaining=False, kind="stable")
-    normalized_hist = pd.DataFrame(N, index=midx, columns=ids).reindex(hist.index)
-    cur_mask = np.asarray(row_periods, dtype=object).astype(str) == current
-    cur_units = np.asarray(row_units, dtype=object)[cur_mask].astype(str)
-    scores = pd.DataFrame(hist.xs(current, level="period"))
-    scores.index.name = "unit_id"
-    normalized = pd.DataFrame(N[cur_mask], index=pd.Index(cur_units, name="unit_id"), columns=ids).reindex(scores.index)
+    # ---- tables: history (all periods, sorted by period) and the current period
+    order = np.argsort(row_per, kind="stable")
+    cols = node_ids + ["internal", "public", "total"]
+    allv = np.column_stack([node_scores, internal, pub, total])
+    midx = pd.MultiIndex(levels=[pd.Index(periods, dtype=object), pd.Index(units_u, dtype=object)],
+                         codes=[row_per[order], row_u[order]], names=["period", "unit_id"], verify_integrity=False)
+    hist = pd.DataFrame(allv[order], index=midx, columns=cols)
+    normalized_hist = pd.DataFrame(N[order], index=midx, columns=ids)
+    cur_rows = np.flatnonzero(row_per == cur_i)
+    cur_u = row_u[cur_rows]
+    uidx = pd.Index(units_u[cur_u], name="unit_id", dtype=object)
+    scores = pd.DataFrame(allv[cur_rows], index=uidx, columns=cols)
+    normalized = pd.DataFrame(N[cur_rows], index=uidx, columns=ids)
     raw_z = None
     if "z" in ninfo:
-        raw_z = pd.DataFrame(np.where(appl, ninfo["z"], np.nan)[cur_mask], index=pd.Index(cur_units, name="unit_id"),
-                             columns=ids).reindex(scores.index)
+        raw_z = pd.DataFrame(np.where(appl, ninfo["z"], np.nan)[cur_rows], index=uidx, columns=ids)
 
     # ---- ranks, grades, change
-    reg_cur = reg.loc[scores.index]
+    reg_cur = reg.iloc[cur_u]
     tot = scores["total"]
-    rank = rank_within(tot, reg_cur["peer_group"])
+    peer_cur = pd.Series(reg_cur["peer_group"].to_numpy(), index=uidx)
+    rank = rank_within(tot, peer_cur)
     if region and region in reg_cur.columns:
-        rank_reg = rank_within(tot, reg_cur[region].astype(str))
+        rank_reg = rank_within(tot, pd.Series(reg_cur[region].astype(str).to_numpy(), index=uidx))
     else:
-        rank_reg = pd.Series(pd.NA, index=scores.index, dtype="Int64")
+        rank_reg = pd.Series(pd.NA, index=uidx, dtype="Int64")
     grade = assign_grades(tot, bands)
     vetoed = _veto_units(veto, current)
-    vmask = scores.index.isin(list(vetoed))
+    vmask = uidx.isin(list(vetoed))
     low = lowest_grade(bands)
     grade = grade.where(~vmask, low)
     grade_rule = np.where(vmask, "veto", np.where(tot.isna(), "missing", "score-cutoff"))
     prev_period = None
     if previous is not None:
-        prev_tot = previous.scores["total"].reindex(scores.index)
+        prev_tot = previous.scores["total"].reindex(uidx).to_numpy(dtype=float)
         prev_period = previous.period
+    elif cur_i > 0:
+        prev_period = periods[cur_i - 1]
+        by_unit = np.full(len(units_u), np.nan)
+        prev_rows = row_per == cur_i - 1
+        by_unit[row_u[prev_rows]] = total[prev_rows]
+        prev_tot = by_unit[cur_u]
     else:
-        i = periods.index(current)
-        if i > 0:
-            prev_period = periods[i - 1]
-            prev_tot = hist.xs(prev_period, level="period")["total"].reindex(scores.index)
-        else:
-            prev_tot = pd.Series(np.nan, index=scores.index)
-    change = tot - prev_tot
+        prev_tot = np.full(len(cur_u), np.nan)
+    change = tot.to_numpy() - prev_tot
     ranking = pd.DataFrame({"rank": rank.to_numpy(), "rank_in_region": rank_reg.to_numpy(),
-                            "grade": grade.to_numpy(), "grade_rule": grade_rule, "change": change.to_numpy()},
-                           index=scores.index)
+                            "grade": grade.to_numpy(), "grade_rule": grade_rule, "change": change}, index=uidx)
     ranking["rank"] = ranking["rank"].astype("Int64")
     ranking["rank_in_region"] = ranking["rank_in_region"].astype("Int64")
 
     # ---- warnings (current period)
     wrows = []
-    below = (tot < pass_mark).to_numpy()
-    bott = bottom_n_mask(tot, reg_cur["peer_group"], bottom_n).to_numpy() if bottom_n > 0 else np.zeros(len(tot), bool)
-    drop = (change < -drop_points).to_numpy()
-    uids = scores.index.to_numpy()
+    tv = tot.to_numpy()
+    with np.errstate(invalid="ignore"):
+        below = tv < pass_mark
+        drop = change < -drop_points
+    bott = bottom_n_mask(tot, peer_cur, bottom_n).to_numpy() if bottom_n > 0 else np.zeros(len(tv), bool)
+    peer_n = peer_cur.map(peer_cur.value_counts()).to_numpy()
+    uids = uidx.to_numpy()
+    rk = rank.to_numpy()
     for m, code, det in (
-        (below, "below_pass", lambda i: f"总分 {tot.iat[i]:.2f} < {pass_mark:g}"),
-        (bott, "bottom_n", lambda i: f"同类排名 {rank.iat[i]}/{int(reg_cur['peer_group'].eq(reg_cur['peer_group'].iat[i]).sum())}"),
-        (drop, "large_drop", lambda i: f"{prev_period} {prev_tot.iat[i]:.2f} → {current} {tot.iat[i]:.2f}（{change.iat[i]:+.2f}）"),
+        (below, "below_pass", lambda i: f"总分 {tv[i]:.2f} < {pass_mark:g}"),
+        (bott, "bottom_n", lambda i: f"同类排名 {rk[i]}/{peer_n[i]}"),
+        (drop, "large_drop", lambda i: f"{prev_period} {prev_tot[i]:.2f} → {current} {tv[i]:.2f}（{change[i]:+.2f}）"),
     ):
         for i in np.flatnonzero(m):
             wrows.append((uids[i], current, code, WARNING_CODES[code].format(n=bottom_n, d=f"{drop_points:g}", g=low), det(i)))
-    miss_cur = missing[cur_mask]
-    if miss_cur.any():
-        pos = {u: k for k, u in enumerate(cur_units)}
-        order = np.array([pos[u] for u in uids])
-        mc = miss_cur[order]
-        for i in np.flatnonzero(mc.any(axis=1)):
-            lst = [ids[j] for j in np.flatnonzero(mc[i])]
-            wrows.append((uids[i], current, "missing_data", WARNING_CODES["missing_data"], "缺失指标 missing: " + "、".join(lst)))
-        mp = missing_public[cur_mask][order]
-    else:
-        pos = {u: k for k, u in enumerate(cur_units)}
-        mp = missing_public[cur_mask][np.array([pos[u] for u in uids], dtype=np.int64)] if len(uids) else np.zeros(0, bool)
-    for i in np.flatnonzero(mp):
+    mc = missing[cur_rows]
+    for i in np.flatnonzero(mc.any(axis=1)):
+        lst = [ids[j] for j in np.flatnonzero(mc[i])]
+        wrows.append((uids[i], current, "missing_data", WARNING_CODES["missing_data"], "缺失指标 missing: " + "、".join(lst)))
+    for i in np.flatnonzero(missing_public[cur_rows]):
         wrows.append((uids[i], current, "missing_public", WARNING_CODES["missing_public"], "total = internal"))
     for i in np.flatnonzero(vmask):
         wrows.append((uids[i], current, "veto", WARNING_CODES["veto"].format(g=low), vetoed[uids[i]]))
     warnings = pd.DataFrame(wrows, columns=["unit_id", "period", "code", "reason_zh", "detail"])
-    code_order = {c: k for k, c in enumerate(WARNING_CODES)}
     if len(warnings):
         upos = {u: k for k, u in enumerate(uids)}
+        code_order = {c: k for k, c in enumerate(WARNING_CODES)}
         warnings = warnings.assign(_u=warnings["unit_id"].map(upos), _c=warnings["code"].map(code_order)) \
             .sort_values(["_u", "_c"], kind="stable").drop(columns=["_u", "_c"]).reset_index(drop=True)
 
     # ---- what was filled / treated
+    per_arr = np.asarray(periods, dtype=object)
+    ids_arr = np.asarray(ids, dtype=object)
     fr, fc = np.nonzero(filled)
-    imputed = pd.DataFrame({"unit_id": np.asarray(row_units, dtype=object)[fr].astype(str),
-                            "period": np.asarray(row_periods, dtype=object)[fr].astype(str),
-                            "indicator_id": np.asarray(ids, dtype=object)[fc].astype(str),
-                            "method": imputation, "value": Xi[fr, fc]})
+    imputed = pd.DataFrame({"unit_id": units_u[row_u[fr]], "period": per_arr[row_per[fr]],
+                            "indicator_id": ids_arr[fc], "method": imputation, "value": Xi[fr, fc]})
     tr, tc = np.nonzero(treated)
-    outl = pd.DataFrame({"unit_id": np.asarray(row_units, dtype=object)[tr].astype(str),
-                         "period": np.asarray(row_periods, dtype=object)[tr].astype(str),
-                         "indicator_id": np.asarray(ids, dtype=object)[tc].astype(str),
-                         "original": Xi[tr, tc], "treated": Xt[tr, tc], "treatment": outliers or ""})
+    outl = pd.DataFrame({"unit_id": units_u[row_u[tr]], "period": per_arr[row_per[tr]],
+                         "indicator_id": ids_arr[tc], "original": Xi[tr, tc], "treated": Xt[tr, tc],
+                         "treatment": outliers or ""})
 
     int_w = pd.Series(effective_weights(fw, None, ~is_pub & ~absent)[0], index=ids, name="internal_weight")
+    pg_param = peer_group if isinstance(peer_group, (str, type(None))) else "custom"
+    if units is None and pg_param == "unit_type":
+        pg_param = None
     params = {
         "framework": fw.id, "framework_version": fw.version, "framework_fingerprint": fw.fingerprint(),
         "period": current, "periods": periods, "previous_period": prev_period,
         "normalization": normalization, "aggregation": aggregation, "imputation": imputation,
-        "outliers": outliers, "peer_group": peer_group if isinstance(peer_group, (str, type(None))) else "custom",
+        "outliers": outliers, "peer_group": pg_param, "comparison_groups": "peer group × period",
         "region": region, "weights": weight_source, "social_share": s_share, "public": pub_source,
         "grades": [[lab, (lo if math.isfinite(lo) else None)] for lab, lo in bands], "pass_mark": pass_mark,
         "bottom_n": bottom_n, "drop_points": drop_points, "rank_ties": "min",
@@ -719,10 +760,9 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         "seconds": round(time.perf_counter() - t0, 4),
         **info,
     }
-    unit_tab = reg.copy()
     return IndexResult(
         scores=scores, normalized=normalized, leaf_weights=fw.leaf_weights().reindex(ids), framework=fw,
-        units=unit_tab, params=params, imputed=imputed, outliers=outl, warnings=warnings, period=current,
+        units=reg, params=params, imputed=imputed, outliers=outl, warnings=warnings, period=current,
         history=hist, ranking=ranking, raw_z=raw_z, normalized_history=normalized_hist, internal_weights=int_w,
     )
 
