@@ -37,7 +37,7 @@ def _f(x: float) -> str:
     return f"{x:.1f}"
 
 
-def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, row_h: int = 30,
+def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, row_h: int = 26,
                pass_mark: float = 60.0, grades: Sequence[tuple[str, float]] = ()) -> str:
     """Horizontal 0–100 bars: the unit's score, the peers' interquartile band and median.
 
@@ -45,7 +45,7 @@ def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, ro
     """
     right = 52
     plot_w = width - label_w - right
-    top, bottom = 22, 22
+    top, bottom = 20, 18
     h = top + bottom + row_h * len(rows)
     sx = lambda v: label_w + plot_w * max(0.0, min(100.0, v)) / 100.0  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="100%" '
@@ -84,7 +84,7 @@ def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, ro
 
 
 def trend_line(periods: Sequence[str], values: Sequence[float], *, peer: Sequence[float] | None = None,
-               width: int = 320, height: int = 150, pass_mark: float = 60.0) -> str:
+               width: int = 320, height: int = 130, pass_mark: float = 60.0) -> str:
     """Total score over periods (solid) with the peer median (dashed) and the pass mark."""
     n = len(periods)
     left, right, top, bottom = 44, 26, 14, 24

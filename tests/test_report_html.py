@@ -1,0 +1,161 @@
+"""Per-unit health-check reports (体检报告单), notices, PDFs and the batch layout."""
+from __future__ import annotations
+
+import json
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_fixtures import TRICKY_NAMES, make_result  # noqa: E402
+
+from qlwork.report import UnitReportBuilder, find_chromium, generate_reports, html_to_pdf, html_to_png  # noqa: E402
+from qlwork.report.notices import render_notice, warned_units  # noqa: E402
+from qlwork.report.svg import score_bars  # noqa: E402
+
+NEEDS_CHROMIUM = pytest.mark.skipif(find_chromium() is None, reason="未安装 Chromium (no Chromium)")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return make_result(40)
+
+
+@pytest.fixture(scope="module")
+def builder(result):
+    return UnitReportBuilder(result, scope="示范市")
+
+
+def test_report_contents(builder, result):
+    uid = result.scores.index[4]
+    html = builder.render(uid)
+    f = result.to_frame().set_index("unit_id").loc[uid]
+    assert "清廉单元体检报告单" in html and f["unit_name"] in html and uid in html
+    for n in result.framework.level1:
+        assert result.framework.name_of(n) in html
+    assert f"{f['total']:.1f}" in html and str(f["grade"]) in html
+    assert html.count("<svg") >= 3  # node bars, trend (two periods), public-vs-internal
+    assert "2025H1" in html  # the trend axis shows the earlier period
+    for sec in ("优势指标", "薄弱指标", "变化趋势", "群众评价与专业评价", "预警情况", "排名与等次的不确定性"):
+        assert sec in html
+    # self-contained: no external stylesheet, script or image
+    assert not re.search(r'<(link|script)[^>]+(href|src)=', html)
+    assert not re.search(r'<img[^>]+src="(?!data:)', html)
+    assert "@page" in html and "A4" in html and "Noto Sans CJK SC" in html
+
+
+def test_formula_like_name_escaped(builder):
+    html = builder.render("U000001")
+    name = TRICKY_NAMES[0]
+    assert name not in html  # raw quotes must be escaped
+    assert name.replace('"', "&#34;") in html or name.replace('"', "&quot;") in html
+
+
+def test_peer_statistics_against_pandas(builder, result):
+    # peer median of G2 for one unit, computed directly from the scores table
+    uid = result.scores.index[9]
+    peers = result.units.loc[result.scores.index, "peer_group"]
+    mates = peers.index[peers == peers[uid]]
+    ctx = builder.context(uid)
+    g2 = next(n for n in ctx["nodes"] if n["id"] == "G2")
+    assert g2["median"] == pytest.approx(float(np.median(result.scores.loc[mates, "G2"])), abs=1e-12)
+    assert g2["value"] == result.scores.at[uid, "G2"]
+    assert ctx["peer_n"] == len(mates)
+    # weakest = largest weighted loss, checked by hand from the normalised row and leaf weights
+    x = result.normalized.loc[uid].dropna()
+    w = result.leaf_weights.reindex(x.index)
+    loss = (w / w.sum()) * (100 - x)
+    assert [r["id"] for r in ctx["weakest"]] == list(loss.sort_values(ascending=False).index[:3])
+
+
+def test_closeness_rank_band_by_brute_force(builder, result):
+    peers = result.units.loc[result.scores.index, "peer_group"]
+    for uid in result.scores.index[:12]:
+        u = builder.uncertainty(uid)
+        s = result.scores.at[uid, "total"]
+        tot = result.scores.loc[peers.index[peers == peers[uid]], "total"]
+        assert u["rank_lo"] == 1 + int((tot > s + 1.0).sum())
+        assert u["rank_hi"] == int((tot >= s - 1.0).sum())
+        assert u["rank_lo"] <= result.ranking.at[uid, "rank"] <= u["rank_hi"]
+
+
+def test_sensitivity_replaces_closeness(result):
+    f = result.to_frame()
+    sens = pd.DataFrame({"unit_id": f["unit_id"], "rank_p05": 2.0, "rank_p95": 7.0, "median_rank": 4.0,
+                         "p_优秀": 0.0, "p_良好": 0.25, "p_合格": 0.7, "p_不合格": 0.05, "p_bottom_n": 0.13})
+    b = UnitReportBuilder(result, sensitivity=sens)
+    u = b.uncertainty("U000003")
+    assert u["source"] == "sensitivity" and (u["rank_lo"], u["rank_hi"], u["rank_median"]) == (2, 7, 4)
+    assert u["p_bottom"] == 0.13 and [g["p"] for g in u["grade_probs"]] == [0.0, 0.25, 0.7, 0.05]
+    html = b.render("U000003")
+    assert "2–7" in html and "13%" in html  # 0.13 shown as a percentage
+
+
+def test_svg_bar_geometry():
+    # width 660, labels 150, right margin 52 → plot 458 px; a score of 50 draws 229 px (row height 26)
+    svg = score_bars([{"label": "干部清正", "value": 50.0, "p25": 40.0, "median": 45.0, "p75": 60.0}])
+    assert 'width="229.0"' in svg
+    # interquartile band 40..60 → 20 % of 458 = 91.6 px starting at 150 + 183.2
+    assert 'x="333.2"' in svg and 'width="91.6"' in svg
+
+
+def test_notices_for_warned_units_only(builder, result):
+    codes = result.warnings[~result.warnings["code"].isin(["missing_data", "missing_public"])]
+    assert set(warned_units(builder)) == set(codes["unit_id"])
+    uid = codes["unit_id"].iloc[0]
+    html = render_notice(builder, uid, number=3)
+    assert "预警通知书" in html and "预警第 003 号" in html
+    for reason in codes.loc[codes["unit_id"] == uid, "reason_zh"]:
+        assert reason in html
+    assert "主要相关指标" in html
+
+
+def test_batch_layout_and_manifest(result, tmp_path):
+    rs = generate_reports(result, period="2025H2", scope="示范市", out_dir=tmp_path / "set", progress=False,
+                          charts=False)
+    out = tmp_path / "set"
+    assert rs.out_dir == out
+    assert sorted(p.stem for p in (out / "units").glob("*.html")) == sorted(result.scores.index)
+    assert len(list((out / "notices").glob("*_预警通知书.html"))) == len(warned_units(UnitReportBuilder(result)))
+    assert (out / "清廉指数_2025H2_示范市_QLI.xlsx").is_file() and (out / "notices" / "预警汇总_QLI.xlsx").is_file()
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for entry in man["files"]:
+        assert hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert "units/U000001.html" in (out / "index.html").read_text(encoding="utf-8")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_subset_rewrites_only_those_units(result, tmp_path):
+    out = tmp_path / "set"
+    generate_reports(result, out_dir=out, progress=False, charts=False)
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "units").glob("*.html")}
+    rs = generate_reports(result, out_dir=out, units=["U000002"], progress=False, charts=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "units").glob("*.html")}
+    assert set(after) == set(before)
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed == {"U000002.html"} and len(rs.unit_reports) == 1
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.browser
+def test_render_to_png_and_pdf(builder, tmp_path):
+    from PIL import Image
+
+    html = tmp_path / "U000005.html"
+    html.write_text(builder.render("U000005"), encoding="utf-8")
+    png = html_to_png(html, tmp_path / "u.png")
+    assert png is not None and png.stat().st_size > 50_000
+    im = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert im.shape[:2] == (1754, 1240)
+    assert im.std() > 20  # not a blank page
+    dark = (im.sum(axis=2) < 200).mean()
+    assert 0.005 < dark < 0.3  # text is drawn (CJK glyphs, not an empty page or a black one)
+    pdf = html_to_pdf(html, tmp_path / "u.pdf")
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-" and len(data) > 20_000
+    assert re.search(rb"/MediaBox ?\[0 0 59[45]\.?\d* 84[12]", data)  # A4 = 595 × 842 pt
