@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 TARGET_S = 2.0
-REPEATS = 3
+REPEATS = 5
 
 
 def province_values(seed: int = 20251231):
