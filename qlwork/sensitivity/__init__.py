@@ -14,7 +14,7 @@ __all__ = [
     "run", "run_arrays", "run_design", "make_design", "DEFAULT_CHUNK", "BLOCK",
     "Hierarchy", "WeightModel", "Fixed", "Dirichlet", "UniformPerturbation", "AHPJudgments",
     "Design", "Methods", "SensitivityResult",
-    "tipping_points", "TippingResult", "sobol_indices", "SobolResult", "rank_reversal",
+    "tipping_points", "TippingResult", "sobol_indices", "SobolResult",
 ]
 
 
@@ -27,8 +27,4 @@ def __getattr__(name):
         from . import sobol
 
         return getattr(sobol, name)
-    if name == "rank_reversal":
-        from .pairs import rank_reversal
-
-        return rank_reversal
     raise AttributeError(name)

@@ -6,6 +6,7 @@ normalised units × indicators table, a framework and peer groups.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Mapping, Sequence
 
@@ -223,4 +224,14 @@ def run(index_result, *, weights: WeightModel | None = None, methods: Methods | 
 
     design = design_from_index(index_result, variants=variants, data=data, normalizations=normalizations,
                                imputations=imputations, pairs=pairs, max_bins=max_bins)
-    return run_design(design, weights=weights, methods=methods, **kw)
+    res = run_design(design, weights=weights, methods=methods, **kw)
+    reg = index_result.units
+    if "unit_name" in reg.columns:
+        units = res.units.copy()
+        units.insert(1, "unit_name", reg["unit_name"].reindex(units["unit_id"]).to_numpy())
+        res = dataclasses.replace(res, units=units)
+    res.params.update({"period": index_result.period, "framework": index_result.params.get("framework"),
+                       "framework_fingerprint": index_result.params.get("framework_fingerprint"),
+                       "normalization": index_result.params.get("normalization"),
+                       "imputation": index_result.params.get("imputation")})
+    return res

@@ -20,7 +20,7 @@ __all__ = ["SensitivityResult", "hist_quantile", "ZH_COLUMNS"]
 
 #: Chinese export headers for :meth:`SensitivityResult.to_frame` (``zh=True``).
 ZH_COLUMNS = {
-    "unit_id": "单位编码", "peer_group": "同类组", "group_size": "组内单位数",
+    "unit_id": "单位编码", "unit_name": "单位名称", "peer_group": "同类组", "group_size": "组内单位数",
     "nominal_score": "名义得分", "nominal_rank": "名义排名", "nominal_grade": "名义等级",
     "median_rank": "排名中位数", "rank_p05": "排名5%分位", "rank_p95": "排名95%分位",
     "rank_interval_width": "排名区间宽度", "rank_resolution": "排名分辨率",
@@ -77,11 +77,13 @@ class SensitivityResult:
         return long
 
     def rank_interval_plot(self, ax=None, **kw):
+        """Units by nominal rank with 5–95 % intervals (``group=``, ``units=``, ``n=``, ``how="spread"|"unstable"``)."""
         from .plots import rank_interval_plot
 
         return rank_interval_plot(self, ax=ax, **kw)
 
     def grade_probability_plot(self, ax=None, **kw):
+        """Stacked P(grade) bars for the units least sure of their grade (or ``units=``)."""
         from .plots import grade_probability_plot
 
         return grade_probability_plot(self, ax=ax, **kw)
@@ -123,7 +125,7 @@ def finalize(design, acc, nominal_score: np.ndarray, nominal_rank: np.ndarray, p
     grades = np.asarray(design.grade_labels)
     from .engine import grade_index
 
-    nom_g = grade_index(design, nominal_score[:, None])[:, 0]
+    nom_g = grade_index(design, nominal_score[None, :])[0].copy()
     df = pd.DataFrame({
         "unit_id": design.unit_ids,
         "peer_group": np.asarray(design.group_labels)[design.groups],
