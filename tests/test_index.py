@@ -334,3 +334,57 @@ def test_score_command_writes_parquet_and_params(tmp_path, capsys):
     # the same numbers as calling the engine directly
     direct = compute_index(values, fw, units=units).to_frame()
     np.testing.assert_allclose(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])
+
+
+def test_other_normalisations_through_the_engine():
+    # rank: i1 20,50,100 → 0,50,100; i2 cost → 100,50,0; i3 40,100,10 → 50,100,0; i4 60,0,90 → 50,0,100
+    # u1: A = .5·0 + .5·100 = 50; B = .25·50 + .75·50 = 50; total = 50
+    r = compute_index(RAW, make_fw(), normalization="rank")
+    assert r.scores.loc["u1", "total"] == pytest.approx(50)
+    # z-score: raw z kept, graded scale = clip(50 + 10 z)
+    z = compute_index(RAW, make_fw(), normalization="zscore")
+    np.testing.assert_allclose(z.normalized.to_numpy(), np.clip(50 + 10 * z.raw_z.to_numpy(), 0, 100))
+    # i3 40,100,10: mean 50, sd = sqrt((100+2500+1600)/2) = 45.826 → z(u1) = -10/45.826 = -0.21822
+    assert z.raw_z.loc["u1", "i3"] == pytest.approx(-0.218218, abs=1e-6)
+    assert "50 + 10·z" in z.params["zscore_scale"]
+    # target: framework has no targets → goalposts' best end (100; cost indicator: 0)
+    t = compute_index(RAW, make_fw(), normalization="target")
+    # i1: worst 20 → (x-20)/(100-20): u2 = 30/80 = 37.5
+    assert t.normalized.loc["u2", "i1"] == pytest.approx(37.5)
+
+
+def test_outliers_reported_in_engine():
+    df = pd.DataFrame({"i1": [1, 2, 3, 4, 5, 6, 7, 8, 9, 100.0]}, index=[f"u{i}" for i in range(10)])
+    for c in ("i2", "i3", "i4"):
+        df[c] = np.arange(10.0)
+    r = compute_index(df, make_fw(), normalization="minmax", outliers="winsorise")
+    # the 100 becomes 9 (next value inwards) before min–max, so u9's i1 = 100 and u8's i1 = 100 too
+    assert r.outliers.to_dict("records") == [{"unit_id": "u9", "period": "当期", "indicator_id": "i1",
+                                              "original": 100.0, "treated": 9.0, "treatment": "winsorise"}]
+    assert r.normalized.loc["u8", "i1"] == 100 and r.params["outlier_summary"][0]["n_high"] == 1
+
+
+def test_public_dataframe_with_periods_and_custom_peer_groups():
+    d = _long(["2025H1", "2025H2"])
+    fw = make_fw(public=True, social_share=0.5)
+    d = d[d.indicator_id != "i3"]  # public indicator only from the argument
+    pub = pd.DataFrame({"unit_id": ["u1", "u1", "u2", "u3"], "period": ["2025H1", "2025H2", "2025H2", "2025H2"],
+                        "public": [0.0, 100.0, 50.0, 50.0]})
+    r = compute_index(d, fw, normalization="goalposts", public=pub,
+                      peer_group=pd.Series({"u1": "x", "u2": "x", "u3": "y"}))
+    # internal u1 = .6·50 + .4·60 = 54; 2025H2 total = .5·54 + .5·100 = 77; 2025H1 total = .5·54 + 0 = 27
+    assert r.scores.loc["u1", "total"] == pytest.approx(77)
+    assert r.history.loc[("2025H1", "u1"), "total"] == pytest.approx(27)
+    # u2/u3 lack a 2025H1 public score → total = internal there, with missing_public only in 2025H1 (not current)
+    assert r.history.loc[("2025H1", "u2"), "total"] == pytest.approx(r.history.loc[("2025H1", "u2"), "internal"])
+    assert r.to_frame().loc["u1", "change"] == pytest.approx(50)
+    # custom peer groups: u3 alone in "y" → rank 1
+    assert r.to_frame().loc["u3", "rank"] == 1 and r.units.loc["u3", "peer_group"] == "y"
+
+
+def test_params_are_json_serialisable():
+    import json
+
+    r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="mean", outliers="winsorise")
+    json.dumps(r.params, ensure_ascii=False)
+    assert {"normalization", "aggregation", "imputation", "social_share", "grades", "rank_ties"} <= set(r.params)
