@@ -61,7 +61,7 @@ __all__ = [
     "correlation_matrix", "correlations", "node_scores", "node_correlations", "direction_check",
     "cronbach_alpha", "standardized_alpha", "alpha_if_deleted", "node_alpha",
     "pca", "node_pca", "PCAResult", "effective_weights", "coherence_report", "CoherenceReport",
-    "indicator_groups",
+    "indicator_groups", "restrict", "ResultView",
 ]
 
 METHODS = ("pearson", "spearman")
@@ -81,11 +81,46 @@ def _is_result(obj: Any) -> bool:
     return hasattr(obj, "normalized") and hasattr(obj, "framework") and hasattr(obj, "scores")
 
 
+@dataclass(frozen=True)
+class ResultView:
+    """The parts of an IndexResult that coherence uses, restricted to some units."""
+
+    normalized: pd.DataFrame
+    framework: Framework
+    scores: pd.DataFrame
+    leaf_weights: pd.Series
+
+
+def restrict(data, unit_ids: Iterable):
+    """``data`` (wide DataFrame or IndexResult) restricted to ``unit_ids`` (e.g. one unit type).
+
+    Indicators that apply to some unit types only are missing for the others,
+    so coherence is best read per peer group.
+    """
+    ids = pd.Index(list(unit_ids))
+    if _is_result(data):
+        keep = data.normalized.index.intersection(ids)
+        return ResultView(data.normalized.loc[keep], data.framework, data.scores.loc[keep], data.leaf_weights)
+    return data.loc[data.index.intersection(ids)]
+
+
+def _drop_empty(X: pd.DataFrame, fw: Framework | None) -> tuple[pd.DataFrame, Framework | None]:
+    """Drop indicators with no data at all (not applicable / not collected), pruning the tree."""
+    empty = X.columns[X.isna().all()]
+    if len(empty) == 0:
+        return X, fw
+    X = X.drop(columns=empty)
+    if fw is not None:
+        fw = _subset_framework(fw, list(X.columns))
+    return X, fw
+
+
 def _inputs(data, framework: Framework | None = None, prepare: str = "auto") -> _Inputs:
     if _is_result(data):
         fw = framework or data.framework
-        X = data.normalized.astype(float)
-        return _Inputs(X, fw, data.scores.astype(float), data.leaf_weights.astype(float), "index_result")
+        X, fw2 = _drop_empty(data.normalized.astype(float), fw)
+        w = data.leaf_weights.astype(float).reindex(X.columns)
+        return _Inputs(X, fw2, data.scores.astype(float), w, "index_result")
     if not isinstance(data, pd.DataFrame):
         raise QlworkError(Problem("bad_input", f"需要宽表 DataFrame 或 IndexResult，收到 {type(data).__name__}",
                                   "expected a wide DataFrame (units × indicators) or an IndexResult",
@@ -120,6 +155,7 @@ def _inputs(data, framework: Framework | None = None, prepare: str = "auto") -> 
     elif prepare not in ("none", "direction"):
         raise QlworkError(Problem("bad_option", f"prepare 只能是 auto、none、direction 或 minmax，收到 {prepare!r}",
                                   "unknown prepare option", found=prepare))
+    X, fw = _drop_empty(X, fw)
     w = fw.leaf_weights().reindex(X.columns) if fw is not None else None
     return _Inputs(X, fw, None, w, mode)
 
@@ -400,7 +436,8 @@ def node_alpha(data, framework: Framework | None = None, *, level: str = "parent
         k = len(ids)
         a = cronbach_alpha(M, missing=missing)
         R = sub.dropna().corr().to_numpy() if missing == "listwise" else sub.corr().to_numpy()
-        mean_r = float(np.nanmean(R[~np.eye(k, dtype=bool)])) if k > 1 else np.nan
+        off = R[~np.eye(k, dtype=bool)]
+        mean_r = float(np.nanmean(off)) if k > 1 and np.isfinite(off).any() else np.nan
         drop = alpha_if_deleted(sub, missing=missing) if k > 2 else pd.Series(dtype=float)
         best = drop.idxmax() if len(drop) and drop.notna().any() else None
         rows.append({"node": node, "name": names.get(node, node), "k": k, "n": n_used, "alpha": a,
@@ -519,7 +556,8 @@ def effective_weights(data, framework: Framework | None = None, *, weights: pd.S
     indicators present), r (Pearson with the index), r2, r2_share, ratio
     (r2_share / nominal_weight), variance_share (w_i·Cov(x_i, y)/Var(y)),
     flag ("偏高"/"偏低"/"" when ratio > ``high`` or < ``low``).  Formulas and
-    sources in the module docstring.  Complete rows only.
+    sources in the module docstring.  ``r`` uses pairwise complete units;
+    ``variance_share`` complete rows (NaN when fewer than 3).
     """
     inp = _inputs(data, framework, prepare)
     X = inp.X
@@ -545,30 +583,34 @@ def effective_weights(data, framework: Framework | None = None, *, weights: pd.S
     w = w / w.sum()
     M = X.to_numpy(float)
     yv = y.to_numpy(float)
-    ok = ~(np.isnan(M).any(axis=1) | np.isnan(yv))
-    M, yv = M[ok], yv[ok]
-    n = len(yv)
-    if n < 3:
-        raise QlworkError(Problem("too_few_units", f"完整数据的单位只有 {n} 个，无法估计有效权重",
-                                  "fewer than 3 complete units", found=n, expected="≥ 3"))
-    Mc = M - M.mean(axis=0)
-    yc = yv - yv.mean()
-    cov = Mc.T @ yc / (n - 1)
-    vy = yc @ yc / (n - 1)
-    sx = M.std(axis=0, ddof=1)
-    r = np.where(sx > 0, cov / (sx * np.sqrt(vy)), np.nan) if vy > 0 else np.full(M.shape[1], np.nan)
+    # r: pairwise complete (indicators that apply to some unit types only are
+    # missing elsewhere); the variance decomposition needs complete rows.
+    r = np.array([_corr_vec(M[:, j], yv, "pearson") for j in range(M.shape[1])])
+    if np.isfinite(r).sum() == 0:
+        raise QlworkError(Problem("too_few_units", "没有足够的单位同时有指标值和指数得分，无法估计有效权重",
+                                  "fewer than 3 units with both indicator and index values", expected="≥ 3"))
     r2 = r ** 2
     share = r2 / np.nansum(r2)
+    ok = ~(np.isnan(M).any(axis=1) | np.isnan(yv))
+    n_complete = int(ok.sum())
+    vshare = np.full(M.shape[1], np.nan)
+    if n_complete >= 3:
+        Mc = M[ok] - M[ok].mean(axis=0)
+        yc = yv[ok] - yv[ok].mean()
+        vy = yc @ yc / (n_complete - 1)
+        if vy > 0:
+            vshare = w.to_numpy() * (Mc.T @ yc / (n_complete - 1)) / vy
     names = inp.framework.names() if inp.framework is not None else {}
     wv = w.to_numpy()
     ratio = np.where(wv > 0, share / np.where(wv > 0, wv, 1), np.nan)
     out = pd.DataFrame({
         "indicator_id": list(X.columns), "name": [names.get(c, c) for c in X.columns],
         "nominal_weight": wv, "r": r, "r2": r2, "r2_share": share, "ratio": ratio,
-        "variance_share": wv * cov / vy if vy > 0 else np.nan,
+        "variance_share": vshare,
     })
     out["flag"] = np.where(out["ratio"] > high, "偏高", np.where(out["ratio"] < low, "偏低", ""))
-    out.attrs["params"] = {"index": str(ycol), "n": int(n), "prepare": inp.prepared, "low": low, "high": high,
+    out.attrs["params"] = {"index": str(ycol), "n_complete": n_complete, "prepare": inp.prepared, "low": low, "high": high,
+                           "r_missing": "pairwise complete", "variance_share_missing": "complete rows (NaN if < 3)",
                            "importance": "r² (linear main effect, Paruolo et al. 2013)",
                            "variance_share": "w_i·Cov(x_i,y)/Var(y)"}
     return out

@@ -49,7 +49,7 @@ __all__ = [
     "save_figure", "grade_color", "unit_vs_peers",
     "ranking_bar", "profile_radar", "profile_dots", "region_heatmap", "trend_lines",
     "distribution_plot", "correlation_heatmap", "rank_interval_plot",
-    "grade_probability_plot", "agreement_scatter", "bland_altman_plot",
+    "grade_probability_plot", "agreement_scatter", "bland_altman_plot", "weights_comparison",
 ]
 
 # ----------------------------------------------------------------- constants
@@ -889,3 +889,31 @@ def bland_altman_plot(data: pd.DataFrame, *, a: str = "internal", b: str = "publ
         ax.set_ylim(bias - span * 1.15, bias + span * 1.15)
         return _finish(fig, ax, title, xlabel, ylabel,
                        note=f"n = {len(d)}；一致性界限 = 平均差 ± {z:g} × 标准差（Bland & Altman 1986）")
+
+
+# --------------------------------------------------- nominal vs effective weights
+def weights_comparison(data: pd.DataFrame, *, label: str = "name", nominal: str = "nominal_weight",
+                       effective: str = "r2_share", title: str = "名义权重与有效权重对比",
+                       effective_label: str = "有效权重（与总分相关系数平方的占比）",
+                       label_width: float = 12, ax=None) -> Figure:
+    """Paired bars per indicator: the nominal weight and the data-driven effective weight.
+
+    Columns: ``label`` (indicator name), ``nominal`` and ``effective`` (shares
+    summing to 1, e.g. ``qlwork.coherence.effective_weights`` output).  Order
+    is kept (framework order).
+    """
+    _check(data, [label, nominal, effective], "权重对比图")
+    d = data[[label, nominal, effective]]
+    n = len(d)
+    labels, lines = _wrap_all(d[label], label_width)
+    with style_context():
+        fig, ax = _new(ax, figsize("full", n, max_lines=lines, extra=1.2))
+        y = np.arange(n)
+        ax.barh(y - 0.19, d[nominal], height=0.36, color=PEER_COLOR, label="名义权重")
+        ax.barh(y + 0.19, d[effective], height=0.36, color=UNIT_COLOR, label=effective_label)
+        ax.set_yticks(y, labels)
+        ax.set_ylim(n - 0.4, -0.6)
+        ax.xaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
+        ax.grid(axis="y", visible=False)
+        _legend_below(fig, ax, ncols=2)
+        return _finish(fig, ax, title, "权重占比", None)

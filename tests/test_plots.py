@@ -1,7 +1,7 @@
 """Charts (qlwork.plots): Chinese glyphs, exports, wrapping, no overlap on 40 units."""
 from __future__ import annotations
 
-import io
+import functools
 import itertools
 import warnings
 
@@ -101,6 +101,8 @@ CHARTS = {
     "grade_probability_plot": lambda: P.grade_probability_plot(grade_prob_df()),
     "agreement_scatter": lambda: P.agreement_scatter(agree_df(), label="unit_name", flag="flag", group="unit_type"),
     "bland_altman_plot": lambda: P.bland_altman_plot(agree_df()),
+    "weights_comparison": lambda: P.weights_comparison(pd.DataFrame({
+        "name": NAMES[:20], "nominal_weight": np.full(20, 0.05), "r2_share": rng0.dirichlet(np.ones(20))})),
 }
 
 
@@ -108,14 +110,25 @@ def _texts(fig):
     return [t for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
 
 
-@pytest.mark.parametrize("name", list(CHARTS))
-def test_every_chart_renders_chinese_without_missing_glyphs(name):
+@functools.lru_cache(maxsize=None)
+def rendered(name):
+    """Build and draw a chart once (shared by the tests below; the CPU is shared too).
+
+    Returns the figure, the glyph warnings raised while building and drawing
+    it, and the Agg renderer it was drawn with.
+    """
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         fig = CHARTS[name]()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
     missing = [str(w.message) for w in rec if "missing from font" in str(w.message)]
+    return fig, missing, canvas.get_renderer()
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_every_chart_renders_chinese_without_missing_glyphs(name):
+    fig, missing, _ = rendered(name)
     assert missing == [], missing
     assert isinstance(fig, mpl.figure.Figure)
     texts = _texts(fig)
@@ -160,15 +173,12 @@ def _overlaps(boxes) -> list[tuple[int, int]]:
     return bad
 
 
-@pytest.mark.parametrize("name,axis", [("ranking_bar", "y"), ("rank_interval_plot", "y"),
+@pytest.mark.parametrize("name,axis", [("ranking_bar", "y"), ("rank_interval_plot", "y"), ("weights_comparison", "y"),
                                        ("grade_probability_plot", "y"), ("region_heatmap", "y"),
                                        ("region_heatmap", "x"), ("correlation_heatmap", "x"),
                                        ("correlation_heatmap", "y"), ("trend_lines", "x")])
 def test_no_overlapping_tick_labels_with_40_units(name, axis):
-    fig = CHARTS[name]()
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    r = canvas.get_renderer()
+    fig, _, r = rendered(name)
     ax = fig.axes[0]
     labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
     boxes = [t.get_window_extent(r) for t in labels if t.get_visible() and t.get_text()]
