@@ -686,6 +686,19 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
     else:
         prev_tot = np.full(len(cur_u), np.nan)
     change = tot.to_numpy() - prev_tot
+    change_rule = "total"
+    if previous is None and cur_i > 0 and pub_source != "absent":
+        # like with like: where the public component exists in only one of the two
+        # periods, the change is measured on the internal score
+        has_p = ~np.isnan(pub)
+        by_unit_int = np.full(len(units_u), np.nan)
+        by_unit_has = np.zeros(len(units_u), bool)
+        by_unit_int[row_u[prev_rows]] = internal[prev_rows]
+        by_unit_has[row_u[prev_rows]] = has_p[prev_rows]
+        mixed = has_p[cur_rows] != by_unit_has[cur_u]
+        if mixed.any():
+            change = np.where(mixed, internal[cur_rows] - by_unit_int[cur_u], change)
+            change_rule = "total; internal where the public component exists in only one of the two periods"
     ranking = pd.DataFrame({"rank": rank.to_numpy(), "rank_in_region": rank_reg.to_numpy(),
                             "grade": grade.to_numpy(), "grade_rule": grade_rule, "change": change}, index=uidx)
     ranking["rank"] = ranking["rank"].astype("Int64")
@@ -744,8 +757,9 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         "normalization": normalization, "aggregation": aggregation, "imputation": imputation,
         "outliers": outliers, "peer_group": pg_param, "comparison_groups": "peer group × period",
         "region": region, "weights": weight_source, "social_share": s_share, "public": pub_source,
+        "public_detail": (getattr(public, "attrs", {}) or {}).get("public_source") if public is not None else None,
         "grades": [[lab, (lo if math.isfinite(lo) else None)] for lab, lo in bands], "pass_mark": pass_mark,
-        "bottom_n": bottom_n, "drop_points": drop_points, "rank_ties": "min",
+        "bottom_n": bottom_n, "drop_points": drop_points, "rank_ties": "min", "change_rule": change_rule,
         "geometric_eps": eps, "constant_group_score": constant,
         "zscore_scale": "clip(50 + 10·z, 0, 100), sd ddof=1" if normalization == "zscore" else None,
         "normalization_fallback": [ids[j] for j in ninfo.get("fallback", [])],

@@ -334,6 +334,13 @@ def test_score_command_writes_parquet_and_params(tmp_path, capsys):
     # the same numbers as calling the engine directly
     direct = compute_index(values, fw, units=units).to_frame()
     np.testing.assert_allclose(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])
+    # a survey output for the period is picked up as the public component
+    pd.DataFrame({"unit_id": units.unit_id, "public": 50.0}).to_parquet(proc / "public_2025H2.parquet")
+    assert main(["score", "--processed", str(proc), "--raw", str(tmp_path / "raw")]) == 0
+    out2 = pd.read_parquet(proc / "scores_2025H2.parquet").set_index("unit_id")
+    p2 = json.loads((proc / "scores_2025H2.params.json").read_text(encoding="utf-8"))["county"]
+    assert p2["public"] == "argument"
+    np.testing.assert_allclose(out2.loc[direct.index, "total"], 0.7 * direct["internal"] + 0.3 * 50)
 
 
 def test_other_normalisations_through_the_engine():
@@ -378,6 +385,8 @@ def test_public_dataframe_with_periods_and_custom_peer_groups():
     # u2/u3 lack a 2025H1 public score → total = internal there, with missing_public only in 2025H1 (not current)
     assert r.history.loc[("2025H1", "u2"), "total"] == pytest.approx(r.history.loc[("2025H1", "u2"), "internal"])
     assert r.to_frame().loc["u1", "change"] == pytest.approx(50)
+    # u2 has a public score only in 2025H2: change is measured on the internal score (unchanged → 0)
+    assert r.to_frame().loc["u2", "change"] == pytest.approx(0) and "internal" in r.params["change_rule"]
     # custom peer groups: u3 alone in "y" → rank 1
     assert r.to_frame().loc["u3", "rank"] == 1 and r.units.loc["u3", "peer_group"] == "y"
 
