@@ -196,7 +196,8 @@ def check_matrix(arr: np.ndarray, labels: Sequence[str] | None = None, *, tol: f
             where = f"{names[i]}→{names[j]}"
             if np.isnan(v):
                 if not allow_nan or i == j:
-                    probs.append(Problem("missing_judgment", f"判断 {where} 缺失", f"judgment {where} is missing",
+                    probs.append(Problem("missing_judgment", f"判断 {where} 缺失（可先用 complete_matrix 补全）",
+                                         f"judgment {where} is missing (complete it first: complete_matrix)",
                                          column=where, found="空 blank", expected="1–9 或其倒数"))
                 continue
             if not np.isfinite(v) or v <= 0:
