@@ -10,7 +10,8 @@ helpers so the same cell is understood the same way everywhere.
 
 Public helpers
 --------------
-- :func:`normalize_text` — NFKC (full width → half width), trim, collapse spaces.
+- :func:`normalize_text` — NFKC (full width → half width), trim, collapse spaces;
+  :func:`cell_text` — the same for identifiers (``123.0`` → ``"123"``).
 - :func:`parse_number` / :class:`ParsedNumber` — one cell → number, missing, or non-numeric.
 - :func:`parse_fraction` — AHP judgments ``"1/3"``, ``"３"``, ``0.333`` → float.
 - :func:`is_missing_marker`, :data:`MISSING_MARKERS`.
@@ -18,7 +19,7 @@ Public helpers
 - :func:`header_key` — a header cell reduced for matching (no unit suffix, no spaces).
 - :func:`combine_header_rows` — labels of a two-row merged header.
 - :func:`find_row` — first row (1-based) whose cells contain a label.
-- :func:`read_rows` — all rows of a sheet as tuples of values (read-only mode).
+- :func:`read_rows` / :func:`read_workbook` — rows of one or all sheets as tuples of values.
 - :func:`save_deterministic` — save an openpyxl workbook byte-for-byte reproducibly.
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "MISSING_MARKERS",
     "ParsedNumber",
     "normalize_text",
+    "cell_text",
     "is_missing_marker",
     "parse_number",
     "parse_fraction",
@@ -48,6 +50,7 @@ __all__ = [
     "find_row",
     "read_rows",
     "sheet_names",
+    "read_workbook",
     "save_deterministic",
     "FIXED_TIMESTAMP",
 ]
@@ -79,6 +82,14 @@ def normalize_text(value: Any) -> str:
     s = unicodedata.normalize("NFKC", str(value))
     s = s.replace("\u3000", " ").replace("\xa0", " ")
     return _SPACES.sub(" ", s).strip()
+
+
+def cell_text(value: Any) -> str:
+    """A cell as identifier text: :func:`normalize_text`, but whole floats lose their
+    ``.0`` (readers return ``123.0`` for an id typed as the number 123)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return normalize_text(value)
 
 
 def is_missing_marker(value: Any) -> bool:
@@ -241,8 +252,24 @@ def find_row(rows: Sequence[Sequence[Any]], labels: Iterable[str], *, max_rows: 
     return None
 
 
+def _calamine():
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - optional fast path
+        return None
+    return CalamineWorkbook
+
+
+def _clean_row(row) -> tuple:
+    # calamine reads blank cells as "" — make them None like openpyxl
+    return tuple(None if v == "" else v for v in row)
+
+
 def sheet_names(path: str | Path) -> list[str]:
     """Sheet names of a workbook without loading its cells."""
+    cw = _calamine()
+    if cw is not None:
+        return list(cw.from_path(str(path)).sheet_names)
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True)
@@ -252,24 +279,43 @@ def sheet_names(path: str | Path) -> list[str]:
         wb.close()
 
 
-def read_rows(path: str | Path, sheet: str | None = None) -> list[tuple]:
-    """All rows of a sheet (first sheet when ``sheet`` is None) as tuples of cell
-    values, in read-only mode (fast, low memory; merged cells read as blanks except
-    their top-left cell).  Row ``i`` of the list is Excel row ``i + 1``."""
+def read_workbook(path: str | Path, sheets: Iterable[str] | None = None) -> dict[str, list[tuple]]:
+    """Rows of several sheets at once (all sheets when ``sheets`` is None):
+    ``{sheet name: rows}`` with the same row convention as :func:`read_rows`.
+
+    Uses python-calamine (a Rust reader, ~100× faster than openpyxl on big
+    sheets) when installed, else openpyxl in read-only mode.  Numbers may come
+    back as floats (``3.0``), blanks as ``None``, formulas as their cached value.
+    """
+    cw = _calamine()
+    if cw is not None:
+        wb = cw.from_path(str(path))
+        names = list(wb.sheet_names) if sheets is None else list(sheets)
+        return {n: [_clean_row(r) for r in wb.get_sheet_by_name(n).to_python(skip_empty_area=False)]
+                for n in names}
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
-        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-        # read-only sheets may skip leading empty rows; keep Excel numbering
-        try:
+        names = list(wb.sheetnames) if sheets is None else list(sheets)
+        out = {}
+        for n in names:
+            ws = wb[n]
             ws.reset_dimensions()
-        except AttributeError:  # pragma: no cover
-            pass
-        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
-        return rows
+            out[n] = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+        return out
     finally:
         wb.close()
+
+
+def read_rows(path: str | Path, sheet: str | None = None) -> list[tuple]:
+    """All rows of a sheet (first sheet when ``sheet`` is None) as tuples of cell
+    values; row ``i`` of the list is Excel row ``i + 1`` (leading blank rows are
+    kept), blank cells are ``None`` and merged cells are blank except their
+    top-left cell.  Rows may have different lengths."""
+    if sheet is None:
+        sheet = sheet_names(path)[0]
+    return read_workbook(path, [sheet])[sheet]
 
 
 _CORE_DATE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")

@@ -64,7 +64,7 @@ def test_layout_on_disk(demo):
 
 def test_registry_contract(demo):
     out, s = demo
-    df = pd.read_excel(out / "units.xlsx", sheet_name="单位名录", dtype={"单位编码": str})
+    df = pd.read_excel(out / "units.xlsx", sheet_name="单位名录", engine="openpyxl", dtype={"单位编码": str})
     assert list(df.columns) == ["单位编码", "单位名称", "单位类型", "市州", "县市区", "乡镇(街道)", "框架", "在编人数", "服务人口"]
     assert df["单位编码"].str.fullmatch(r"U\d{6}").all()
     assert df["单位编码"].is_unique
@@ -98,7 +98,7 @@ def test_survey_contract(demo):
     m = pd.read_csv(out / "surveys" / "margins.csv", encoding="utf-8-sig")
     pop_old = m[(m.variable == "age_group") & (m.level == "60-65")].population.sum() / m[m.variable == "age_group"].population.sum()
     assert (df["age_group"] == "60-65").mean() > pop_old + 0.05
-    assert set(m["county"]) == set(pd.read_excel(out / "units.xlsx")["县市区"])
+    assert set(m["county"]) == set(pd.read_excel(out / "units.xlsx", engine="openpyxl")["县市区"])
 
 
 def test_latent_drives_survey_and_low_public_flag(demo):

@@ -1,0 +1,483 @@
+"""Read the raw data folder into tidy tables and store them as Parquet.
+
+Raw layout (``docs/data.md``)::
+
+    data/raw/units.xlsx                          unit registry (sheet 单位名录)
+    data/raw/framework_<key>.yaml                one framework per key used in the registry's 框架 column
+    data/raw/departments/<period>/<部门>.xlsx     department submissions, period like 2025H1
+
+Department workbooks are matched to indicators **by header text**: each column
+header (after :func:`qlwork.excel.header_key`: full width → half width, unit
+suffix such as ``（人/百人）`` and spaces removed) is compared with the indicator
+names and ids of every framework; the lower row of a two-row header wins over
+the upper (group) row.  A sheet belongs to the framework whose indicators its
+headers match best.  The department is the workbook's file name (stem) and is
+stored as ``source``.
+
+Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
+period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
+and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.atomic`); a run
+that finds errors writes nothing unless ``exclude_invalid=True``.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path
+from .errors import Problem, QlworkError, problems_frame
+from .excel import (
+    cell_text, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
+)
+from .framework import Framework, load_framework
+from . import paths as _paths
+from .paths import PACKAGE_DATA, raw_dir as default_raw_dir
+
+__all__ = [
+    "UNIT_FIELDS", "PERIOD_RE", "load_units", "read_units", "load_frameworks", "read_department_workbook",
+    "department_files", "read_departments", "ingest", "IngestResult", "load_values", "period_range",
+]
+
+#: registry fields: internal name → accepted header labels (matched with header_key)
+UNIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "unit_id": ("单位编码", "unit_id", "单位代码", "编码", "单位编码 unit_id"),
+    "unit_name": ("单位名称", "unit_name", "名称", "单位"),
+    "unit_type": ("单位类型", "unit_type", "类型"),
+    "city": ("市州", "city", "市(州)", "所属市州"),
+    "county": ("县市区", "county", "县(市、区)", "所属县市区"),
+    "township": ("乡镇(街道)", "township", "乡镇", "乡镇街道", "所属乡镇(街道)"),
+    "framework": ("框架", "framework", "指标体系"),
+    "staff": ("在编人数", "staff", "在编人员数", "人数"),
+    "population": ("服务人口", "population", "人口"),
+}
+_REQUIRED_UNIT = ("unit_id", "unit_name", "unit_type", "framework")
+UNIT_COLUMNS = list(UNIT_FIELDS)
+PERIOD_RE = re.compile(r"^(\d{4})H([12])$")
+REGISTRY_FILE = "units.xlsx"
+REGISTRY_SHEET = "单位名录"
+
+#: header labels that identify the unit column of a department sheet
+UNIT_ID_LABELS = ("单位编码", "unit_id", "单位代码", "统一编码", "单位编号")
+#: descriptive columns of department sheets that are not indicators (ignored)
+_DESCRIPTIVE = {header_key(x) for x in (
+    "序号", "单位名称", "单位类型", "所属县市区", "县市区", "市州", "所属市州", "乡镇(街道)", "乡镇", "所属乡镇",
+    "备注", "说明", "编号", "name", "unit_name", "unit_type", "county", "city", "township", "no", "序",
+)}
+_NOTE_PREFIXES = ("备注", "注", "填表人", "说明", "审核", "合计", "小计", "制表", "联系", "负责人", "单位负责人")
+#: sheets that hold instructions, never data
+_TEXT_SHEETS = {"填表说明", "说明", "目录", "封面", "说明页", "readme"}
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def period_range(first: str, last: str) -> list[str]:
+    """All half-year periods from ``first`` to ``last`` inclusive ("2024H1" … "2025H2")."""
+    a, b = PERIOD_RE.match(first), PERIOD_RE.match(last)
+    if not a or not b:
+        raise ValueError(f"bad period {first!r} or {last!r}")
+    i0 = int(a[1]) * 2 + int(a[2]) - 1
+    i1 = int(b[1]) * 2 + int(b[2]) - 1
+    return [f"{i // 2}H{i % 2 + 1}" for i in range(i0, i1 + 1)]
+
+
+# ------------------------------------------------------------------ registry
+def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read ``units.xlsx`` → (registry DataFrame, problems).  Never raises for bad
+    rows; rows with a problem that makes them unusable (no id, duplicate id) are dropped.
+    Columns: :data:`UNIT_COLUMNS` plus ``excel_row`` (Excel row)."""
+    base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
+    path = base / REGISTRY_FILE
+    problems: list[Problem] = []
+    empty = pd.DataFrame(columns=UNIT_COLUMNS + ["excel_row"])
+    if not path.is_file():
+        return empty, [Problem("file_not_found", "找不到单位名录 units.xlsx", "unit registry units.xlsx not found",
+                               file=REGISTRY_FILE, expected=str(path))]
+    try:
+        book = read_workbook(path)
+        sheet = REGISTRY_SHEET if REGISTRY_SHEET in book else next(iter(book))
+        rows = book[sheet]
+    except Exception as e:  # a corrupt or non-xlsx file
+        return empty, [Problem("unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {e}",
+                               file=REGISTRY_FILE)]
+    h = find_row(rows, UNIT_FIELDS["unit_id"])
+    if h is None:
+        return empty, [Problem("no_header", "单位名录中找不到表头“单位编码”", "no 单位编码 header in the registry",
+                               file=REGISTRY_FILE, sheet=sheet, expected="表头行含 单位编码 等列")]
+    header = rows[h - 1]
+    keymap = {header_key(lbl): f for f, labels in UNIT_FIELDS.items() for lbl in labels}
+    colmap: dict[str, int] = {}
+    for c, v in enumerate(header):
+        f = keymap.get(header_key(v)) if v is not None else None
+        if f and f not in colmap:
+            colmap[f] = c
+    missing = [f for f in _REQUIRED_UNIT if f not in colmap]
+    if missing:
+        return empty, [Problem("missing_column", f"单位名录缺少列 {[UNIT_FIELDS[f][0] for f in missing]}",
+                               f"registry lacks columns {missing}", file=REGISTRY_FILE, sheet=sheet, row=h,
+                               expected="、".join(UNIT_FIELDS[f][0] for f in UNIT_COLUMNS))]
+    recs = []
+    seen: dict[str, int] = {}
+    for r in range(h + 1, len(rows) + 1):
+        row = rows[r - 1]
+        get = lambda f: row[colmap[f]] if f in colmap and colmap[f] < len(row) else None  # noqa: E731
+        uid = cell_text(get("unit_id"))
+        if not uid:
+            if any(v not in (None, "") for v in row):
+                problems.append(Problem("missing_unit_id", "单位名录中该行没有单位编码", "registry row without a unit id",
+                                        file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap["unit_id"] + 1)))
+            continue
+        if uid in seen:
+            problems.append(Problem("duplicate_unit", f"单位编码 {uid} 在名录中重复（首次出现于第 {seen[uid]} 行）",
+                                    f"unit id {uid} appears twice in the registry", file=REGISTRY_FILE, sheet=sheet,
+                                    row=r, column=col_letter(colmap["unit_id"] + 1), found=uid, expected="唯一编码 unique id"))
+            continue
+        seen[uid] = r
+        rec: dict[str, Any] = {"unit_id": uid, "excel_row": r}
+        for f in ("unit_name", "unit_type", "city", "county", "township", "framework"):
+            rec[f] = normalize_text(get(f)) if f in colmap else ""
+        for f in ("staff", "population"):
+            if f not in colmap:
+                rec[f] = np.nan
+                continue
+            p = parse_number(get(f), percent_ok=False)
+            if p.status == "non_numeric" or (p.ok and p.value < 0):
+                problems.append(Problem("bad_number", f"{UNIT_FIELDS[f][0]} 应为非负数", f"{f} must be a non-negative number",
+                                        file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap[f] + 1),
+                                        found=get(f), expected=">= 0"))
+            rec[f] = p.value if p.ok and p.value >= 0 else np.nan
+        for f in ("unit_type", "framework"):
+            if not rec[f]:
+                problems.append(Problem("missing_field", f"缺少{UNIT_FIELDS[f][0]}", f"missing {f}", file=REGISTRY_FILE,
+                                        sheet=sheet, row=r, column=col_letter(colmap[f] + 1), expected=UNIT_FIELDS[f][0]))
+        recs.append(rec)
+    df = pd.DataFrame(recs, columns=UNIT_COLUMNS + ["excel_row"])
+    df["staff"] = pd.to_numeric(df["staff"], errors="coerce").astype(float)
+    df["population"] = pd.to_numeric(df["population"], errors="coerce").astype(float)
+    df.attrs["sheet"] = sheet
+    df.attrs["columns"] = {f: col_letter(c + 1) for f, c in colmap.items()}
+    return df, problems
+
+
+def load_units(raw_dir: str | Path | None = None) -> pd.DataFrame:
+    """The unit registry as a DataFrame with columns unit_id, unit_name, unit_type,
+    city, county, township, framework, staff, population (one row per unit).
+
+    Raises :class:`QlworkError` with located problems if the registry has errors.
+    """
+    df, problems = read_units(raw_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise QlworkError(errors)
+    return df[UNIT_COLUMNS].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- frameworks
+def load_frameworks(raw_dir: str | Path | None = None) -> dict[str, Framework]:
+    """Frameworks of the raw folder: ``framework_<key>.yaml`` → ``{key: Framework}``.
+    Falls back to the built-in county and village frameworks if the folder has none."""
+    base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
+    files = sorted(base.glob("framework_*.yaml")) or sorted(PACKAGE_DATA.glob("framework_*.yaml"))
+    return {p.stem[len("framework_"):]: load_framework(p) for p in files}
+
+
+def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
+    """framework key → {header_key(name or id): indicator id}."""
+    out = {}
+    for k, fw in frameworks.items():
+        m = {}
+        for ind in fw.indicators.values():
+            m[header_key(ind.id)] = ind.id
+            m[header_key(ind.name)] = ind.id
+        out[k] = m
+    return out
+
+
+# ---------------------------------------------------------- department files
+def department_files(raw_dir: str | Path | None = None) -> list[tuple[str, str, Path]]:
+    """(period, department, path) for every ``departments/<period>/<dept>.xlsx``, sorted."""
+    base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
+    out = []
+    for p in sorted((base / "departments").glob("*/*.xlsx")):
+        if p.name.startswith(("~$", ".")):
+            continue
+        out.append((p.parent.name, p.stem, p))
+    return out
+
+
+@dataclass
+class SheetRead:
+    """Cells read from one department workbook (one record per unit row × indicator column)."""
+
+    cells: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    sheets: dict = field(default_factory=dict)  # sheet name → framework key
+
+
+_CELL_COLS = ["unit_id", "period", "indicator_id", "value", "status", "text", "source", "file", "sheet",
+              "row", "column", "framework", "unit_col"]
+
+
+def read_department_workbook(path: str | Path, frameworks: dict[str, Framework], *, period: str,
+                             department: str, file_label: str | None = None) -> SheetRead:
+    """Read every data sheet of one department workbook.
+
+    Returns the cells (unit_id, period, indicator_id, value, status ∈ ok/missing/non_numeric,
+    text, source, file, sheet, Excel row, column letter, framework key, unit_col) and
+    the layout problems (no header, unknown or duplicate columns, rows without unit id).
+    Value checks (range, applicability, unknown units …) are done by :mod:`qlwork.validate`.
+    """
+    path = Path(path)
+    label = file_label or str(path)
+    problems: list[Problem] = []
+    names = _name_maps(frameworks)
+    cols: dict[str, list] = {c: [] for c in _CELL_COLS}
+    sheets: dict[str, str] = {}
+    try:
+        book = read_workbook(path)
+    except Exception as e:
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+            "unreadable_file", "无法读取工作簿（不是有效的 xlsx 文件？）", f"cannot read workbook: {type(e).__name__}",
+            file=label, expected=".xlsx 工作簿")], {})
+    for sheet, rows in book.items():
+        h = find_row(rows, UNIT_ID_LABELS)
+        if h is None:
+            has_numbers = any(isinstance(v, (int, float)) and not isinstance(v, bool) for r in rows for v in r)
+            if normalize_text(sheet).lower() in _TEXT_SHEETS or not has_numbers:
+                continue
+            problems.append(Problem(
+                "unknown_sheet", "工作表中找不到表头“单位编码”，无法识别，未读取",
+                "sheet has no 单位编码 header; not read", file=label, sheet=sheet,
+                expected="含“单位编码”列的表头 a header row with 单位编码"))
+            continue
+        upper = rows[h - 1]
+        lower = rows[h] if h < len(rows) else ()
+        width = max(len(upper), len(lower))
+        unit_c = next(c for c, v in enumerate(upper) if v is not None and header_key(v) in {header_key(x) for x in UNIT_ID_LABELS})
+        # which framework do the headers speak?
+        score = {k: 0 for k in frameworks}
+        for c in range(width):
+            for v in (lower[c] if c < len(lower) else None, upper[c] if c < len(upper) else None):
+                if v is not None:
+                    for k, m in names.items():
+                        score[k] += header_key(v) in m
+        if not score or max(score.values()) == 0:
+            problems.append(Problem(
+                "no_indicator_columns", "工作表表头中没有可识别的指标名称", "no indicator column recognised in the header",
+                file=label, sheet=sheet, row=h, expected="框架中的指标名称或编号 indicator names or ids of a framework"))
+            continue
+        fkey = max(score, key=lambda k: (score[k], k == "county"))
+        sheets[sheet] = fkey
+        nmap = names[fkey]
+        ind_cols: list[tuple[int, str]] = []
+        seen: dict[str, int] = {}
+        # a two-row header: the row below the 单位编码 row names indicators (above: group labels)
+        two_row = any(v is not None and header_key(v) in nmap for v in lower)
+        if not two_row:
+            lower = ()
+        for c in range(width):
+            if c == unit_c:
+                continue
+            lo = lower[c] if c < len(lower) else None
+            up = upper[c] if c < len(upper) else None
+            ind = None
+            for v in (lo, up):
+                if v is not None and header_key(v) in nmap:
+                    ind = nmap[header_key(v)]
+                    break
+            if ind is None:
+                # an unrecognised header: ignore descriptive or group labels, report the rest
+                txt = lo if lo is not None else up
+                if txt is None or header_key(txt) in _DESCRIPTIVE:
+                    continue
+                if lo is None and any(header_key(x) in nmap for x in lower if x is not None):
+                    continue  # upper-row group label (merged over indicators)
+                if lo is not None and header_key(lo) in _DESCRIPTIVE:
+                    continue
+                problems.append(Problem(
+                    "unknown_column", f"表头“{normalize_text(txt)}”不是框架中的指标，该列未读取",
+                    f"header {normalize_text(txt)!r} matches no indicator; column not read",
+                    file=label, sheet=sheet, row=h + (1 if lo is not None else 0), column=col_letter(c + 1),
+                    found=normalize_text(txt), expected="框架中的指标名称或编号 an indicator name or id"))
+                continue
+            if ind in seen:
+                problems.append(Problem(
+                    "duplicate_column", f"指标 {ind} 在表头中出现两次（首次在 {col_letter(seen[ind] + 1)} 列），该列未读取",
+                    f"indicator {ind} appears in two columns; the second is not read",
+                    file=label, sheet=sheet, row=h, column=col_letter(c + 1), found=ind, expected="每个指标一列"))
+                continue
+            seen[ind] = c
+            ind_cols.append((c, ind))
+        start = h + 2 if two_row else h + 1
+        ucol = col_letter(unit_c + 1)
+        letters = {c: col_letter(c + 1) for c, _ in ind_cols}
+        for r in range(start, len(rows) + 1):
+            row = rows[r - 1]
+            uid = cell_text(row[unit_c]) if unit_c < len(row) else ""
+            if not uid:
+                first = next((normalize_text(v) for v in row if v is not None and normalize_text(v)), "")
+                if not first or first.startswith(_NOTE_PREFIXES):
+                    continue
+                if any(parse_number(row[c]).ok for c, _ in ind_cols if c < len(row)):
+                    problems.append(Problem(
+                        "missing_unit_id", "该行有数据但没有单位编码，未读取", "row has values but no unit id; not read",
+                        file=label, sheet=sheet, row=r, column=ucol, expected="单位编码 unit id"))
+                continue
+            if uid.startswith(_NOTE_PREFIXES):
+                continue
+            for c, ind in ind_cols:
+                raw = row[c] if c < len(row) else None
+                p = parse_number(raw)
+                cols["unit_id"].append(uid)
+                cols["indicator_id"].append(ind)
+                cols["value"].append(p.value)
+                cols["status"].append(p.status)
+                cols["text"].append(p.text if p.text is not None else (None if raw is None else str(raw)))
+                cols["row"].append(r)
+                cols["column"].append(letters[c])
+                cols["sheet"].append(sheet)
+        n_new = len(cols["unit_id"]) - len(cols["period"])
+        cols["period"] += [period] * n_new
+        cols["source"] += [department] * n_new
+        cols["file"] += [label] * n_new
+        cols["framework"] += [fkey] * n_new
+        cols["unit_col"] += [ucol] * n_new
+    cells = pd.DataFrame(cols, columns=_CELL_COLS)
+    cells["value"] = cells["value"].astype(float)
+    cells["row"] = cells["row"].astype("int64")
+    return SheetRead(cells, problems, sheets)
+
+
+def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Framework] | None = None,
+                     *, progress: bool = False) -> tuple[pd.DataFrame, list[Problem], dict]:
+    """All department workbooks → (cells, layout problems, {(file): {sheet: framework}})."""
+    base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
+    frameworks = frameworks if frameworks is not None else load_frameworks(base)
+    files = department_files(base)
+    it = files
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(files, desc="读取部门报表 reading workbooks", unit="file")
+    parts, problems, layout = [], [], {}
+    for period, dept, path in it:
+        label = _rel(path, base)
+        if not PERIOD_RE.match(period):
+            problems.append(Problem("bad_period", f"文件夹名 {period!r} 不是期别（如 2025H1），未读取",
+                                    f"folder {period!r} is not a period like 2025H1; not read",
+                                    file=label, found=period, expected="YYYYH1 或 YYYYH2"))
+            continue
+        res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label)
+        parts.append(res.cells)
+        problems += res.problems
+        layout[label] = res.sheets
+    cells = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_CELL_COLS)
+    return cells, problems, layout
+
+
+# -------------------------------------------------------------------- ingest
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`ingest` wrote."""
+
+    values_path: Path
+    units_path: Path
+    problems_path: Path
+    n_values: int
+    n_units: int
+    periods: tuple
+    n_excluded: int
+    n_files: int
+    report: Any = field(repr=False, default=None)  # ValidationReport
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([
+            ("数值 values", self.n_values), ("单位 units", self.n_units), ("期别 periods", " ".join(self.periods)),
+            ("排除的单元格 excluded cells", self.n_excluded), ("工作簿 workbooks", self.n_files),
+            ("问题 problems", len(self.report.problems) if self.report is not None else 0),
+            ("输出 output", str(self.values_path)),
+        ], columns=["项目 item", "值 value"])
+
+    def summary_zh(self) -> str:
+        rep = self.report
+        text = (f"已读取 {self.n_files} 个部门工作簿：写入 {self.n_values} 个数值（{self.n_units} 个单位，"
+                f"期别 {'、'.join(self.periods)}）→ {self.values_path}")
+        if self.n_excluded or (rep is not None and rep.problems):
+            text += (f"\n排除无效单元格 {self.n_excluded} 个；问题 {len(rep.errors)} 个错误、{len(rep.warnings)} 个警告，"
+                     f"详见 {self.problems_path}（运行 qlwork validate 查看）")
+        return text
+
+    def __repr__(self) -> str:
+        return (f"IngestResult(values={self.n_values}, units={self.n_units}, periods={list(self.periods)}, "
+                f"excluded={self.n_excluded}, out='{self.values_path.parent}')")
+
+
+VALUE_COLUMNS = ["unit_id", "period", "indicator_id", "value", "source", "file", "sheet", "row", "column"]
+
+
+def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
+           exclude_invalid: bool = False, *, progress: bool = False) -> IngestResult:
+    """Validate the raw folder and write ``values.parquet``, ``units.parquet`` and
+    ``problems.parquet`` under ``out_dir`` (default ``data/processed``).
+
+    If validation finds errors: with ``exclude_invalid=False`` raise
+    :class:`QlworkError` carrying every error and write nothing; with
+    ``exclude_invalid=True`` write only the valid cells and record the problems
+    (the excluded cells are counted in ``n_excluded``).
+    """
+    from .validate import run_checks
+
+    base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
+    out = Path(out_dir) if out_dir is not None else _paths.processed_dir()
+    checked = run_checks(base, progress=progress)
+    report = checked.report
+    if report.errors and not exclude_invalid:
+        raise QlworkError(report.errors)
+    if checked.units is None or checked.units.empty:
+        raise QlworkError(report.errors or [Problem("no_units", "单位名录为空", "the unit registry is empty",
+                                                    file=REGISTRY_FILE)])
+    cells = checked.cells
+    keep = cells["valid"].to_numpy() & (cells["status"] == "ok").to_numpy()
+    values = cells.loc[keep, VALUE_COLUMNS].sort_values(
+        ["period", "unit_id", "source", "row", "column"], kind="stable").reset_index(drop=True)
+    values["value"] = values["value"].astype("float64")
+    values["row"] = values["row"].astype("int32")
+    n_excluded = int((~cells["valid"]).sum())
+    units = checked.units[UNIT_COLUMNS].reset_index(drop=True)
+    probs = problems_frame(report.problems)
+    for c in ("found", "expected"):
+        probs[c] = probs[c].map(lambda v: None if v is None else str(v))
+    probs["row"] = probs["row"].astype("Int64")
+    paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems")}
+    out.mkdir(parents=True, exist_ok=True)
+    # write all three into temp files first, then rename: a failure leaves the old store intact
+    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp:
+        values.to_parquet(tv, index=False)
+        units.to_parquet(tu, index=False)
+        probs.to_parquet(tp, index=False)
+    return IngestResult(
+        values_path=paths["values"], units_path=paths["units"], problems_path=paths["problems"],
+        n_values=len(values), n_units=int(values["unit_id"].nunique()),
+        periods=tuple(sorted(values["period"].unique())), n_excluded=n_excluded,
+        n_files=report.n_files, report=report,
+    )
+
+
+def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
+    """The tidy value table written by :func:`ingest` (``values.parquet``): unit_id,
+    period, indicator_id, value, source, file, sheet, row, column."""
+    base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
+    p = base / "values.parquet"
+    if not p.is_file():
+        raise QlworkError(Problem("file_not_found", "找不到 values.parquet，请先运行 qlwork ingest",
+                                  "values.parquet not found; run `qlwork ingest` first", file=str(p)))
+    return pd.read_parquet(p)

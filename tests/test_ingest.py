@@ -1,0 +1,213 @@
+"""qlwork.ingest: registry and workbook readers, the Parquet store, all-or-nothing writes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import Workbook
+
+from qlwork.demo import generate_demo
+from qlwork.errors import QlworkError
+from qlwork.framework import load_framework
+from qlwork.ingest import (
+    UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, period_range, read_department_workbook,
+)
+
+FW = {"id": "T", "name": "测试框架", "unit_types": ["机关", "学校"], "children": [
+    {"id": "A", "name": "甲", "weight": 1.0, "children": [
+        {"id": "cnt", "name": "问题数", "direction": -1, "unit": "件", "source": "纪检监察", "kind": "count",
+         "weight": 0.5, "range": [0, None]},
+        {"id": "pct", "name": "整改率", "direction": 1, "unit": "%", "source": "纪检监察", "kind": "percent",
+         "weight": 0.3, "range": [0, 100]},
+        {"id": "sch", "name": "乱收费数", "direction": -1, "unit": "件", "source": "纪检监察", "kind": "count",
+         "weight": 0.2, "range": [0, None], "applies_to": ["学校"]}]}]}
+UNITS = [["单位编码", "单位名称", "单位类型", "市州", "县市区", "乡镇(街道)", "框架", "在编人数", "服务人口"],
+         ["U1", "甲局", "机关", "清江市", "临川县", "东城街道", "county", 20, 1000],
+         ["U2", "乙校", "学校", "清江市", "临川县", "东城街道", "county", "３０", 800],
+         ["U3", "丙校", "学校", "清江市", "临川县", "西城街道", "county", 40, None]]
+HEAD = [["2025年上半年报送表（纪检监察）"], ["填报单位：临川县纪委监委（盖章）"],
+        ["序号", "单位编码", "单位名称", "甲", None, None],
+        [None, None, None, "问题数（件）", "整改率（%）", "乱收费数（件）"]]
+ROWS = [[1, "U1", "甲局", 0, 95, "/"],          # Excel row 5
+        [2, "U2", "乙校", 1, "９８.５", 0],      # row 6: full-width digits
+        [3, "U3", "丙校", "2", "100%", " 1 "]]  # row 7: text numbers, % sign, spaces
+
+
+def write_xlsx(path: Path, rows, sheet="数据", merges=()):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r in rows:
+        ws.append(r)
+    for m in merges:
+        ws.merge_cells(m)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+def make_raw(root: Path, rows_h1=ROWS) -> Path:
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    (raw / "framework_county.yaml").write_text(yaml.safe_dump(FW, allow_unicode=True), encoding="utf-8")
+    write_xlsx(raw / "units.xlsx", UNITS, "单位名录")
+    merges = ["A3:A4", "B3:B4", "C3:C4", "D3:F3"]
+    write_xlsx(raw / "departments" / "2025H1" / "纪检监察.xlsx", HEAD + rows_h1 + [[], ["备注：略"]], merges=merges)
+    write_xlsx(raw / "departments" / "2025H2" / "纪检监察.xlsx", HEAD + ROWS + [["填表人：张某"]], merges=merges)
+    return raw
+
+
+def test_period_range():
+    assert period_range("2024H2", "2025H2") == ["2024H2", "2025H1", "2025H2"]
+    assert period_range("2025H1", "2025H1") == ["2025H1"]
+
+
+def test_read_workbook_messy_cells_and_provenance(tmp_path):
+    raw = make_raw(tmp_path)
+    fw = {"county": load_framework(FW)}
+    res = read_department_workbook(raw / "departments/2025H1/纪检监察.xlsx", fw, period="2025H1",
+                                   department="纪检监察", file_label="departments/2025H1/纪检监察.xlsx")
+    assert res.problems == [] and res.sheets == {"数据": "county"}
+    c = res.cells.set_index(["unit_id", "indicator_id"])
+    assert c.loc[("U2", "pct"), "value"] == 98.5
+    assert c.loc[("U3", "pct"), "value"] == 100.0
+    assert c.loc[("U3", "cnt"), "value"] == 2.0
+    assert c.loc[("U3", "sch"), "value"] == 1.0
+    assert c.loc[("U1", "sch"), "status"] == "missing"
+    assert tuple(c.loc[("U2", "pct"), ["row", "column", "sheet", "source"]]) == (6, "E", "数据", "纪检监察")
+    assert len(res.cells) == 9  # notes rows skipped
+
+
+def test_load_units(tmp_path):
+    u = load_units(make_raw(tmp_path))
+    assert list(u.columns) == UNIT_COLUMNS
+    assert u["unit_id"].tolist() == ["U1", "U2", "U3"]
+    assert u.loc[1, "staff"] == 30.0  # full-width digits
+    assert np.isnan(u.loc[2, "population"])
+
+
+def test_load_units_raises_located(tmp_path):
+    raw = make_raw(tmp_path)
+    write_xlsx(raw / "units.xlsx", UNITS + [["U2", "又一个", "学校", "", "", "", "county", 1, 1]], "单位名录")
+    with pytest.raises(QlworkError) as e:
+        load_units(raw)
+    p = e.value.problems[0]
+    assert (p.code, p.file, p.row, p.column) == ("duplicate_unit", "units.xlsx", 5, "A")
+
+
+def test_ingest_clean(tmp_path):
+    raw = make_raw(tmp_path)
+    res = ingest(raw, tmp_path / "out")
+    v = load_values(tmp_path / "out")
+    assert list(v.columns) == VALUE_COLUMNS
+    # 3 units × 3 indicators × 2 periods, minus U1's not-applicable "sch" in both periods
+    assert res.n_values == len(v) == 16 and res.n_excluded == 0
+    assert v["value"].dtype == np.float64
+    h1 = v[v.period == "2025H1"].set_index(["unit_id", "indicator_id"])
+    assert h1.loc[("U2", "pct"), "value"] == 98.5
+    assert (h1.loc[("U2", "pct"), "file"], h1.loc[("U2", "pct"), "row"], h1.loc[("U2", "pct"), "column"]) == (
+        "departments/2025H1/纪检监察.xlsx", 6, "E")
+    units = pd.read_parquet(tmp_path / "out" / "units.parquet")
+    assert list(units.columns) == UNIT_COLUMNS and len(units) == 3
+    assert len(pd.read_parquet(tmp_path / "out" / "problems.parquet")) == 0
+    assert "写入 16 个数值" in res.summary_zh()
+    assert res.to_frame().shape[0] >= 5
+
+
+def test_ingest_with_errors_writes_nothing(tmp_path):
+    bad = [list(r) for r in ROWS]
+    bad[0][3] = "待核实"
+    bad[1][4] = 120
+    raw = make_raw(tmp_path, bad)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "values.parquet").write_bytes(b"old")
+    with pytest.raises(QlworkError) as e:
+        ingest(raw, out)
+    assert sorted(p.code for p in e.value.problems) == ["non_numeric", "out_of_range"]
+    assert (out / "values.parquet").read_bytes() == b"old"  # untouched
+    assert sorted(os.listdir(out)) == ["values.parquet"]  # no partial files, no temp files
+
+
+def test_ingest_exclude_invalid(tmp_path):
+    bad = [list(r) for r in ROWS]
+    bad[0][3] = "待核实"
+    bad[1][4] = 120
+    bad.append([4, "U9", "无名局", 1, 90, "/"])
+    raw = make_raw(tmp_path, bad)
+    res = ingest(raw, tmp_path / "out", exclude_invalid=True)
+    v = load_values(tmp_path / "out")
+    # 16 clean values minus the two bad cells; the unknown unit's 2 numbers excluded too
+    assert len(v) == 14 and res.n_excluded == 2 + 3
+    assert "U9" not in set(v.unit_id)
+    assert not ((v.period == "2025H1") & (v.unit_id == "U1") & (v.indicator_id == "cnt")).any()
+    probs = pd.read_parquet(tmp_path / "out" / "problems.parquet")
+    assert sorted(probs.code) == ["non_numeric", "out_of_range", "unknown_unit"]
+    assert "排除无效单元格 5 个" in res.summary_zh()
+
+
+def test_load_values_missing_store(tmp_path):
+    with pytest.raises(QlworkError) as e:
+        load_values(tmp_path)
+    assert "qlwork ingest" in str(e.value)
+
+
+# ------------------------------------------------------------------ the demo
+@pytest.fixture(scope="module")
+def demo_ingested(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proj")
+    generate_demo(root / "data" / "raw")
+    return root
+
+
+def test_demo_ingest_matches_an_independent_reading(demo_ingested, tmp_path):
+    raw = demo_ingested / "data" / "raw"
+    with pytest.raises(QlworkError):  # the demo has deliberate errors
+        ingest(raw, tmp_path / "strict")
+    assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())
+    res = ingest(raw, tmp_path / "out", exclude_invalid=True)
+    v = load_values(tmp_path / "out")
+    units = pd.read_parquet(tmp_path / "out" / "units.parquet")
+    assert res.periods == ("2024H1", "2024H2", "2025H1", "2025H2")
+    assert not v.duplicated(["unit_id", "period", "indicator_id"]).any()
+    assert set(v.unit_id) <= set(units.unit_id)
+    # pandas' own reader on one workbook (two-row header) agrees with the store
+    f = "departments/2025H2/审计.xlsx"
+    df = pd.read_excel(raw / f, sheet_name="机关及企事业单位", header=[2, 3], engine="openpyxl")
+    df = df[df.iloc[:, 1].astype(str).str.match(r"U\d{6}$")]
+    col = [c for c in df.columns if str(c[1]).startswith("政府采购合规率")][0]
+    ref = pd.to_numeric(df[col].astype(str).str.translate(str.maketrans("０１２３４５６７８９．", "0123456789."))
+                        .str.strip().str.rstrip("%"), errors="coerce")
+    ref.index = df.iloc[:, 1].to_numpy()
+    got = v[(v.file == f) & (v.indicator_id == "procure_comp")].set_index("unit_id")["value"]
+    assert len(got) == len(ref) > 100
+    np.testing.assert_allclose(got.reindex(ref.index).to_numpy(), ref.to_numpy())
+    # per-period counts: applicable cells only (village units have no county indicators)
+    fw_c = load_framework(raw / "framework_county.yaml")
+    app = fw_c.applicability(["机关", "学校", "医院", "企业"])
+    dept = [i for i in fw_c.indicator_ids if fw_c.indicators[i].source == "审计"]
+    n_exp = sum(int(app.loc[t, dept].sum()) * n for t, n in units[units.framework == "county"].unit_type.value_counts().items())
+    assert (v[(v.file == f) & (v.sheet == "机关及企事业单位")].shape[0]) == n_exp
+
+
+def _qlwork(args, root: Path):
+    env = dict(os.environ, QLWORK_ROOT=str(root), PYTHONIOENCODING="utf-8")
+    exe = Path(sys.executable).parent / "qlwork"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "qlwork"]
+    return subprocess.run(cmd + args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_ingest(demo_ingested):
+    r = _qlwork(["ingest"], demo_ingested)
+    assert r.returncode == 2 and "待核实" in r.stderr
+    assert not (demo_ingested / "data" / "processed" / "values.parquet").exists()
+    r = _qlwork(["ingest", "--exclude-invalid"], demo_ingested)
+    assert r.returncode == 0, r.stderr
+    assert "写入" in r.stdout and "排除无效单元格" in r.stdout
+    assert (demo_ingested / "data" / "processed" / "values.parquet").is_file()
+    assert len(load_values(demo_ingested / "data" / "processed")) > 50_000
