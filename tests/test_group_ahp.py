@@ -109,3 +109,10 @@ def test_label_mismatch():
     other = E1.rename(index={"a": "x"}, columns={"a": "x"})
     with pytest.raises(QlworkError):
         aggregate_judgments([E1, other])
+
+
+def test_experts_with_other_row_order_are_aligned():
+    shuffled = E2.loc[["c", "a", "b"], ["c", "a", "b"]]
+    g1 = aggregate_judgments([E1, E2])
+    g2 = aggregate_judgments([E1, shuffled])
+    pd.testing.assert_frame_equal(g1, g2)

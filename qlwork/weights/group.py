@@ -86,6 +86,8 @@ def aggregate_judgments(matrices: Any, method: str = "geometric", expert_weights
         raise QlworkError(Problem("no_matrices", "没有可汇总的判断矩阵", "no matrices to aggregate"))
     arrs, labels = [], None
     for k, m in items:
+        if labels is not None and isinstance(m, pd.DataFrame) and set(map(str, m.index)) == set(labels):
+            m = m.set_axis(m.index.map(str), axis=0).set_axis(m.columns.map(str), axis=1).loc[labels, labels]
         a, lab = as_matrix(m)
         if labels is None:
             labels = lab
