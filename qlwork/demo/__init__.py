@@ -99,7 +99,8 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     out = Path(out_dir) if out_dir is not None else raw_dir()
     if out.exists() and not out.is_dir():
         raise QlworkError(Problem("not_a_folder", "输出路径不是文件夹", "output path is not a folder", file=str(out)))
-    if out.is_dir() and any(out.iterdir()):
+    # The folder's own README (data/raw/README.md) and dotfiles do not make it "non-empty".
+    if out.is_dir() and any(p.name != "README.md" and not p.name.startswith(".") for p in out.iterdir()):
         if not force:
             raise QlworkError(Problem(
                 "folder_not_empty", "输出文件夹非空；如需覆盖请加 --force",
