@@ -159,3 +159,31 @@ def test_render_to_png_and_pdf(builder, tmp_path):
     data = pdf.read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 20_000
     assert re.search(rb"/MediaBox ?\[0 0 59[45]\.?\d* 84[12]", data)  # A4 = 595 × 842 pt
+
+
+def test_cli_report_scope(tmp_path, capsys):
+    from qlwork.cli import main
+    from report_fixtures import raw_values, registry
+
+    proc, raw, out = tmp_path / "processed", tmp_path / "raw", tmp_path / "out"
+    proc.mkdir()
+    raw.mkdir()
+    units = registry(36, seed=2)
+    raw_values(units, seed=2).to_parquet(proc / "values.parquet")
+    units.to_parquet(proc / "units.parquet")
+    pd.DataFrame({"unit_id": units["unit_id"], "public": np.linspace(50, 95, len(units)),
+                  "public_se": 3.0}).to_csv(tmp_path / "public.csv", index=False)
+    args = ["report", "--period", "2025H2", "--scope", "甲县", "--processed", str(proc), "--raw", str(raw),
+            "--out", str(out), "--no-charts", "--quiet", "--normalization", "goalposts",
+            "--public", str(tmp_path / "public.csv")]
+    assert main(args) == 0
+    jia = set(units.loc[units["county"] == "甲县", "unit_id"])
+    assert {p.stem for p in (out / "units").glob("*.html")} == jia
+    book = next(out.glob("清廉指数_2025H2_甲县_*.xlsx"))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book)
+    assert "群众评价" in wb.sheetnames  # public scores given → the public sheet appears
+    assert main(["report", "--period", "2025H2", "--scope", "不存在县", "--processed", str(proc),
+                 "--raw", str(raw), "--out", str(out), "--quiet"]) == 2
+    assert "找不到范围" in capsys.readouterr().err

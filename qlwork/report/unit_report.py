@@ -235,31 +235,52 @@ class UnitReportBuilder:
         tot_s = scores["total"].astype(float) if "total" in scores.columns else pd.Series(np.nan, index=scores.index)
         self._sorted_totals = {k: np.sort(v.dropna().to_numpy()) for k, v in tot_s.groupby(self.groups)}
         self.generated = _dt.date.today().isoformat()
+        # plain-array / dict caches: per-unit look-ups without pandas indexing (1,500 reports in seconds)
+        self._pos = {u: k for k, u in enumerate(scores.index)}
+        self._gid = self.groups.to_numpy()
+        self._N, self._L, self._W = nv.to_numpy(dtype=float), self.loss.to_numpy(), W
+        self._col = {c: j for j, c in enumerate(ind_cols)}
+        self._med = {g: self.ind_median.loc[g].to_numpy(dtype=float) for g in self.ind_median.index}
+        self._S = {c: sc[c].to_numpy(dtype=float) for c in self.score_cols}
+        self._Q = {(g, c): (float(self.q25.at[g, c]), float(self.q50.at[g, c]), float(self.q75.at[g, c]))
+                   for g in self.q50.index for c in self.score_cols}
+        self._NR = {c: self.node_rank[c].to_numpy(dtype=float) for c in self.score_cols}
+        self._frame_rows = self.frame.to_dict("index")
+        self._unit_rows = self.units.to_dict("index")
+        self._gn = self.group_n.to_numpy()
+        self._fp = fw.fingerprint()
+        self._meta = {i: (fw.indicators[i].name, fw.name_of(self.l1_of[i]) if self.l1_of.get(i) else "",
+                          self.l1_of.get(i), fw.indicators[i].source) for i in ind_cols}
+        self._warn_rows = {k: v.to_dict("records") for k, v in self.warn.items()}
+        self._note_rows = {k: v.to_dict("records") for k, v in self.notes.items()}
+        self._hist_rows, self._hist_peer = {}, {}
+        if self.history is not None:
+            self._hist_rows = {u: [float(x) for x in r] for u, r in zip(self.history.index, self.history.to_numpy(float))}
+            self._hist_peer = {gg: [float(x) for x in r] for gg, r in
+                               zip(self.history_peer.index, self.history_peer.to_numpy(float))}
+        if self.sens is not None:
+            self._sens_rows = self.sens.to_dict("index")
 
     # ---------------------------------------------------------------- pieces
     def unit_ids(self) -> list[str]:
         return list(self.scores.index)
 
     def indicator_rows(self, uid: str, ids: Sequence[str] | None = None) -> list[dict]:
-        fw = self.fw
-        g = self.groups[uid]
-        x = self.norm.loc[uid]
-        med = self.ind_median.loc[g] if g in self.ind_median.index else None
-        loss = self.loss.loc[uid]
+        k = self._pos[uid]
+        x, loss, w = self._N[k], self._L[k], self._W[k]
+        med = self._med.get(self._gid[k])
         tot_loss = float(loss.sum())
         out = []
         for i in (ids or self.ind_cols):
-            v = _f(x.get(i))
+            j = self._col[i]
+            v = float(x[j])
             if math.isnan(v):
                 continue
-            ind = fw.indicators[i]
-            m = _f(med.get(i)) if med is not None else float("nan")
-            l1 = self.l1_of.get(i)
-            out.append({"id": i, "name": ind.name, "node": fw.name_of(l1) if l1 else "", "node_id": l1,
-                        "source": ind.source, "value": v, "peer_median": m,
-                        "diff": v - m if not math.isnan(m) else float("nan"),
-                        "weight": float(self.eff_w.at[uid, i]), "loss": float(loss[i]),
-                        "loss_share": float(loss[i]) / tot_loss if tot_loss > 0 else 0.0,
+            name, node, l1, source = self._meta[i]
+            m = float(med[j]) if med is not None else float("nan")
+            out.append({"id": i, "name": name, "node": node, "node_id": l1, "source": source, "value": v,
+                        "peer_median": m, "diff": v - m, "weight": float(w[j]), "loss": float(loss[j]),
+                        "loss_share": float(loss[j]) / tot_loss if tot_loss > 0 else 0.0,
                         "color": grade_color(v, self.grades, self.pass_mark)})
         return out
 
@@ -278,11 +299,8 @@ class UnitReportBuilder:
         return None
 
     def warnings_of(self, uid: str) -> list[dict]:
-        w = self.warn.get(uid)
-        if w is None:
-            return []
         out = []
-        for _, r in w.iterrows():
+        for r in self._warn_rows.get(uid, ()):
             code, detail = str(r.get("code", "")), "" if pd.isna(r.get("detail")) else str(r.get("detail"))
             node = self.node_of_warning(code, detail)
             if "diverg" in code or "背离" in str(r.get("reason_zh", "")):
@@ -296,23 +314,24 @@ class UnitReportBuilder:
         return out
 
     def uncertainty(self, uid: str) -> dict:
-        total = _f(self.scores.at[uid, "total"]) if "total" in self.scores.columns else float("nan")
-        g = self.groups[uid]
-        n = int(self.group_n[uid])
+        k = self._pos[uid]
+        total = float(self._S["total"][k]) if "total" in self._S else float("nan")
+        g = self._gid[k]
+        n = int(self._gn[k])
         u: dict[str, Any] = {"source": "closeness", "n": n, "tie_points": self.tie_points}
-        if self.sens is not None and uid in self.sens.index:
-            s = self.sens.loc[uid]
+        if self.sens is not None and uid in self._sens_rows:
+            s = self._sens_rows[uid]
             u["source"] = "sensitivity"
-            for k in ("rank_lo", "rank_hi", "rank_median"):
-                if k in s.index:
-                    u[k] = _f(s[k])
-            pb = [c for c in s.index if str(c).startswith("p_bottom")]
+            for key in ("rank_lo", "rank_hi", "rank_median"):
+                if key in s:
+                    u[key] = _f(s[key])
+            pb = [c for c in s if str(c).startswith("p_bottom")]
             if pb:
                 u["p_bottom"] = _f(s[pb[0]])
             probs = []
             for name, _ in self.grades:
                 for c in (f"p_{name}", f"prob_{name}", name):
-                    if c in s.index:
+                    if c in s:
                         probs.append({"grade": name, "p": _f(s[c])})
                         break
             u["grade_probs"] = probs
@@ -331,76 +350,80 @@ class UnitReportBuilder:
                 u["grade_stable"] = abs(total - nearest) > self.tie_points
         return u
 
+    def _isna(self, v) -> bool:
+        return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
     def context(self, uid: str) -> dict:
+        """Everything the 体检报告单 template shows for one unit (plain Python values)."""
         uid = str(uid)
-        fw, fr = self.fw, self.frame
-        row = fr.loc[uid] if uid in fr.index else pd.Series(dtype=object)
-        urow = self.units.loc[uid]
-        g = self.groups[uid]
+        fw = self.fw
+        k = self._pos[uid]
+        row = self._frame_rows.get(uid, {})
+        urow = self._unit_rows.get(uid, {})
+        g = self._gid[k]
+        nan = float("nan")
 
         def sc(c):
-            return _f(self.scores.at[uid, c]) if c in self.scores.columns else float("nan")
+            return float(self._S[c][k]) if c in self._S else nan
 
-        def stat(tab, c):
-            return _f(tab.at[g, c]) if (g in tab.index and c in tab.columns) else float("nan")
+        def stat(c, j=1):
+            q = self._Q.get((g, c))
+            return q[j] if q else nan
 
-        nodes = []
-        for c in self.level1:
-            nodes.append({"id": c, "label": fw.name_of(c), "value": sc(c), "p25": stat(self.q25, c),
-                          "median": stat(self.q50, c), "p75": stat(self.q75, c),
-                          "rank": _f(self.node_rank.at[uid, c]) if c in self.node_rank.columns else float("nan")})
+        nodes = [{"id": c, "label": fw.name_of(c), "value": sc(c), "p25": stat(c, 0), "median": stat(c),
+                  "p75": stat(c, 2), "rank": float(self._NR[c][k])} for c in self.level1]
         bars = [dict(n) for n in nodes]
-        if "total" in self.scores.columns:
-            bars.append({"label": "总分", "value": sc("total"), "p25": stat(self.q25, "total"),
-                         "median": stat(self.q50, "total"), "p75": stat(self.q75, "total")})
+        if "total" in self._S:
+            bars.append({"label": "总分", "value": sc("total"), "p25": stat("total", 0),
+                         "median": stat("total"), "p75": stat("total", 2)})
         inds = self.indicator_rows(uid)
         strongest = sorted([r for r in inds if not math.isnan(r["diff"])], key=lambda r: (-r["diff"], -r["value"]))
         strongest = [r for r in strongest if r["diff"] > 0][: self.n_top] or strongest[: self.n_top]
         weakest = sorted([r for r in inds if r["loss"] > 0], key=lambda r: -r["loss"])[: self.n_top]
 
         trend = None
-        if self.history is not None and uid in self.history.index:
+        if self.history is not None and uid in self._hist_rows:
             periods = list(self.history.columns)
-            vals = [_f(v) for v in self.history.loc[uid]]
-            peer = [_f(v) for v in self.history_peer.loc[g]] if g in self.history_peer.index else None
+            vals = list(self._hist_rows[uid])
+            peer = list(self._hist_peer[g]) if g in self._hist_peer else None
             if self.period and self.period not in periods and not math.isnan(sc("total")):
                 periods.append(self.period)
                 vals.append(sc("total"))
                 if peer is not None:
-                    peer.append(stat(self.q50, "total"))
+                    peer.append(stat("total"))
             trend = {"periods": periods, "values": vals,
                      "svg": trend_line(periods, vals, peer=peer, pass_mark=self.pass_mark)}
 
         internal, public = sc("internal"), sc("public")
         gap = None
         if not math.isnan(public):
-            pi, pp = stat(self.q50, "internal"), stat(self.q50, "public")
+            pi, pp = stat("internal"), stat("public")
             gap = {"internal": internal, "public": public, "gap": public - internal,
-                   "peer_internal": pi, "peer_public": pp,
-                   "peer_gap": (pp - pi) if not (math.isnan(pp) or math.isnan(pi)) else float("nan"),
+                   "peer_internal": pi, "peer_public": pp, "peer_gap": pp - pi,
                    "svg": gap_axis(internal, public, peer_internal=pi, peer_public=pp)}
 
-        def rv(k):
-            v = row.get(k) if k in row.index else None
-            return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
+        def rv(key):
+            v = row.get(key)
+            return None if self._isna(v) else v
 
-        region = " / ".join(str(urow.get(c)) for c in ("city", "county", "township")
-                            if c in urow.index and isinstance(urow.get(c), str) and urow.get(c))
+        region = " / ".join(str(urow[c]) for c in ("city", "county", "township")
+                            if isinstance(urow.get(c), str) and urow.get(c))
+        notes = [str(r.get("reason_zh") or r.get("code")) + (f"：{r['detail']}" if isinstance(r.get("detail"), str)
+                                                           and r.get("detail") else "")
+                 for r in self._note_rows.get(uid, ())]
         return {
             "unit_id": uid,
-            "unit_name": rv("unit_name") or (urow.get("unit_name") if "unit_name" in urow.index else uid),
-            "unit_type": rv("unit_type") or (urow.get("unit_type") if "unit_type" in urow.index else ""),
+            "unit_name": rv("unit_name") or urow.get("unit_name") or uid,
+            "unit_type": rv("unit_type") or urow.get("unit_type") or "",
             "region": region, "period": self.period, "scope": self.scope,
-            "framework": {"id": fw.id, "name": fw.name, "version": fw.version, "fingerprint": fw.fingerprint()},
-            "total": sc("total"), "peer_median_total": stat(self.q50, "total"), "grade": rv("grade") or "", "grade_rule": rv("grade_rule") or "",
-            "rank": rv("rank"), "rank_in_region": rv("rank_in_region"), "peer_n": int(self.group_n[uid]),
-            "peer_group": g, "peer_label": self.peer_label, "change": rv("change"),
+            "framework": {"id": fw.id, "name": fw.name, "version": fw.version, "fingerprint": self._fp},
+            "total": sc("total"), "peer_median_total": stat("total"), "grade": rv("grade") or "",
+            "grade_rule": rv("grade_rule") or "", "rank": rv("rank"), "rank_in_region": rv("rank_in_region"),
+            "peer_n": int(self._gn[k]), "peer_group": g, "peer_label": self.peer_label, "change": rv("change"),
             "internal": internal, "public": public,
             "nodes": nodes, "nodes_svg": score_bars(bars, pass_mark=self.pass_mark, grades=self.grades),
             "strongest": strongest, "weakest": weakest, "indicators": inds,
-            "trend": trend, "gap": gap, "warnings": self.warnings_of(uid),
-            "notes": [str(r.get("reason_zh", r.get("code"))) + (f"：{r['detail']}" if isinstance(r.get("detail"), str) and r.get("detail") else "")
-                      for _, r in self.notes.get(uid, pd.DataFrame()).iterrows()],
+            "trend": trend, "gap": gap, "warnings": self.warnings_of(uid), "notes": notes,
             "uncertainty": self.uncertainty(uid), "pass_mark": self.pass_mark,
             "grades": self.grades, "social_share": self.params.get("social_share", fw.social_share),
             "normalization": self.params.get("normalization", ""),
