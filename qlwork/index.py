@@ -611,9 +611,7 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         node_missing = (miss_int.astype(np.int32) @ leaf_mask.T.astype(np.int32)) > 0
     else:
         node_missing = np.zeros((len(N), len(node_ids)), bool)
-    node_scores = np.empty((len(N), len(node_ids)))
-    for k, n in enumerate(node_ids):
-        node_scores[:, k] = aggregate_rows(N, NW[n][pinv], aggregation, eps)
+    node_scores = _aggregate_patterns(N, np.stack([NW[n] for n in node_ids], axis=1), pinv, aggregation, eps)
     node_scores[node_missing] = np.nan
     internal = node_scores[:, 0]
 
@@ -711,7 +709,8 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         below = tv < pass_mark
         drop = change < -drop_points
     bott = bottom_n_mask(tot, peer_cur, bottom_n).to_numpy() if bottom_n > 0 else np.zeros(len(tv), bool)
-    peer_n = peer_cur.map(peer_cur.value_counts()).to_numpy()
+    pgc = pg_code[cur_u]
+    peer_n = np.bincount(pgc, minlength=n_pg)[pgc]
     uids = uidx.to_numpy()
     rk = rank.to_numpy()
     for m, code, det in (
@@ -779,6 +778,38 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         units=reg, params=params, imputed=imputed, outliers=outl, warnings=warnings, period=current,
         history=hist, ranking=ranking, raw_z=raw_z, normalized_history=normalized_hist, internal_weights=int_w,
     )
+
+
+def _aggregate_patterns(N, Wp, pinv, method, eps):
+    """Scores of every row for every node: rows × nodes.
+
+    ``Wp`` (patterns × nodes × indicators) holds each pattern's effective
+    weights; rows are grouped by pattern and each group is one matrix product
+    ``X_q @ Wp[q].T`` (arithmetic) or ``exp(log max(X_q, eps) @ Wp[q].T)``.
+    A node with no available leaf (weights summing to 0) is NaN.
+    """
+    if method == "geometric":
+        Z = np.log(np.maximum(np.where(np.isnan(N), 1.0, N), eps))
+        Z = np.where(np.isnan(N), 0.0, Z)
+    else:
+        Z = np.where(np.isnan(N), 0.0, N)
+    P, K, _ = Wp.shape
+    out = np.empty((len(N), K))
+    if P <= 512:
+        order = np.argsort(pinv, kind="stable")
+        bounds = np.searchsorted(pinv[order], np.arange(P + 1))
+        for q in range(P):
+            rows = order[bounds[q]:bounds[q + 1]]
+            if len(rows):
+                out[rows] = Z[rows] @ Wp[q].T
+    else:  # many patterns: one einsum per node
+        for k in range(K):
+            out[:, k] = np.einsum("ij,ij->i", Z, Wp[pinv, k, :])
+    if method == "geometric":
+        out = np.exp(out)
+    empty = Wp.sum(axis=2) <= 0  # patterns × nodes
+    out[empty[pinv]] = np.nan
+    return out
 
 
 def _public_from_indicators(N, appl, missing, is_pub, lw, aggregation, eps, imputation):
