@@ -397,3 +397,24 @@ def test_params_are_json_serialisable():
     r = compute_index(MISS, make_fw(), normalization="goalposts", imputation="mean", outliers="winsorise")
     json.dumps(r.params, ensure_ascii=False)
     assert {"normalization", "aggregation", "imputation", "social_share", "grades", "rank_ties"} <= set(r.params)
+
+
+def test_engine_equals_matrix_core_per_pattern():
+    """Second method: every unit's internal score = its normalised row @ effective weights of its pattern."""
+    from qlwork.framework import builtin_framework
+
+    fw = load_framework(builtin_framework("county"))
+    rng = np.random.default_rng(3)
+    types = np.array(["机关", "学校", "医院", "企业"])[rng.integers(0, 4, 60)]
+    units = pd.DataFrame({"unit_id": [f"U{i:02d}" for i in range(60)], "unit_type": types})
+    rows = [(u, i, float(rng.gamma(2, 10))) for u, t in zip(units.unit_id, types) for i in fw.indicator_ids
+            if fw.indicators[i].applies(t) and rng.random() > 0.1]  # 10 % missing at random
+    data = pd.DataFrame(rows, columns=["unit_id", "indicator_id", "value"])
+    for agg in ("arithmetic", "geometric"):
+        r = compute_index(data, fw, units=units, imputation="reweight", aggregation=agg)
+        N = r.normalized.to_numpy()
+        avail = ~np.isnan(N) & ~np.array([fw.indicators[i].public for i in fw.indicator_ids])
+        for k in range(len(N)):
+            W = effective_weights(fw, available=avail[k])
+            expect = aggregate_matrix(N[k:k + 1], W, agg)[0, 0]
+            assert r.scores["internal"].iloc[k] == pytest.approx(expect, rel=1e-12)

@@ -108,3 +108,25 @@ def test_unit_scaling_invariance_minmax(X, col, factor, agg):
     a = compute_index(df, FW, normalization="minmax", aggregation=agg).scores
     b = compute_index(df2, FW, normalization="minmax", aggregation=agg).scores
     np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=1e-9)
+
+
+@SET
+@given(X=table(4, 12), mask=st.integers(0, 2 ** 60), imp=st.sampled_from(["none", "mean", "median", "reweight"]),
+       norm=st.sampled_from(NORMS), agg=st.sampled_from(AGGS))
+def test_missing_data_bounds_and_propagation(X, mask, imp, norm, agg):
+    bits = np.array([(mask >> k) & 1 for k in range(X.size)], bool).reshape(X.shape)
+    X = np.where(bits & (np.random.default_rng(mask % 1000).random(X.shape) < 0.3), np.nan, X)
+    r = compute_index(frame(X), FW, normalization=norm, aggregation=agg, imputation=imp)
+    s = r.scores.to_numpy(dtype=float)
+    ok = ~np.isnan(s)
+    assert ((s[ok] >= -1e-9) & (s[ok] <= 100 + 1e-9)).all()
+    total = r.scores["total"].to_numpy()
+    if imp == "none":
+        # a unit missing any indicator that others have gets no total; complete units always get one
+        # (an indicator missing for every unit is treated as not collected and re-weighted away)
+        cols = ~np.isnan(X).all(axis=0)
+        expect = np.isnan(X[:, cols]).any(axis=1) if cols.any() else np.ones(len(X), bool)
+        assert (np.isnan(total) == expect).all()
+    if imp == "reweight":
+        # the total exists whenever the unit has at least one value
+        assert (~np.isnan(total) == ~np.isnan(X).all(axis=1)).all()
