@@ -21,7 +21,7 @@ FW = {"id": "R", "children": [
 IDS = ["x1", "x2", "x3", "x4", "x5"]
 NORMS = ["minmax", "zscore", "goalposts", "target", "rank"]
 AGGS = ["arithmetic", "geometric"]
-SET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SET = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 values = st.floats(min_value=0, max_value=100, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
 
