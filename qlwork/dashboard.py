@@ -54,7 +54,8 @@ __all__ = [
 ERROR_CLASS = "qlwork-error"
 ALL = "全部"
 FRAMEWORK_KEYS = ("county", "village")
-_FALLBACK_GRADE_COLORS = {"优秀": "#1a9850", "良好": "#91cf60", "合格": "#fee08b", "不合格": "#d73027"}
+#: Same as qlwork.plots.GRADE_COLORS (ColorBrewer RdBu; blue good, red bad).
+_FALLBACK_GRADE_COLORS = {"优秀": "#2166AC", "良好": "#67A9CF", "合格": "#F4A582", "不合格": "#B2182B"}
 WARNING_LABELS = {
     "below_pass": "未达及格线", "below_pass_mark": "未达及格线", "pass_mark": "未达及格线",
     "bottom_n": "同类末位", "bottom": "同类末位", "large_drop": "大幅下降", "drop": "大幅下降",
@@ -327,18 +328,14 @@ def sort_ranking(frame: pd.DataFrame, by: str = "total", ascending: bool = False
 
 
 def grade_colors() -> dict:
-    """Grade → colour, from :mod:`qlwork.plots` when it defines them."""
-    try:
-        from . import plots
+    """Grade → colour: :data:`qlwork.plots.GRADE_COLORS` once the charting
+    module is loaded, else the same palette (a copy, so that the first paint
+    does not wait seconds for seaborn; a test keeps the two equal)."""
+    import sys
 
-        for name in ("GRADE_COLORS", "GRADE_COLOURS", "grade_colors"):
-            g = getattr(plots, name, None)
-            g = g() if callable(g) else g
-            if isinstance(g, Mapping) and g:
-                return {**_FALLBACK_GRADE_COLORS, **dict(g)}
-    except Exception:  # noqa: BLE001 — charts module optional
-        pass
-    return dict(_FALLBACK_GRADE_COLORS)
+    plots = sys.modules.get("qlwork.plots")
+    g = getattr(plots, "GRADE_COLORS", None) if plots is not None else None
+    return {**_FALLBACK_GRADE_COLORS, **dict(g)} if isinstance(g, Mapping) else dict(_FALLBACK_GRADE_COLORS)
 
 
 def _fmt(v: Any, nd: int = 1) -> str:
@@ -355,6 +352,14 @@ def _text_colour(bg: str) -> str:
     except (ValueError, IndexError):
         return "#000"
     return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
+
+
+def _rank_move(v: Any) -> str:
+    f = _f(v)
+    if math.isnan(f) or f == 0:
+        return '<span style="color:#666">—</span>'
+    return (f'<span style="color:#1a7f37">↑{int(f)}</span>' if f > 0
+            else f'<span style="color:#c62828">↓{int(-f)}</span>')
 
 
 def grade_badge(grade: Any, colors: Mapping[str, str]) -> str:
@@ -798,11 +803,13 @@ class ReviewDashboard:
         rank_view = w.VBox([sortbar, self.summary, pickbar,
                             w.HBox([table_box, chart_box], layout=w.Layout(flex_flow="row wrap",
                                                                            align_items="flex-start"))])
+        self.unit_card.layout = w.Layout(flex="1 1 620px", min_width="0")
         unit_view = w.VBox([
             w.HBox([self.search_tx, self.unit_dd, self.unit_dl_btn],
                    layout=w.Layout(flex_flow="row wrap", grid_gap="4px 10px")),
-            self.unit_links, self.unit_card,
-            w.HBox([self.unit_chart, self.unit_trend], layout=w.Layout(flex_flow="row wrap"))])
+            self.unit_links,
+            w.HBox([self.unit_card, w.VBox([self.unit_chart, self.unit_trend], layout=w.Layout(flex="0 1 600px"))],
+                   layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px 24px"))])
         weights_view = w.VBox([
             w.HTML("<div style='color:#555'>拖动滑块调整一级指标权重（其余权重按比例自动调整，合计始终为 1）；"
                    "排名与等级即时更新，等级发生变化的单位以黄色底色标出。筛选条件与“排行榜”相同。</div>"),
@@ -1107,7 +1114,7 @@ class ReviewDashboard:
         prof = s["profile"]
         trs = "".join(
             f"<tr><td class='t'>{e(str(n.label))}</td><td><b>{_fmt(n.score)}</b></td><td>{_fmt(n.peer_mean)}</td>"
-            f"<td>{_fmt(n.peer_q1)} – {_fmt(n.peer_q3)}</td><td>"
+            f"<td>{_fmt(n.peer_q1)} – {_fmt(n.peer_q3)}</td><td class='t'>"
             + ("<span style='color:#1a7f37'>强项（高于75%分位）</span>" if n.score > n.peer_q3 else
                "<span style='color:#c62828'>弱项（低于25%分位）</span>" if n.score < n.peer_q1 else "居中")
             + "</td></tr>" for n in prof.itertuples())
@@ -1283,11 +1290,14 @@ class ReviewDashboard:
         self.wseq += 1
         top = sel.head(int(self.size_dd.value))
         shown = pd.concat([top, changed[~changed["unit_id"].isin(top["unit_id"])]])
-        sel_i = sel.assign(base_grade_html=[grade_badge(g, grade_colors()) for g in sel["base_grade"]])
-        shown = sel_i[sel_i["unit_id"].isin(shown["unit_id"])]
+        colors = grade_colors()
+        shown = sel[sel["unit_id"].isin(shown["unit_id"])]
+        shown = shown.assign(base_total_txt=[_fmt(v, 2) for v in shown["base_total"]],
+                             base_grade_html=[grade_badge(g, colors) for g in shown["base_grade"]],
+                             rank_change_html=[_rank_move(v) for v in shown["rank_change"]])
         self.wtable.value = ranking_html(
             shown, self.framework, seq=self.wseq, css_class="qlw-wrank",
-            extra_cols={"base_total": "原得分", "base_grade_html": "原等级", "rank_change": "名次变化"},
+            extra_cols={"base_total_txt": "原得分", "base_grade_html": "原等级", "rank_change_html": "名次变化"},
             changed=set(changed["unit_id"]))
         self.weight_update_s = time.perf_counter() - t0
         wt = "，".join(f"{html.escape(self.framework.name_of(n))} {v:.3f}" for n, v in weights.items())
@@ -1296,7 +1306,10 @@ class ReviewDashboard:
             f"当前权重：{wt}。筛选范围内 <b>{len(sel)}</b> 个单位，"
             f"<b class='qlw-nchanged'>{len(changed)}</b> 个单位等级发生变化（黄色底色）。"
             f"表中为前 {len(top)} 名及全部等级变化单位。"
-            f"<span style='color:#888;font-size:12px'>重新计算用时 {self.weight_update_s:.2f} 秒</span></div>")
+            + (("<br>等级变化：" + "；".join(
+                f"{html.escape(str(r.unit_name))}（{html.escape(str(r.base_grade))}→{html.escape(str(r.grade))}）"
+                for r in changed.head(12).itertuples()) + ("……" if len(changed) > 12 else "")) if len(changed) else "")
+            + f"<br><span style='color:#888;font-size:12px'>重新计算用时 {self.weight_update_s:.2f} 秒</span></div>")
 
     # ------------------------------------------------------------ 敏感性 / 群众评价 / 概况
     def _selection(self) -> pd.DataFrame:

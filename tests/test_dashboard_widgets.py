@@ -68,6 +68,13 @@ def test_round_weights_sum_exactly_one(ws):
         assert abs(out[f"k{i}"] - v / total) <= 0.001 + 1e-12
 
 
+def test_grade_colours_match_the_charts():
+    from qlwork import dashboard, plots
+
+    assert dashboard._FALLBACK_GRADE_COLORS == plots.GRADE_COLORS
+    assert dashboard.grade_colors() == plots.GRADE_COLORS
+
+
 def test_filter_and_sort_small_table():
     f = pd.DataFrame({"unit_id": ["u1", "u2", "u3", "u4"], "unit_name": ["甲", "乙", "丙", "丁"],
                       "unit_type": ["机关", "学校", "机关", "机关"], "city": ["A", "A", "B", "A"],

@@ -68,7 +68,11 @@ def open_dashboard(ctx, base, width=1366, height=768):
     page.set_viewport_size({"width": width, "height": height})
     t0 = time.perf_counter()
     page.goto(base + "/voila/render/review.ipynb", wait_until="domcontentloaded", timeout=TIMEOUT)
-    page.wait_for_selector(".qlw-ready", timeout=TIMEOUT)
+    # either the app or Voilà's cell-error message: fail fast on the latter
+    page.wait_for_function(
+        "(err) => document.querySelector('.qlw-ready') || document.body.innerText.includes(err)",
+        arg=ERROR_TEXT, timeout=TIMEOUT)
+    assert ERROR_TEXT not in page.inner_text("body"), page.inner_text("body")[:2000]
     page.wait_for_selector(".qlw-rank-table tr[data-unit]", timeout=TIMEOUT)
     first = time.perf_counter() - t0
     return page, first
@@ -241,10 +245,13 @@ def test_unit_view(page, oracle, artifacts):
     page.wait_for_function("() => { const i = document.querySelector('.qlw-unit-chart img, img.qlw-unit-chart');"
                            " return i && i.naturalWidth > 0; }", timeout=60_000)
     # search by name
-    page.locator(".qlw-unit-search input").fill(str(name)[:4])
-    page.wait_for_timeout(500)
-    opts = page.locator(".qlw-unit-select option").all_inner_texts()
-    assert opts and all(str(name)[:4] in o for o in opts)
+    key = str(name)[:4]
+    page.locator(".qlw-unit-search input").fill(key)
+    page.wait_for_function(
+        "(k) => { const o = [...document.querySelectorAll('.qlw-unit-select option')];"
+        " return o.length > 0 && o.every(x => x.textContent.includes(k)); }", arg=key, timeout=60_000)
+    exp_n = int(oracle.frame(oracle.periods[-1])["unit_name"].astype(str).str.contains(key, regex=False).sum())
+    assert page.locator(".qlw-unit-select option").count() == min(exp_n, 200)
     # downloads (report module present → links with data URIs)
     page.locator(".qlw-unit-dl button, button.qlw-unit-dl").first.click()
     page.wait_for_selector("a.qlw-download", timeout=60_000)
