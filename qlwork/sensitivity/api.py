@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import Problem, QlworkError
 from ..framework import Framework, load_framework
 from .draws import BLOCK, Dirichlet, Hierarchy, WeightModel
-from .engine import SCORE_RESOLUTION, Accumulator, Design, Methods, Workspace, nominal, process_range
+from .engine import SCORE_RESOLUTION, Accumulator, Design, Methods, Workspace, nominal, pattern_ids, process_range
 from .summaries import SensitivityResult, finalize
 
 __all__ = ["make_design", "run_design", "run_arrays", "run", "DEFAULT_CHUNK"]
@@ -82,7 +82,7 @@ def make_design(framework: Framework | Any, normalized: pd.DataFrame | Mapping[s
     raw = [np.ascontiguousarray(df.reindex(index=first.index, columns=list(hier.leaves)).to_numpy(dtype=float))
            for df in variants.values()]
     # store units sorted by (peer group, availability pattern): groups and patterns become slices
-    pat = np.unique(~np.isnan(raw[0]), axis=0, return_inverse=True)[1].reshape(-1)
+    pat = pattern_ids(~np.isnan(raw[0]))[1]
     perm = np.lexsort((np.arange(len(unit_ids)), pat, codes0))
     input_order = np.empty_like(perm)
     input_order[perm] = np.arange(perm.size)

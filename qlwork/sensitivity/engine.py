@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import Problem, QlworkError
+from . import kernels
 from .draws import BLOCK, Hierarchy, WeightModel, sample
 
 __all__ = ["Design", "Methods", "Accumulator", "Workspace", "grade_index", "nominal", "SCORE_RESOLUTION", "method_choices", "process_range",
@@ -162,8 +163,7 @@ class Design:
         if key not in self._prep:
             X = self.variants[v]
             avail = ~np.isnan(X)
-            pats, inv = np.unique(avail, axis=0, return_inverse=True)
-            inv = np.asarray(inv).reshape(-1)
+            pats, inv = pattern_ids(avail)
             out = []
             for p in range(pats.shape[0]):
                 rows = np.flatnonzero(inv == p)
@@ -180,6 +180,14 @@ class Design:
                 out.append((parts, pats[p], np.ascontiguousarray(xf.T), np.ascontiguousarray(xl.T)))
             self._prep[key] = out
         return self._prep[key]
+
+
+def pattern_ids(avail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows of a boolean matrix and each row's pattern number (fast: rows packed to bytes)."""
+    packed = np.packbits(avail, axis=1)
+    view = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
+    return avail[first], np.asarray(inv).reshape(-1)
 
 
 def method_choices(methods: Methods, design: Design, seed: int, start: int, n: int) -> dict[str, np.ndarray]:
@@ -323,7 +331,7 @@ class Accumulator:
 
     @classmethod
     def empty(cls, design: Design) -> "Accumulator":
-        hist = [np.zeros((len(idx), nb), dtype=np.int64) for idx, (_, nb) in zip(design.group_index(), design.bins())]
+        hist = [np.zeros((len(idx), nb), dtype=np.int32) for idx, (_, nb) in zip(design.group_index(), design.bins())]
         npairs = 0 if design.pairs is None else len(design.pairs)
         return cls(0, hist, np.zeros((design.n_units, len(design.grade_labels)), dtype=np.int64),
                    np.zeros(design.n_units, dtype=np.int64), np.zeros(design.n_units, dtype=np.int64),
@@ -386,11 +394,16 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
     acc = Accumulator.empty(design) if into is None else into
     acc.n += n
     acc.variant_count += np.bincount(ch["variant"], minlength=len(design.variants))
-    gi = grade_index(design, S, ws)
-    eq = ws.get("gr_b", S.shape, np.bool_)
-    for k in range(len(design.grade_labels)):
-        np.equal(gi, k, out=eq)
-        acc.grade[:, k] += eq.sum(axis=0)
+    fast = kernels.available()
+    if fast:
+        forced = design.forced_grade if design.forced_grade is not None else np.full(design.n_units, -1, np.int8)
+        kernels.count_grades(S, np.ascontiguousarray(design.grade_cuts, dtype=np.float64), forced, acc.grade)
+    else:
+        gi = grade_index(design, S, ws)
+        eq = ws.get("gr_b", S.shape, np.bool_)
+        for k in range(len(design.grade_labels)):
+            np.equal(gi, k, out=eq)
+            acc.grade[:, k] += eq.sum(axis=0)
     if design.pairs is not None and len(design.pairs):
         i, j = design.pairs[:, 0], design.pairs[:, 1]
         sign0 = np.sign(nominal_score[i] - nominal_score[j])[None, :]
@@ -401,6 +414,15 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
     for g, (sl, (b, nb)) in enumerate(zip(design.group_slices(), design.bins())):
         G = sl.stop - sl.start
         if G == 0:
+            continue
+        if fast:
+            keys = ws.get("rk_key", (n, G), np.uint64)
+            kernels.make_keys(S[:, sl], 1.0 / SCORE_RESOLUTION, keys)
+            keys.sort(axis=1)
+            m = max(8, min(n, (4 << 20) // (4 * G)))  # rank block ≈ 4 MB (cache-resident)
+            tmp = ws.get("rk_tmp", (G, m), np.int32)
+            kernels.scan_ranks(keys, nominal_rank[sl], int(b), int(design.bottom_n), acc.hist[g], acc.shift[sl],
+                               acc.bottom[sl], tmp)
             continue
         order, rank = rank_matrix(S[:, sl], ws)
         # bottom N as qlwork.grading.bottom_n_mask: fewer than N peers score strictly lower,

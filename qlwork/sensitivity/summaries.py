@@ -113,7 +113,7 @@ def finalize(design, acc, nominal_score: np.ndarray, nominal_rank: np.ndarray, p
             continue
         h = acc.hist[g]
         hists[design.group_labels[g]] = h
-        cum = np.cumsum(h, axis=1)
+        cum = np.cumsum(h, axis=1, dtype=np.int64 if acc.n >= 2**31 else np.int32)
         q05, q50, q95 = (hist_quantile(h, q, cum) for q in (0.05, 0.5, 0.95))
         del cum
         G = idx.size
