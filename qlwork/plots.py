@@ -449,7 +449,7 @@ def profile_radar(profile: pd.DataFrame, *, title: str = "各维度得分与同�
         ax.set_rlabel_position(180 / k)  # between the first two spokes, away from the data
         ax.tick_params(axis="y", labelsize=mpl.rcParams["ytick.labelsize"] * 0.85, colors="#666666")
         ax.tick_params(axis="x", pad=2)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncols=1)
+        _legend_below(fig, ax, ncols=1)
         if title:
             ax.set_title(title, loc="center", pad=14)
         return fig
@@ -624,6 +624,8 @@ def distribution_plot(data: pd.DataFrame, *, indicator: str = "indicator", value
     with style_context():
         fig = Figure(figsize=(FULL_WIDTH, nrows * (gh + 0.45) + 0.5), layout="constrained")
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+        # Characters that fit above one panel (its share of the width, minus the tick-label gutter).
+        title_chars = max(6.0, math.floor(FULL_WIDTH / ncols * 72 / mpl.rcParams["axes.labelsize"]) - 4)
         for ax, ind in zip(axes, inds):
             sub = d[d[indicator].astype(str) == ind]
             data_g = [sub[value].to_numpy(float) if g is None else
@@ -647,7 +649,7 @@ def distribution_plot(data: pd.DataFrame, *, indicator: str = "indicator", value
             else:
                 ax.set_yticks([])
             ax.set_ylim(len(groups) - 0.4, -0.6)
-            ax.set_title(wrap_label(ind, 14, 2), fontsize=mpl.rcParams["axes.labelsize"], loc="left",
+            ax.set_title(wrap_label(ind, title_chars, 2), fontsize=mpl.rcParams["axes.labelsize"], loc="left",
                          fontweight="normal")
             if unit:
                 u = sub[unit].dropna().astype(str)
