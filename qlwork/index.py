@@ -367,7 +367,11 @@ def _reshape(data, fw: Framework, period):
         vals = _to_float(d[["value"]], d)[:, 0]
     nu = max(len(uniq_u), 1)
     key = pcode * nu + ucode
-    rcode, rkeys = pd.factorize(key)
+    # (period, unit) → dense row number without hashing: keys live in [0, n_periods · n_units)
+    seen = np.zeros(len(uniq_p) * nu, bool)
+    seen[key] = True
+    rkeys = np.flatnonzero(seen)
+    rcode = (np.cumsum(seen) - 1)[key]
     cell = rcode.astype(np.int64) * len(ids) + icode
     cnt = np.bincount(cell, minlength=len(rkeys) * len(ids))
     if (cnt > 1).any():
