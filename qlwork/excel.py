@@ -20,7 +20,8 @@ Public helpers
 - :func:`combine_header_rows` — labels of a two-row merged header.
 - :func:`find_row` — first row (1-based) whose cells contain a label.
 - :func:`read_rows` / :func:`read_workbook` — rows of one or all sheets as tuples of values.
-- :func:`save_deterministic` — save an openpyxl workbook byte-for-byte reproducibly.
+- :func:`save_deterministic` — save an openpyxl workbook byte-for-byte reproducibly;
+  :func:`rows_xml` — fast ``<row>`` XML for big sheets, appended at save time.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ __all__ = [
     "sheet_names",
     "read_workbook",
     "save_deterministic",
+    "rows_xml",
     "FIXED_TIMESTAMP",
 ]
 
@@ -321,15 +323,55 @@ def read_rows(path: str | Path, sheet: str | None = None) -> list[tuple]:
 _CORE_DATE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTAMP) -> Path:
+def _xml_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def rows_xml(rows: Iterable[Sequence[Any]], first_row: int) -> str:
+    """SpreadsheetML ``<row>`` elements for plain values (numbers, text, None),
+    starting at Excel row ``first_row``: the fast path for writing big sheets
+    (openpyxl spends ~20 µs per cell; this ~1 µs).  Text is written as inline
+    strings, like openpyxl's write-only mode.  Insert the result into a sheet with
+    ``save_deterministic(..., append_rows={sheet_title: xml})``."""
+    out = []
+    r = first_row
+    letters = [col_letter(i) for i in range(1, 200)]
+    for row in rows:
+        cells = []
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            ref = f"{letters[j]}{r}"
+            if isinstance(v, bool):
+                cells.append(f'<c r="{ref}" t="b"><v>{int(v)}</v></c>')
+            elif isinstance(v, (int, float)):
+                if isinstance(v, float) and not math.isfinite(v):
+                    continue
+                cells.append(f'<c r="{ref}" t="n"><v>{v!r}</v></c>')
+            else:
+                t = _xml_escape(str(v))
+                sp = ' xml:space="preserve"' if t != t.strip() else ""
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t{sp}>{t}</t></is></c>')
+        out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+        r += 1
+    return "".join(out)
+
+
+def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTAMP,
+                       append_rows: dict[str, str] | None = None) -> Path:
     """Save an openpyxl workbook so that the same content gives the same bytes.
 
     openpyxl stamps the current time into ``docProps/core.xml`` and into every zip
-    entry; both are replaced by ``timestamp``.  The file is written atomically
-    (:func:`qlwork.atomic.atomic_path`).
+    entry; both are replaced by ``timestamp``.  ``append_rows`` maps sheet titles
+    to ``<row>`` XML (from :func:`rows_xml`) appended to that sheet's data.  The
+    file is written atomically (:func:`qlwork.atomic.atomic_path`).
     """
     from .atomic import atomic_path
 
+    extra = {}
+    for i, ws in enumerate(wb.worksheets, start=1):
+        if append_rows and ws.title in append_rows:
+            extra[f"xl/worksheets/sheet{i}.xml"] = append_rows[ws.title]
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
@@ -340,6 +382,12 @@ def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTA
             data = zin.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = _CORE_DATE.sub(lambda m: m.group(1) + iso.encode() + m.group(3), data)
+            elif info.filename in extra:
+                xml = extra[info.filename].encode("utf-8")
+                if b"</sheetData>" in data:
+                    data = data.replace(b"</sheetData>", xml + b"</sheetData>", 1)
+                else:  # an empty sheet is written as <sheetData/>
+                    data = data.replace(b"<sheetData/>", b"<sheetData>" + xml + b"</sheetData>", 1)
             zi = zipfile.ZipInfo(info.filename, date_time=timestamp)
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16

@@ -115,3 +115,22 @@ def test_save_deterministic(tmp_path):
         assert {i.date_time for i in z.infolist()} == {FIXED_TIMESTAMP}
         assert b"2025-12-31T00:00:00Z" in z.read("docProps/core.xml")
     assert read_rows(tmp_path / "a.xlsx")[0] == ("单位编码", 1, "1/3")
+
+
+@pytest.mark.parametrize("write_only", [True, False])
+def test_rows_xml_appended_at_save(tmp_path, reader, write_only):
+    wb = Workbook(write_only=write_only)
+    ws = wb.create_sheet("数据") if write_only else wb.active
+    if not write_only:
+        ws.title = "数据"
+    ws.append(["标题"])
+    empty = wb.create_sheet("空")  # a sheet whose data all come from the fast path
+    body = [[1, "U1", " 3 ", None, 2.5], ["a&b<c>", None, -1, True]]
+    save_deterministic(wb, tmp_path / "f.xlsx", append_rows={"数据": excel.rows_xml(body, 2),
+                                                             "空": excel.rows_xml([["x", 7]], 1)})
+    rows = read_workbook(tmp_path / "f.xlsx")
+    assert rows["数据"][0][0] == "标题"
+    r2, r3 = rows["数据"][1], rows["数据"][2]
+    assert (r2[0], r2[1], r2[2], r2[3], r2[4]) == (1, "U1", " 3 ", None, 2.5)
+    assert (r3[0], r3[2], r3[3]) == ("a&b<c>", -1, True)
+    assert rows["空"][0][:2] == ("x", 7)

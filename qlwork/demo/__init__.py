@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..atomic import atomic_path, atomic_write_text
 from ..errors import Problem, QlworkError
-from ..excel import save_deterministic
+from ..excel import rows_xml, save_deterministic
 from ..framework import load_framework
 from ..paths import PACKAGE_DATA, raw_dir
 from .ahp import write_ahp_workbooks
@@ -149,9 +149,8 @@ def _write_registry(out: Path, units: pd.DataFrame) -> None:
     ws = wb.create_sheet("单位名录")
     ws.append(list(UNIT_COLUMNS))
     cols = list(UNIT_COLUMNS.values())
-    for row in units[cols].itertuples(index=False):
-        ws.append([v.item() if hasattr(v, "item") else v for v in row])
-    save_deterministic(wb, out / "units.xlsx")
+    body = [[v.item() if hasattr(v, "item") else v for v in row] for row in units[cols].itertuples(index=False)]
+    save_deterministic(wb, out / "units.xlsx", append_rows={"单位名录": rows_xml(body, 2)})
 
 
 def _write_truth(out: Path, units: pd.DataFrame, lat: dict, errors: list, ahp_log: list, seed: int, scale: str) -> None:

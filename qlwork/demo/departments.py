@@ -26,7 +26,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from ..excel import save_deterministic
+from ..excel import rows_xml, save_deterministic
 from ..framework import Framework
 
 __all__ = ["SHEET_NAMES", "DEPT_OFFICE", "write_department_workbooks", "ERROR_FILE"]
@@ -184,6 +184,7 @@ def _inject_errors(rng: np.random.Generator, sheets: list[_Sheet], rel: str, uni
 def _write_workbook(path: Path, sheets: list[_Sheet], dept: str, period: str, region: str) -> None:
     label, date = _period_label(period)
     wb = Workbook(write_only=True)
+    fast: dict[str, str] = {}
     for s in sheets:
         ws = wb.create_sheet(s.name)
         width = len(_ID_COLS) + len(s.indicators)
@@ -208,15 +209,15 @@ def _write_workbook(path: Path, sheets: list[_Sheet], dept: str, period: str, re
             c0 += k
         for j, r in enumerate(s.rows, start=1):
             r[0] = j
-            ws.append(r)
-        ws.append([])
         nrow = _HEADER_ROWS + len(s.rows) + 2
-        ws.append(["备注：1.“/”或“—”表示该指标不适用于本单位类型；2.比率类指标按每百名在编人员计算，保留两位小数；"
-                   f"3.数据截至{period[:4]}年{'6月30日' if period.endswith('1') else '12月31日'}。"])
+        tail = [[], ["备注：1.“/”或“—”表示该指标不适用于本单位类型；2.比率类指标按每百名在编人员计算，保留两位小数；"
+                     f"3.数据截至{period[:4]}年{'6月30日' if period.endswith('1') else '12月31日'}。"],
+                ["填表人：王某某", None, "联系电话：0731-8xxxxxxx", None, "审核人：李某某"]]
         ws.merged_cells.add(f"A{nrow}:{last}{nrow}")
-        ws.append(["填表人：王某某", None, "联系电话：0731-8xxxxxxx", None, "审核人：李某某"])
+        # data and footer rows go through the fast XML path (openpyxl is too slow at province scale)
+        fast[s.name] = rows_xml(s.rows + tail, _HEADER_ROWS + 1)
     ws = wb.create_sheet("填表说明")
     for line in ("填表说明", "1. 每个单位填写一行，单位编码以单位名录为准，不得自行编码。",
                  "2. 不适用的指标填“/”，确无数据的请注明原因。", "3. 比率、百分比保留一至两位小数。"):
         ws.append([line])
-    save_deterministic(wb, path)
+    save_deterministic(wb, path, append_rows=fast)
