@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Sequence
 
-__all__ = ["register", "run", "select_scope"]
+__all__ = ["register", "run", "report", "select_scope"]
 
 
 def register(subparsers) -> None:
@@ -171,3 +172,19 @@ def _run(args) -> int:
         print(m)
     print(f"输出 output: {rs.out_dir}")
     return 0
+
+
+def report(period: str, scope: str | None = None, *, units: str | Sequence[str] = "all", pdf: bool = False,
+           charts: bool = True, normalization: str = "minmax", aggregation: str = "arithmetic",
+           imputation: str = "none", public: str | None = None, sensitivity_draws: int = 0, seed: int = 20251231,
+           processed: str | None = None, raw: str | None = None, out: str | None = None, quiet: bool = True):
+    """The ``qlwork report`` command as a function (for notebooks); returns the :class:`ReportSet`."""
+    import argparse
+
+    if not isinstance(units, str):
+        units = ",".join(map(str, units))
+    ns = argparse.Namespace(period=period, scope=scope, units=units, pdf=pdf, no_charts=not charts,
+                            normalization=normalization, aggregation=aggregation, imputation=imputation,
+                            public=public, sensitivity_draws=sensitivity_draws, seed=seed,
+                            processed=processed, raw=raw, out=out, quiet=quiet)
+    return run(ns)
