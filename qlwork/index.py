@@ -51,7 +51,7 @@ from .impute import IMPUTATIONS, impute
 from .normalize import NORMALIZATIONS, normalize, treat_outliers
 
 __all__ = ["compute_index", "IndexResult", "UnitReport", "effective_weights", "aggregate_matrix",
-           "WARNING_CODES", "ALL_GROUP"]
+           "WARNING_CODES", "SCORE_LABELS", "ALL_GROUP"]
 
 #: Peer-group label used when no registry / grouping is given.
 ALL_GROUP = "全部"
@@ -68,6 +68,9 @@ WARNING_CODES = {
 }
 
 _REGION_COLS = ("city", "county", "township")
+
+#: Chinese labels of the score columns that are not framework nodes.
+SCORE_LABELS = {"internal": "专业分", "public": "群众评价（获得感）", "total": "总分"}
 
 
 # ------------------------------------------------------------------- results
@@ -178,7 +181,7 @@ class IndexResult:
         S = self.scores.loc[mates]
         q = S.quantile([0.25, 0.5, 0.75])
         peers = pd.DataFrame({
-            "name": [self.framework.names().get(c, c) for c in S.columns],
+            "name": [{**self.framework.names(), **SCORE_LABELS}.get(c, c) for c in S.columns],
             "score": self.scores.loc[uid].to_numpy(dtype=float),
             "peer_mean": S.mean().to_numpy(), "q1": q.loc[0.25].to_numpy(),
             "median": q.loc[0.5].to_numpy(), "q3": q.loc[0.75].to_numpy(),
