@@ -418,3 +418,22 @@ def test_engine_equals_matrix_core_per_pattern():
             W = effective_weights(fw, available=avail[k])
             expect = aggregate_matrix(N[k:k + 1], W, agg)[0, 0]
             assert r.scores["internal"].iloc[k] == pytest.approx(expect, rel=1e-12)
+
+
+def test_benchmark_runner_discovers_and_writes_table(tmp_path):
+    """benchmarks/run.py: discovery of bench_*.py and the RESULTS.md table (no benchmark is run)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_runner", path)
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    assert "index" in runner.discover()
+    info = runner.machine_info()
+    rows = [{"name": "x", "seconds": 1.234, "baseline_seconds": 12.0, "ratio": 9.7, "target": "< 2 s",
+             "passed": True, "notes": "a|b", "peak_rss_mb": 100.0}]
+    out = tmp_path / "RESULTS.md"
+    runner.write_markdown({"demo": {"info": info, "rows": rows}}, info, out)
+    text = out.read_text(encoding="utf-8")
+    assert "| demo | x | 1.234 | 12.000 | 9.7 | < 2 s | ✅ | 100 |" in text and "a\\|b" in text
