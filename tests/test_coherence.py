@@ -427,3 +427,20 @@ def test_profile_without_registry_and_outlier_units():
     assert list(o["unit_id"][:2]) == ["u61", "u60"]
     assert (o["indicator_id"] == "x").all() and (o["side"] == "high").all()
     assert len(to_long(wide)) == 124
+
+
+def test_real_index_result_agrees_with_own_aggregation():
+    # Two implementations must agree: qlwork.index (min–max, arithmetic, no imputation)
+    # and this module's direction + min–max preparation and re-normalised aggregation.
+    from qlwork.index import compute_index
+
+    fw, d = small_framework(), small_data()
+    res = compute_index(d, fw)
+    mine = C.node_scores(d, fw)
+    for n in ("A", "B", "T"):
+        np.testing.assert_allclose(res.scores[n].to_numpy(), mine[n].to_numpy(), atol=1e-9)
+    t_res = C.effective_weights(res)
+    t_df = C.effective_weights(d, fw)
+    np.testing.assert_allclose(t_res["r"], t_df["r"], atol=1e-9)
+    assert t_res["variance_share"].sum() == pytest.approx(1.0)
+    assert len(C.coherence_report(res).to_frame()) == 2
