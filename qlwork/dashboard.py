@@ -205,18 +205,23 @@ def load_dashboard_data(root: str | Path | None = None) -> DashboardData:
 
 
 def _public_series(df: pd.DataFrame | None) -> pd.Series | None:
-    """Public (survey) score per unit from a ``public_<period>.parquet`` table."""
+    """Public (survey) score per unit from a ``public_<period>.parquet`` table:
+    the direct estimate of the ``overall`` item (``qlwork survey`` output, the
+    official choice, DOMAIN.md §3.5), or a plain unit_id/public table."""
     if df is None or len(df) == 0:
         return None
-    d = df
-    if "unit_id" in d.columns:
-        d = d.set_index("unit_id")
+    if "indicator_id" in df.columns and "mean" in df.columns:
+        from .survey.pipeline import public_component
+
+        s = public_component(df, "direct", "overall")
+        s.index = s.index.astype(str)
+        return s.astype(float).dropna()
+    d = df.set_index("unit_id") if "unit_id" in df.columns else df
     d.index = d.index.astype(str)
-    for c in ("public", "score", "estimate", "public_score", "eblup"):
+    for c in ("public", "score", "estimate", "public_score"):
         if c in d.columns:
-            return d[c].astype(float)
-    num = d.select_dtypes("number")
-    return num.iloc[:, 0].astype(float) if num.shape[1] else None
+            return d[c].astype(float).dropna()
+    return None
 
 
 # ---------------------------------------------------------------- index results
@@ -636,31 +641,57 @@ def _grade_bands(result) -> list:
     return list(bands)
 
 
+PRESET_FILES = {"ahp": "AHP 专家组权重", "entropy": "熵权法", "critic": "CRITIC 法", "combined": "组合赋权",
+                "combine": "组合赋权", "pca": "主成分法"}
+
+
+def preset_from_table(df: pd.DataFrame, framework) -> dict | None:
+    """Level-1 weights of ``framework`` from a weights table (``qlwork weights``
+    output: framework, id, local_weight / global_weight), or None.
+
+    Level-1 local weights when present; else the sums of the indicators'
+    global weights under each level-1 node."""
+    d = df
+    if "framework" in d.columns:
+        d = d[d["framework"].astype(str).isin([framework.id, *FRAMEWORK_KEYS_OF.get(framework.id, ())])]
+    idc = next((c for c in ("id", "node", "indicator_id") if c in d.columns), None)
+    if idc is None or d.empty:
+        return None
+    d = d.drop_duplicates(idc).set_index(d[idc].astype(str))
+    l1 = framework.level1
+    if "local_weight" in d.columns and set(l1) <= set(d.index):
+        s = d.loc[l1, "local_weight"].astype(float)
+    elif "global_weight" in d.columns and set(framework.indicator_ids) & set(d.index):
+        g = d["global_weight"].astype(float)
+        s = pd.Series({n: float(g.reindex(framework.leaves_under(n)).fillna(0).sum()) for n in l1})
+    else:
+        return None
+    if s.isna().any() or s.sum() <= 0:
+        return None
+    return _normalise(s.to_dict())
+
+
+FRAMEWORK_KEYS_OF = {"QLI": ("county",), "QLV": ("village",)}
+
+
 def weight_presets(framework, data: DashboardData | None = None) -> dict:
     """Named level-1 weight sets: the framework default, equal weights, and
-    any AHP / entropy / combined results found in ``data/processed``
-    (``weights_<framework id>.parquet`` with columns node/indicator id and
-    one column per method)."""
+    those in ``data/processed/weights_<method>.parquet`` (``qlwork weights``
+    writes ``weights_ahp.parquet``; entropy / CRITIC / combined when present)."""
     l1 = framework.level1
-    out = {"框架默认权重": _normalise({n: framework.nodes[n].weight if n in framework.nodes
-                                   else framework.indicators[n].weight for n in l1}),
+    out = {"框架默认权重": _normalise({n: _item_weight(framework, n) for n in l1}),
            "等权重": {n: 1.0 / len(l1) for n in l1}}
     if data is None:
         return out
-    names = {"ahp": "AHP 专家组权重", "ahp_group": "AHP 专家组权重", "entropy": "熵权法",
-             "critic": "CRITIC 法", "combined": "组合赋权", "combine": "组合赋权"}
-    for f in sorted(processed_dir(data.root).glob(f"weights_{framework.id}*.parquet")):
+    for f in sorted(processed_dir(data.root).glob("weights_*.parquet")):
+        method = f.stem[len("weights_"):]
         try:
-            df = pd.read_parquet(f)
-            idc = "id" if "id" in df.columns else ("node" if "node" in df.columns else None)
-            if idc is not None:
-                df = df.set_index(idc)
-            for col in df.select_dtypes("number").columns:
-                s = df[col].reindex(l1)
-                if s.notna().all() and s.sum() > 0:
-                    out[names.get(str(col).lower(), str(col))] = _normalise(s.to_dict())
+            w = preset_from_table(pd.read_parquet(f), framework)
         except Exception:  # noqa: BLE001 — an unreadable optional file just adds no preset
             traceback.print_exc()
+            continue
+        if w:
+            out[PRESET_FILES.get(method.lower(), method)] = w
     return out
 
 
@@ -717,6 +748,7 @@ class ReviewDashboard:
     """
 
     PAGE_SIZES = (20, 50, 100)
+    MAX_CHANGED = 100
 
     def __init__(self, data: DashboardData, *, page_size: int = 20, chart: bool = True,
                  background_chart: bool = False):
@@ -813,7 +845,9 @@ class ReviewDashboard:
         weights_view = w.VBox([
             w.HTML("<div style='color:#555'>拖动滑块调整一级指标权重（其余权重按比例自动调整，合计始终为 1）；"
                    "排名与等级即时更新，等级发生变化的单位以黄色底色标出。筛选条件与“排行榜”相同。</div>"),
-            w.HBox([self.preset_dd, self.reset_btn], layout=w.Layout(grid_gap="4px 10px")),
+            w.HBox([self.preset_dd, self.reset_btn,
+                    w.HTML("<small style='color:#777'>预设只设置一级指标权重；二级及以下沿用指标体系权重。</small>")],
+                   layout=w.Layout(grid_gap="4px 10px", align_items="center")),
             w.HBox([self.slider_box, self.wsum], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
             self.wsummary,
             w.Box([self.wtable], layout=w.Layout(overflow="auto", max_height="560px"))])
@@ -1137,8 +1171,7 @@ class ReviewDashboard:
             gap = "<h4>专业分与群众评价</h4><div style='color:#777'>本期暂无该单位的群众评价结果。</div>"
         if "sensitivity" in s:
             sv = s["sensitivity"]
-            probs = [(str(c).split("_", 1)[1], sv[c]) for c in sv.index
-                     if str(c).startswith(("p_", "prob_")) and not str(c).startswith("p_bottom")]
+            probs = [(g, sv[f"p_{g}"]) for g, _ in self.framework.grades if f"p_{g}" in sv.index]
             ptxt = "，".join(f"{e(g)} {_f(p) * 100:.0f}%" for g, p in probs)
             pb = [c for c in sv.index if str(c).startswith("p_bottom")]
             sens = (f"<h4>名次与等级的不确定性</h4><div>模拟名次区间 <b>{_fmt(sv.get('rank_lo'), 0)} – "
@@ -1289,7 +1322,10 @@ class ReviewDashboard:
         changed = sel[sel["grade_changed"]]
         self.wseq += 1
         top = sel.head(int(self.size_dd.value))
-        shown = pd.concat([top, changed[~changed["unit_id"].isin(top["unit_id"])]])
+        # the top of the ranking plus the units whose grade changed (at most
+        # MAX_CHANGED more rows, so a province-scale page stays light)
+        extra = changed[~changed["unit_id"].isin(top["unit_id"])]
+        shown = pd.concat([top, extra.head(self.MAX_CHANGED)])
         colors = grade_colors()
         shown = sel[sel["unit_id"].isin(shown["unit_id"])]
         shown = shown.assign(base_total_txt=[_fmt(v, 2) for v in shown["base_total"]],
@@ -1305,7 +1341,8 @@ class ReviewDashboard:
             f"<div style='margin:6px 0' class='qlw-wcurrent' data-weights='{html.escape(json.dumps(weights))}'>"
             f"当前权重：{wt}。筛选范围内 <b>{len(sel)}</b> 个单位，"
             f"<b class='qlw-nchanged'>{len(changed)}</b> 个单位等级发生变化（黄色底色）。"
-            f"表中为前 {len(top)} 名及全部等级变化单位。"
+            f"表中为前 {len(top)} 名及" + (f"其余等级变化单位中的前 {self.MAX_CHANGED} 个。" if len(extra) > self.MAX_CHANGED
+                                        else "全部等级变化单位。")
             + (("<br>等级变化：" + "；".join(
                 f"{html.escape(str(r.unit_name))}（{html.escape(str(r.base_grade))}→{html.escape(str(r.grade))}）"
                 for r in changed.head(12).itertuples()) + ("……" if len(changed) > 12 else "")) if len(changed) else "")
@@ -1316,47 +1353,70 @@ class ReviewDashboard:
         return filter_ranking(self.frame(), unit_type=self.type_dd.value or ALL, city=self.city_dd.value or ALL,
                               county=self.county_dd.value or ALL)
 
+    def sensitivity_table(self) -> pd.DataFrame | None:
+        """Per-unit rank intervals / grade probabilities of the current period,
+        framework and filters (``sensitivity_<period>.parquet``), or None."""
+        sens = self.data.sensitivity.get(self.period_dd.value)
+        if sens is None:
+            return None
+        from .report.unit_report import sensitivity_frame
+
+        if "framework" in sens.columns:
+            sens = sens[sens["framework"].astype(str).isin([self.key, self.framework.id])]
+        sf = sensitivity_frame(sens)
+        if sf is None or sf.empty:
+            return None
+        if "rank_median" not in sf.columns and "median_rank" in sf.columns:
+            sf = sf.rename(columns={"median_rank": "rank_median"})
+        sel = self._selection().set_index("unit_id", drop=False)
+        sf = sf[sf.index.isin(sel.index)]
+        sf = sf.drop(columns=[c for c in ("unit_name", "total", "rank") if c in sf.columns])
+        sf = sf.join(sel[["unit_name", "total", "rank"]])
+        if "nominal_rank" not in sf.columns:
+            sf["nominal_rank"] = sf["rank"]
+        return sf.sort_values(["nominal_rank", "unit_name"])
+
     def show_sensitivity(self):
         """Rank intervals and grade probabilities from ``sensitivity_<period>.parquet``."""
         w = self.w
         p = self.period_dd.value
-        sens = self.data.sensitivity.get(p)
-        if sens is None:
+        sf = self.sensitivity_table()
+        if sf is None:
             self.sens_box.children = [w.HTML(info_html(
-                f"尚无 {html.escape(p)} 的敏感性分析结果。运行敏感性分析并保存为 "
-                f"data/processed/sensitivity_{html.escape(p)}.parquet 后，此处显示名次区间图与等级概率。"))]
+                f"尚无 {html.escape(p)}（{html.escape(self.framework.name)}）的敏感性分析结果。运行 "
+                f"<code>qlwork sensitivity --period {html.escape(p)}</code> 后，此处显示名次区间图与等级概率。"))]
             return
-        from .report.unit_report import sensitivity_frame
-
-        sf = sensitivity_frame(sens)
-        sel = self._selection().set_index("unit_id", drop=False)
-        sf = sf[sf.index.isin(sel.index)].join(sel[["unit_name", "total", "rank"]].rename(
-            columns={"rank": "nominal_rank"}))
-        sf = sf.sort_values(["nominal_rank", "unit_name"])
         head = sf.head(40)
+        grades = [g for g, _ in self.framework.grades]
+        gcols = [f"p_{g}" for g in grades if f"p_{g}" in sf.columns]
         children = []
-        if {"rank_lo", "rank_hi"} <= set(sf.columns) and len(head) and self.chart_enabled:
-            from .plots import rank_interval_plot
+        if self.chart_enabled and len(head):
+            from .plots import grade_probability_plot, rank_interval_plot
 
-            d = head.assign(unit=head["unit_name"].astype(str),
-                            rank_median=head["rank_median"] if "rank_median" in head.columns else head["nominal_rank"])
-            children.append(w.Image(value=_fig_png(rank_interval_plot(d.astype({"nominal_rank": float}))),
-                                    format="png", layout=w.Layout(max_width="640px")))
-        gcols = [c for c in sf.columns if str(c).startswith(("p_", "prob_")) and not str(c).startswith("p_bottom")]
-        if gcols and len(head) and self.chart_enabled:
-            from .plots import grade_probability_plot
-
-            d = head[gcols].rename(columns=lambda c: str(c).split("_", 1)[1])
-            d.insert(0, "unit", head["unit_name"].astype(str).to_numpy())
-            children.append(w.Image(value=_fig_png(grade_probability_plot(d)), format="png",
-                                    layout=w.Layout(max_width="640px")))
-        show = [c for c in sf.columns if c != "unit_name"]
-        tab = head[["unit_name"] + show].rename(columns={"unit_name": "单位名称", "nominal_rank": "名义名次",
-                                                         "total": "综合得分", "rank_lo": "名次下限",
-                                                         "rank_hi": "名次上限", "rank_median": "名次中位数"})
-        children.append(w.HTML(f"<h4>{html.escape(p)} 名次区间与等级概率（按名义名次前 40 个单位）</h4>" + TABLE_CSS
-                               + tab.to_html(float_format=lambda v: f"{v:.2f}", classes="qlw-table", border=0,
-                                             index=False)))
+            if {"rank_lo", "rank_hi"} <= set(sf.columns):
+                d = pd.DataFrame({"unit": head["unit_name"].astype(str).to_numpy(),
+                                  "nominal_rank": head["nominal_rank"].astype(float).to_numpy(),
+                                  "rank_median": (head["rank_median"] if "rank_median" in head.columns
+                                                  else head["nominal_rank"]).astype(float).to_numpy(),
+                                  "rank_lo": head["rank_lo"].astype(float).to_numpy(),
+                                  "rank_hi": head["rank_hi"].astype(float).to_numpy()})
+                children.append(w.Image(value=_fig_png(rank_interval_plot(d, title=f"{p} 名次区间（同类名次前 40）")),
+                                        format="png", layout=w.Layout(max_width="600px")))
+            if gcols:
+                d = head[gcols].rename(columns=lambda c: str(c)[2:]).astype(float)
+                d.insert(0, "unit", head["unit_name"].astype(str).to_numpy())
+                children.append(w.Image(value=_fig_png(grade_probability_plot(d.reset_index(drop=True))),
+                                        format="png", layout=w.Layout(max_width="600px")))
+        cols = {"unit_name": "单位名称", "nominal_rank": "同类名次", "total": "综合得分", "rank_lo": "名次区间下限",
+                "rank_hi": "名次区间上限", "rank_median": "名次中位数", **{c: f"P({c[2:]})" for c in gcols},
+                "p_nominal_grade": "保持原等级概率", "p_bottom_n": "位列末位概率"}
+        tab = head[[c for c in cols if c in head.columns]].rename(columns=cols)
+        n_unstable = int((sf["p_nominal_grade"] < 0.95).sum()) if "p_nominal_grade" in sf.columns else None
+        note = (f"筛选范围内 {len(sf)} 个单位，等级不稳定（保持原等级概率 < 95%）的 {n_unstable} 个。"
+                if n_unstable is not None else f"筛选范围内 {len(sf)} 个单位。")
+        children.append(w.HTML(f"<h4>{html.escape(p)} 名次区间与等级概率（同类名次前 40 个单位）</h4><div>{note}</div>"
+                               + TABLE_CSS + tab.to_html(float_format=lambda v: f"{v:.2f}", classes="qlw-table",
+                                                         border=0, index=False, na_rep="—")))
         self.sens_box.children = [w.HBox(children[:-1], layout=w.Layout(flex_flow="row wrap")), children[-1]]
 
     def show_survey(self):

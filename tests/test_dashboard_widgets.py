@@ -109,7 +109,10 @@ def oracle_frame(data: DashboardData, key: str, period: str, weights=None) -> pd
 
     u = data.units[data.units["framework"] == key]
     v = data.values[data.values["unit_id"].isin(set(u["unit_id"]))]
-    return compute_index(v, data.frameworks[key], period=period, units=u, weights=weights).to_frame()
+    kw = {}
+    if data.public_table() is not None:  # survey estimates present → the official public part
+        kw["public"] = data.public_table()
+    return compute_index(v, data.frameworks[key], period=period, units=u, weights=weights, **kw).to_frame()
 
 
 def top(f: pd.DataFrame, n: int = 20) -> list[str]:

@@ -153,6 +153,7 @@ def timings():
             except ValueError:
                 prev = {}
         prev.update(rec)
+        prev["load_avg_1min"] = round(os.getloadavg()[0], 2)  # the machine is shared: context for the numbers
         prev["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(prev, ensure_ascii=False, indent=2), encoding="utf-8")

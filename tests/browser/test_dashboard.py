@@ -42,11 +42,21 @@ class Oracle:
         self.u = self.units[self.units["framework"] == "county"]
         self.v = self.values[self.values["unit_id"].isin(set(self.u["unit_id"]))]
         self.periods = sorted(self.values["period"].astype(str).unique())
+        # survey estimates (qlwork survey) when present: the official public part
+        parts = []
+        for f in sorted(proc.glob("public_*.parquet")):
+            from qlwork.survey.pipeline import public_component
+
+            s = public_component(pd.read_parquet(f), "direct", "overall").dropna()
+            parts.append(pd.DataFrame({"unit_id": s.index.astype(str), "period": f.stem[len("public_"):],
+                                       "public": s.to_numpy(float)}))
+        self.public = pd.concat(parts, ignore_index=True) if parts else None
 
     def frame(self, period, weights=None) -> pd.DataFrame:
         from qlwork.index import compute_index
 
-        return compute_index(self.v, self.fw, period=period, units=self.u, weights=weights).to_frame()
+        kw = {"public": self.public} if self.public is not None else {}
+        return compute_index(self.v, self.fw, period=period, units=self.u, weights=weights, **kw).to_frame()
 
     def page(self, period, city=None, county=None, weights=None, n=20) -> pd.DataFrame:
         f = self.frame(period, weights)
@@ -216,7 +226,8 @@ def test_weight_slider_reranks_like_compute_index(page, oracle, artifacts, timin
         new = oracle.frame(oracle.periods[-1], weights=w).set_index("unit_id")["grade"].astype(str)
         n_changed = int((base != new.reindex(base.index)).sum())
         assert int(page.inner_text(".qlw-nchanged")) == n_changed
-        assert page.locator("table.qlw-wrank tr.qlw-changed").count() == n_changed
+        shown = page.locator("table.qlw-wrank tr.qlw-changed").count()
+        assert min(n_changed, 100) <= shown <= n_changed
     timings["slider_update_s"] = round(max(times), 3)
     timings["slider_update_all_s"] = [round(t, 3) for t in times]
     assert_no_errors(page)
