@@ -185,23 +185,30 @@ def test_methodology_sheet(book, result, data_files):
         assert iid in cells
 
 
-def test_sensitivity_and_charts_sheets(result, tmp_path):
+def test_sensitivity_sheet(result, tmp_path):
     f = result.to_frame()
     sens = pd.DataFrame({"unit_id": f["unit_id"], "rank_p05": f["rank"], "rank_p95": f["rank"] + 2,
                          "median_rank": f["rank"] + 1, "p_优秀": 0.1, "p_良好": 0.2, "p_合格": 0.6,
                          "p_不合格": 0.1, "p_bottom_n": 0.05})
-    from qlwork.report.charts import export_charts
-
-    charts, skipped = export_charts(result, tmp_path / "charts", stem="QLI", dpi=60)
-    assert charts, skipped
-    for name, paths in charts.items():
-        assert {p.suffix for p in paths} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in paths)
-    path = write_workbook(result, tmp_path / "s.xlsx", sensitivity=sens, charts=charts)
+    path = write_workbook(result, tmp_path / "s.xlsx", sensitivity=sens)
     wb = openpyxl.load_workbook(path)
-    assert "敏感性" in wb.sheetnames and "图表" in wb.sheetnames
+    assert "敏感性" in wb.sheetnames and "图表" not in wb.sheetnames
     t = _table(wb["敏感性"]).set_index("单位编码")
     assert (t["名次区间上限"].reindex(f["unit_id"]).to_numpy() == (f["rank"] + 2).to_numpy()).all()
-    assert len(wb["图表"]._images) == len(charts)
+    assert (t["p_bottom_n"] == 0.05).all()
+
+
+def test_charts_exported_and_embedded(tmp_path):
+    from qlwork.report.charts import export_charts
+
+    small = make_result(12, seed=3)
+    charts, skipped = export_charts(small, tmp_path / "charts", stem="QLI", dpi=50)
+    assert {"排行榜", "专业分与获得感"} <= set(charts), skipped
+    for name, paths in charts.items():
+        assert {p.suffix for p in paths} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in paths)
+    path = write_workbook(small, tmp_path / "c.xlsx", charts=charts)
+    wb = openpyxl.load_workbook(path)
+    assert "图表" in wb.sheetnames and len(wb["图表"]._images) == len(charts)
 
 
 def test_divergence_from_compare_becomes_a_warning(result, tmp_path):
