@@ -110,3 +110,16 @@ def test_p_bottom_by_hand_and_seeded():
     assert q["p_bottom"][0] == pytest.approx(0.5, abs=0.04)
     q2 = p_bottom_n([50, 50, 90], [5, 5, 0.1], n_bottom=1, draws=4000, seed=3)
     assert q.equals(q2)
+
+
+def test_survey_plots_draw(tmp_path):
+    from qlwork.plots_survey import bland_altman_ci_plot, public_internal_scatter, region_gap_plot
+
+    d = _frame(4, 80)
+    d.loc[:2, "public"] -= 30
+    out = divergence(d, draws=100)
+    for fig in (public_internal_scatter(out), bland_altman_ci_plot(out["internal"], out["public"]),
+                region_gap_plot(out)):
+        path = tmp_path / "f.png"
+        fig.savefig(path)
+        assert path.stat().st_size > 1000

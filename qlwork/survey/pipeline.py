@@ -30,7 +30,7 @@ __all__ = ["SurveyResult", "estimate_public", "shrink", "public_component", "EST
            "load_survey_inputs"]
 
 ESTIMATE_COLUMNS = [
-    "unit_id", "period", "indicator_id", "framework", "unit_type", "county",
+    "unit_id", "period", "indicator_id", "framework", "unit_type", "city", "county",
     "n", "n_eff", "deff", "mean", "se", "ci_low", "ci_high",
     "sat_share", "sat_ci_low", "sat_ci_high", "reportable", "flag_reason",
     "eblup", "eblup_mse", "eblup_se", "gamma", "eb_share", "eb_ci_low", "eb_ci_high",
@@ -105,7 +105,7 @@ def estimate_public(
     prop_method: str = "wilson",
     level: float = 0.95,
     reporting: dict | None = None,
-    shrink_by: Sequence[str] = ("unit_type", "county"),
+    shrink_by: Sequence[str] | str = "auto",
     fh_method: str = "REML",
     do_shrink: bool = True,
 ) -> SurveyResult:
@@ -146,6 +146,12 @@ def estimate_public(
     d = pd.concat([d, scores], axis=1)
     d["weight"] = w
     res = _unit_estimates(d, items, u, period, prop_method=prop_method, level=level, reporting=reporting)
+    if shrink_by == "auto":
+        # the finest region level that keeps the design small: 县市区 for one or two
+        # 市州 (county-scale data), 市州 for a whole province (≈120 counties)
+        ncity = u["city"].nunique() if "city" in u.columns else 0
+        shrink_by = ("unit_type", "city") if ncity >= 3 else ("unit_type", "county")
+    shrink_by = tuple(shrink_by)
     if do_shrink:
         res = shrink(res, by=shrink_by, method=fh_method, level=level)
     params = {"period": period, "rules": vrep.rules.__dict__, "rake_vars": list(rake_vars), "trim_k": trim_k,
@@ -185,6 +191,8 @@ def _unit_estimates(d: pd.DataFrame, items: ItemsSpec, u: pd.DataFrame, period: 
     est["period"] = period
     est["unit_type"] = est["unit_id"].map(u["unit_type"])
     est["county"] = est["unit_id"].map(u["county"])
+    if "city" in u.columns:
+        est["city"] = est["unit_id"].map(u["city"])
     est = pd.concat([est, reporting_flags(est, **reporting)], axis=1)
     return est
 

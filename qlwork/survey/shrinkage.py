@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from ..errors import Problem, QlworkError
 
@@ -125,7 +125,10 @@ def _check_X(X, m: int, index, allow_internal: bool) -> tuple[np.ndarray, list[s
 def _gls(y, X, V):
     Vi = 1.0 / V
     XtViX = X.T @ (X * Vi[:, None])
-    Q = np.linalg.pinv(XtViX)
+    try:
+        Q = np.linalg.inv(XtViX)
+    except np.linalg.LinAlgError:  # rank-deficient design: generalised inverse
+        Q = np.linalg.pinv(XtViX)
     beta = Q @ (X.T @ (Vi * y))
     return beta, Q
 
@@ -252,28 +255,84 @@ class BetaBinomialResult:
                f"boundary_groups={int(self.prior['boundary'].sum())})"
 
 
-def _bb_fit(y: np.ndarray, n: np.ndarray, max_strength: float) -> tuple[float, float, bool]:
-    """Marginal ML for Beta(μM, (1−μ)M) given counts; returns (mu, M, boundary)."""
-    pooled = float(np.clip(y.sum() / n.sum(), 1e-6, 1 - 1e-6))
+def _bb_loglik(y, n, a, b, codes, G):
+    ll = special.betaln(y + a[codes], n - y + b[codes]) - special.betaln(a[codes], b[codes])
+    return np.bincount(codes, weights=ll, minlength=G)
 
-    def nll(theta):
-        mu = special.expit(theta[0])
-        M = np.exp(theta[1])
-        a, b = mu * M, (1 - mu) * M
-        return -np.sum(special.betaln(y + a, n - y + b) - special.betaln(a, b))
 
-    bounds = [(-15, 15), (np.log(1e-3), np.log(max_strength))]
-    best = optimize.minimize(nll, x0=[special.logit(pooled), np.log(20.0)], method="L-BFGS-B", bounds=bounds)
-    if not best.success:  # a second start guards against a flat region far from the optimum
-        alt = optimize.minimize(nll, x0=[special.logit(pooled), np.log(2.0)], method="L-BFGS-B", bounds=bounds)
-        best = alt if alt.fun < best.fun else best
-    mu = float(special.expit(best.x[0]))
-    M = float(np.exp(best.x[1]))
-    # No overdispersion: the likelihood rises all the way to M → ∞ (binomial limit).
-    boundary = M >= max_strength * 0.999
-    if boundary:
-        mu, M = pooled, float(max_strength)
-    return mu, M, bool(boundary)
+def _bb_fit_all(y: np.ndarray, n: np.ndarray, codes: np.ndarray, G: int, max_strength: float,
+                max_iter: int = 100, tol: float = 1e-9):
+    """Marginal ML of Beta(a_g, b_g) for every group at once (vectorised Newton).
+
+    Newton–Raphson on θ = (log a, log b) with analytic digamma/trigamma
+    derivatives summed per group by ``np.bincount``; step halving keeps each
+    group's likelihood increasing; a non-concave Hessian falls back to a scaled
+    gradient step.  Start: method of moments.  Returns (a, b, boundary).
+    """
+    sy = np.bincount(codes, weights=y, minlength=G)
+    sn = np.bincount(codes, weights=n, minlength=G)
+    cnt = np.bincount(codes, minlength=G)
+    mu = np.clip(sy / sn, 1e-4, 1 - 1e-4)
+    p = y / n
+    s2 = np.bincount(codes, weights=n * (p - mu[codes]) ** 2, minlength=G) / np.maximum(sn, 1e-12)
+    inv_n = np.bincount(codes, weights=1 / n, minlength=G) / np.maximum(cnt, 1)
+    base = mu * (1 - mu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        M = (base - s2) / (s2 - base * inv_n)
+    M = np.where(np.isfinite(M) & (M > 0), M, 20.0)
+    M = np.clip(M, 0.5, max_strength)
+    la, lb = np.log(mu * M), np.log((1 - mu) * M)
+    ll = _bb_loglik(y, n, np.exp(la), np.exp(lb), codes, G)
+    dg, tg = special.digamma, special.polygamma
+    active = cnt > 1
+    for _ in range(max_iter):
+        a, b = np.exp(la), np.exp(lb)
+        A, B = a[codes], b[codes]
+        s = A + B
+        d_ab, t_ab = dg(s), tg(1, s)
+        d_n, t_n = dg(n + s), tg(1, n + s)
+        ga = np.bincount(codes, dg(y + A) - d_n - dg(A) + d_ab, minlength=G)
+        gb = np.bincount(codes, dg(n - y + B) - d_n - dg(B) + d_ab, minlength=G)
+        haa = np.bincount(codes, tg(1, y + A) - t_n - tg(1, A) + t_ab, minlength=G)
+        hbb = np.bincount(codes, tg(1, n - y + B) - t_n - tg(1, B) + t_ab, minlength=G)
+        hab = np.bincount(codes, t_ab - t_n, minlength=G)
+        # chain rule to θ = log a, log b
+        g1, g2 = a * ga, b * gb
+        h11 = a * a * haa + g1
+        h22 = b * b * hbb + g2
+        h12 = a * b * hab
+        det = h11 * h22 - h12**2
+        concave = (h11 < 0) & (det > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s1 = np.where(concave, -(h22 * g1 - h12 * g2) / det, 0.1 * g1 / (np.abs(g1) + np.abs(g2) + 1e-12))
+            s2_ = np.where(concave, -(-h12 * g1 + h11 * g2) / det, 0.1 * g2 / (np.abs(g1) + np.abs(g2) + 1e-12))
+        s1 = np.where(active, np.clip(s1, -3, 3), 0.0)
+        s2_ = np.where(active, np.clip(s2_, -3, 3), 0.0)
+        step = np.ones(G)
+        for _h in range(20):
+            na_, nb_ = la + step * s1, lb + step * s2_
+            # cap the prior strength a + b (binomial limit)
+            over = np.logaddexp(na_, nb_) > np.log(max_strength)
+            shift = np.where(over, np.logaddexp(na_, nb_) - np.log(max_strength), 0.0)
+            na_, nb_ = na_ - shift, nb_ - shift
+            new = _bb_loglik(y, n, np.exp(na_), np.exp(nb_), codes, G)
+            ok = new >= ll - 1e-10 * np.abs(ll)
+            if ok.all():
+                break
+            step = np.where(ok, step, step / 2)
+        ok = new >= ll - 1e-10 * np.abs(ll)
+        moved = np.where(ok, np.maximum(np.abs(na_ - la), np.abs(nb_ - lb)), 0.0)
+        la, lb, ll = np.where(ok, na_, la), np.where(ok, nb_, lb), np.where(ok, new, ll)
+        # a group is done when its step is negligible or it cannot improve any more
+        active &= ok & (moved >= tol)
+        if not active.any():
+            break
+    a, b = np.exp(la), np.exp(lb)
+    boundary = (a + b) >= max_strength * 0.999
+    pooled = np.clip(sy / sn, 1e-9, 1 - 1e-9)
+    a = np.where(boundary, pooled * max_strength, a)
+    b = np.where(boundary, (1 - pooled) * max_strength, b)
+    return a, b, boundary
 
 
 def beta_binomial(
@@ -309,13 +368,7 @@ def beta_binomial(
     else:
         codes, names = pd.factorize(np.asarray(groups), sort=True)
         names = pd.Index(names)
-    a = np.empty(len(names))
-    b = np.empty(len(names))
-    bnd = np.zeros(len(names), dtype=bool)
-    for g in range(len(names)):  # few groups (unit types × regions); the fit itself is vectorised
-        sel = codes == g
-        mu, M, bd = _bb_fit(y[sel], n[sel], max_strength)
-        a[g], b[g], bnd[g] = mu * M, (1 - mu) * M, bd
+    a, b, bnd = _bb_fit_all(y, n, np.asarray(codes, dtype=np.int64), len(names), max_strength)
     A, B = a[codes] + y, b[codes] + n - y
     post = A / (A + B)
     lo = stats.beta.ppf((1 - level) / 2, A, B)

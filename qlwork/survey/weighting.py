@@ -130,8 +130,9 @@ def rake_by(
     ``margins`` is ``{group: {variable: {level: total}}}`` or the tidy
     ``margins.csv`` table (``by``, variable, level, population).  Groups in the
     sample without margins keep their input weights and are reported.  With
-    ``trim_k`` (e.g. 5), weights above ``trim_k`` × their group median are
-    capped and the sample re-raked, up to ``trim_rounds`` times.
+    ``trim_k`` (e.g. 5), weights above ``trim_k`` × their group's median raked
+    weight are capped and the sample re-raked, alternating up to
+    ``trim_rounds`` times (the cap is fixed after the first raking).
     """
     if isinstance(margins, pd.DataFrame):
         margins = margins_from_table(margins, group_col=by or "county")
@@ -144,7 +145,8 @@ def rake_by(
         if by not in sample.columns:
             raise QlworkError(Problem("missing_columns", f"样本缺少分组列 {by}",
                                       f"sample lacks the grouping column {by}", column=by))
-        gcodes, gnames = _codes(sample[by])
+        gc, gu = pd.factorize(sample[by], sort=True)
+        gcodes, gnames = gc.astype(np.int64), pd.Index(gu)
     G = len(gnames)
     w = (np.ones(n) if weights is None else np.asarray(weights, dtype=float).copy())
     if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w < 0):
@@ -161,7 +163,10 @@ def rake_by(
         levels = sorted({str(l) for m in margins.values() for l in m.get(v, {})})
         lv_index = pd.Index(levels)
         L = len(levels)
-        lcode = lv_index.get_indexer(sample[v].astype(str).to_numpy())
+        # factorize the column once (fast on Arrow strings), then map the few uniques
+        vc, vu = pd.factorize(sample[v])
+        umap = lv_index.get_indexer(pd.Index([str(x) for x in vu]))
+        lcode = np.where(vc >= 0, umap[np.maximum(vc, 0)] if len(umap) else -1, -1)
         target = np.full(G * L, np.nan)
         for gi, g in enumerate(gnames):
             m = margins.get(g if by is not None else None)
@@ -187,17 +192,28 @@ def rake_by(
             "no_margins", "部分分组没有总体边际，保留原始权数", "groups without margins keep their input weights",
             column=by, found=[str(g) for g in nogroups[:10]], severity="warning"))
 
+    # per variable: (index, complete?) so the common case needs no masking
+    fast = [(v, L, idx, target, bool((idx >= 0).all())) for v, L, idx, target in specs]
+
     def _ipf(w: np.ndarray) -> tuple[np.ndarray, int, float]:
+        # convergence: the largest relative margin error met during a full sweep
+        # (|N/Σw − 1| before each adjustment), so no extra pass is needed
         err = np.inf
         it = 0
         for it in range(1, max_iter + 1):
-            for _, L, idx, target in specs:
-                ok = idx >= 0
-                tot = np.bincount(idx[ok], weights=w[ok], minlength=G * L)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    f = np.where((tot > 0) & np.isfinite(target), target / tot, 1.0)
-                w = w * np.where(ok, f[np.maximum(idx, 0)], 1.0)
-            err = _max_err(w)
+            err = 0.0
+            for _, L, idx, target, full in fast:
+                if full:
+                    tot = np.bincount(idx, weights=w, minlength=G * L)
+                else:
+                    ok = idx >= 0
+                    tot = np.bincount(idx[ok], weights=w[ok], minlength=G * L)
+                use = (tot > 0) & np.isfinite(target)
+                f = np.ones(G * L)
+                f[use] = target[use] / tot[use]
+                if use.any():
+                    err = max(err, float(np.max(np.abs(f[use] - 1.0))))
+                w = w * f[idx] if full else w * np.where(idx >= 0, f[np.maximum(idx, 0)], 1.0)
             if err < tol:
                 break
         return w, it, err
@@ -213,11 +229,13 @@ def rake_by(
         return e
 
     w, iters, err = _ipf(w)
+    err = _max_err(w)
     ever = np.zeros(n, dtype=bool)
     if trim_k is not None:
+        # the cap is fixed from the first raked weights (k × group median); trimming and
+        # re-raking then alternate until no weight exceeds it (or trim_rounds is reached)
+        cap = trim_k * _group_median(w, gcodes, G)[gcodes]
         for _ in range(trim_rounds):
-            med = _group_median(w, gcodes, G)
-            cap = trim_k * med[gcodes]
             over = w > cap * (1 + 1e-6)
             if not over.any():
                 break
@@ -225,6 +243,7 @@ def rake_by(
             w = np.minimum(w, cap)
             w, it2, err = _ipf(w)
             iters += it2
+    err = _max_err(w)
     trimmed = int(ever.sum())
     # empty cells: a target with no respondents cannot be met
     for v, L, idx, target in specs:
@@ -248,8 +267,10 @@ def rake_by(
 
 
 def _group_median(w: np.ndarray, gcodes: np.ndarray, G: int) -> np.ndarray:
-    # one sort for all groups: order by (group, weight) and pick the middle element(s)
-    order = np.lexsort((w, gcodes))
+    # one sort for all groups: order by (group, weight) and pick the middle element(s);
+    # the key group + w/(max w · (1+ε)) keeps groups apart and weights ordered within
+    key = gcodes + w / (w.max() * (1 + 1e-9) if len(w) and w.max() > 0 else 1.0)
+    order = np.argsort(key, kind="stable")
     ws = w[order]
     counts = np.bincount(gcodes, minlength=G)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
