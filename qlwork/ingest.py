@@ -482,3 +482,15 @@ def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
         raise QlworkError(Problem("file_not_found", "找不到 values.parquet，请先运行 qlwork ingest",
                                   "values.parquet not found; run `qlwork ingest` first", file=str(p)))
     return pd.read_parquet(p)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``qlwork.ingest`` names both this module and its main function: once the
+    module is imported, Python binds the package attribute to the module, so the
+    module itself forwards calls to :func:`ingest`."""
+
+    def __call__(self, *args, **kwargs):
+        return ingest(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

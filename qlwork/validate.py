@@ -348,3 +348,16 @@ def validate(raw_dir: str | Path | None = None, *, progress: bool = False) -> Va
     Read-only: nothing under ``raw_dir`` is created, changed or deleted.
     """
     return run_checks(raw_dir, progress=progress).report
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``qlwork.validate`` names both this module and its main function: once the
+    module is imported, Python binds the package attribute to the module, so the
+    module itself forwards calls to :func:`validate` (``qlwork.validate(raw_dir)``
+    works either way)."""
+
+    def __call__(self, *args, **kwargs):
+        return validate(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -211,3 +211,13 @@ def test_cli_ingest(demo_ingested):
     assert "写入" in r.stdout and "排除无效单元格" in r.stdout
     assert (demo_ingested / "data" / "processed" / "values.parquet").is_file()
     assert len(load_values(demo_ingested / "data" / "processed")) > 50_000
+
+
+def test_package_level_ingest_is_callable(tmp_path):
+    import qlwork
+    import qlwork.ingest  # noqa: F401
+
+    res = qlwork.ingest(make_raw(tmp_path), tmp_path / "o")
+    assert res.n_values == 16
+    assert len(qlwork.load_values(tmp_path / "o")) == 16
+    assert len(qlwork.load_units(tmp_path / "raw")) == 3

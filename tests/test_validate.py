@@ -300,3 +300,11 @@ def test_cli_demo_then_validate(demo_root, demo_raw, tmp_path):
     clean = make_raw(tmp_path / "clean")
     r = _qlwork(["validate", "--raw", str(clean)], tmp_path)
     assert r.returncode == 0 and "未发现问题" in r.stdout
+
+
+def test_package_level_validate_is_callable_after_submodule_import(tmp_path):
+    import qlwork
+    import qlwork.validate  # noqa: F401 - binds the package attribute to the module
+
+    rep = qlwork.validate(make_raw(tmp_path))
+    assert rep.ok and rep.n_files == 2

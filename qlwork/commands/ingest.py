@@ -15,8 +15,10 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
+    import sys
+
     from ..ingest import ingest
 
-    res = ingest(args.raw, args.out, exclude_invalid=args.exclude_invalid)
+    res = ingest(args.raw, args.out, exclude_invalid=args.exclude_invalid, progress=sys.stderr.isatty())
     print(res.summary_zh())
     return 0

@@ -12,9 +12,11 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
+    import sys
+
     from ..validate import validate
 
-    report = validate(args.raw)
+    report = validate(args.raw, progress=sys.stderr.isatty())
     for i, prob in enumerate(report.problems, 1):
         kind = "错误 error" if prob.severity == "error" else "警告 warning"
         print(f"{i}. {kind} {prob}")
