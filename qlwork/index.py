@@ -251,9 +251,13 @@ def _apply_weights(fw: Framework, weights) -> tuple[Framework, str]:
         return fw, "framework"
     if isinstance(weights, Framework):
         return weights, "framework override"
-    s = pd.Series(weights, dtype=float) if not isinstance(weights, pd.Series) else weights.astype(float)
-    if set(map(str, s.index)) == set(fw.indicator_ids):
+    # a Series indexed by exactly the indicator ids = effective leaf weights; any other
+    # mapping/Series = local weights by node/indicator id (sibling groups re-normalised)
+    if isinstance(weights, pd.Series) and set(map(str, weights.index)) == set(fw.indicator_ids):
+        s = weights.astype(float)
+        s.index = s.index.map(str)
         return fw.with_leaf_weights(s), "leaf weights"
+    s = pd.Series(weights, dtype=float) if not isinstance(weights, pd.Series) else weights.astype(float)
     return fw.with_weights({str(k): float(v) for k, v in s.items()}, normalize=True), "local weights"
 
 

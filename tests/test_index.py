@@ -189,6 +189,11 @@ def test_weights_override_local_and_leaf():
     r = compute_index(RAW, make_fw(), normalization="goalposts", weights=lw)
     np.testing.assert_allclose(r.scores["total"], [60, 0, 90])
     assert r.params["weights"] == "leaf weights"
+    # a dict (even keyed by every indicator) is read as *local* weights, re-normalised per node:
+    r = compute_index(RAW, make_fw(), normalization="goalposts",
+                      weights={"i1": 1.0, "i2": 1.0, "i3": 0.0, "i4": 1.0})
+    # A = .5·20 + .5·80 = 50, B = i4 = 60 → total = .6·50 + .4·60 = 54
+    assert r.scores.loc["u1", "total"] == pytest.approx(54) and r.params["weights"] == "local weights"
 
 
 def _long(periods):
