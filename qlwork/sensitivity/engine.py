@@ -259,7 +259,7 @@ def scores_for(design: Design, local: np.ndarray, choices: dict[str, np.ndarray]
             hp = None if w_pub is None else ((w_pub.sum(axis=1) > 0) & (w_int.sum(axis=1) > 0))[:, None]
             if agg == "arithmetic" and design.public_mode != "fixed":
                 W = w_int if hp is None else np.where(hp, (1.0 - share) * w_int + share * w_pub, w_int)
-                if allcols and len(parts) == 1 and isinstance(parts[0][0], slice) and parts[0][1] == np.s_[:]:
+                if allcols and len(parts) == 1 and isinstance(parts[0][0], slice):  # the pattern's only segment
                     np.matmul(W, M, out=S[:, parts[0][0]])  # one contiguous segment: write in place
                     continue
                 block = W @ M
@@ -395,9 +395,9 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
     acc.n += n
     acc.variant_count += np.bincount(ch["variant"], minlength=len(design.variants))
     fast = kernels.available()
-    if fast:
+    if fast:  # grades are counted in the key kernel, group by group
         forced = design.forced_grade if design.forced_grade is not None else np.full(design.n_units, -1, np.int8)
-        kernels.count_grades(S, np.ascontiguousarray(design.grade_cuts, dtype=np.float64), forced, acc.grade)
+        cuts = np.ascontiguousarray(design.grade_cuts, dtype=np.float64)
     else:
         gi = grade_index(design, S, ws)
         eq = ws.get("gr_b", S.shape, np.bool_)
@@ -417,9 +417,9 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
             continue
         if fast:
             keys = ws.get("rk_key", (n, G), np.uint64)
-            kernels.make_keys(S[:, sl], 1.0 / SCORE_RESOLUTION, keys)
+            kernels.make_keys(S[:, sl], 1.0 / SCORE_RESOLUTION, keys, cuts, forced[sl], acc.grade[sl])
             keys.sort(axis=1)
-            m = max(8, min(n, (4 << 20) // (4 * G)))  # rank block ≈ 4 MB (cache-resident)
+            m = max(8, min(n, (2 << 20) // (4 * G)))  # rank block ≈ 2 MB (cache-resident)
             tmp = ws.get("rk_tmp", (G, m), np.int32)
             kernels.scan_ranks(keys, nominal_rank[sl], int(b), int(design.bottom_n), acc.hist[g], acc.shift[sl],
                                acc.bottom[sl], tmp)

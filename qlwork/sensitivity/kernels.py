@@ -36,44 +36,57 @@ def _compile():
     import numba as nb
 
     @nb.njit(cache=True, nogil=True)
-    def make_keys(S, inv_res, keys):
-        """keys[d, k] = (⌊2³¹ − S[d, k]/res⌋ clipped to uint32) << 32 | k."""
+    def make_keys(S, inv_res, keys, cuts, forced, grade):
+        """keys[d, k] = (⌊2³¹ − S[d, k]/res⌋ clipped to uint32) << 32 | k; grade counts on the way."""
         n, G = S.shape
+        nc = cuts.shape[0]
         hi = float((1 << 32) - 1)
         for d in range(n):
             for k in range(G):
-                v = 2147483648.0 - S[d, k] * inv_res
+                s = S[d, k]
+                v = 2147483648.0 - s * inv_res
                 if v < 0.0:
                     v = 0.0
                 elif v > hi:
                     v = hi
                 keys[d, k] = (np.uint64(v) << np.uint64(32)) | np.uint64(k)
+                f = forced[k]
+                if f >= 0:
+                    grade[k, f] += 1
+                else:
+                    g = 0
+                    for c in range(nc):
+                        if s < cuts[c]:
+                            g += 1
+                    grade[k, g] += 1
 
     @nb.njit(cache=True, nogil=True)
     def scan_ranks(keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp):
         """Sorted keys → 'min' ranks → histogram, |rank − nominal|, bottom-N counts.
 
         Ranks of ``m = tmp.shape[1]`` draws are first scattered into the
-        unit-major block ``tmp`` (units × m, small enough for the L3 cache);
-        the histogram is then updated unit by unit, streaming through it once
-        per block instead of missing the cache on every increment.
+        unit-major block ``tmp`` (units × m, small enough for the cache); the
+        histogram, shifts and bottom-N counts are then updated unit by unit,
+        streaming through the histogram once per block instead of missing the
+        cache on every increment.
         """
         n, G = keys.shape
         m = tmp.shape[1]
         mask = np.uint64(0xFFFFFFFF)
         sh = np.uint64(32)
+        thr = np.empty(m, np.int64)
         for d0 in range(0, n, m):
             mm = min(m, n - d0)
             for j in range(mm):
                 row = keys[d0 + j]
-                thr = G + 1
-                if bottom_n > 0:
+                thr[j] = G + 1
+                if bottom_n > 0:  # rank of the tie run at position G − N: ranks ≥ it are bottom N
                     p0 = G - min(bottom_n, G)
                     s0 = row[p0] >> sh
                     t0 = p0
                     while t0 > 0 and (row[t0 - 1] >> sh) == s0:
                         t0 -= 1
-                    thr = t0 + 1
+                    thr[j] = t0 + 1
                 prev = np.uint64(0)
                 r = 0
                 for k in range(G):
@@ -82,20 +95,20 @@ def _compile():
                     if k == 0 or sc != prev:
                         r = k + 1
                         prev = sc
-                    u = np.int64(key & mask)
-                    tmp[u, j] = r
-                    dv = r - nominal_rank[u]
-                    shift[u] += dv if dv >= 0 else -dv
-                    if r >= thr:
-                        bottom[u] += 1
-            if b == 1:
-                for u in range(G):
-                    for j in range(mm):
-                        hist[u, tmp[u, j] - 1] += 1
-            else:
-                for u in range(G):
-                    for j in range(mm):
-                        hist[u, (tmp[u, j] - 1) // b] += 1
+                    tmp[np.int64(key & mask), j] = r
+            for u in range(G):
+                nom = nominal_rank[u]
+                acc_s = 0
+                acc_b = 0
+                for j in range(mm):
+                    r = tmp[u, j]
+                    hist[u, (r - 1) // b] += 1
+                    dv = r - nom
+                    acc_s += dv if dv >= 0 else -dv
+                    if r >= thr[j]:
+                        acc_b += 1
+                shift[u] += acc_s
+                bottom[u] += acc_b
 
     @nb.njit(cache=True, nogil=True)
     def count_grades(S, cuts, forced, grade):
@@ -127,8 +140,8 @@ def _funcs():
     return _FUNCS
 
 
-def make_keys(S, inv_res, keys):
-    return _funcs()[0](S, inv_res, keys)
+def make_keys(S, inv_res, keys, cuts, forced, grade):
+    return _funcs()[0](S, inv_res, keys, cuts, forced, grade)
 
 
 def scan_ranks(keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp):
