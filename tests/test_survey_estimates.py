@@ -85,3 +85,37 @@ def test_reporting_rule():
     assert "置信区间半宽>10" in f["flag_reason"][2]
     f2 = reporting_flags(est, min_n=20, min_n_eff=10, max_halfwidth=20)
     assert f2["reportable"].all()
+
+
+def test_survey_command_writes_parquet(tmp_path, capsys):
+    # a tiny raw folder: registry, one survey file, margins
+    from qlwork.cli import main
+
+    raw = tmp_path / "raw"
+    (raw / "surveys").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    units = pd.DataFrame({"单位编码": [f"U{i:06d}" for i in range(1, 13)], "单位名称": [f"单位{i}" for i in range(12)],
+                          "单位类型": ["机关"] * 6 + ["村居"] * 6, "市州": "甲市", "县市区": ["甲县", "乙县"] * 6,
+                          "乡镇(街道)": "城关镇", "框架": ["county"] * 6 + ["village"] * 6,
+                          "在编人数": 10, "服务人口": 1000})
+    units.to_excel(raw / "units.xlsx", sheet_name="单位名录", index=False)
+    n = 600
+    df = pd.DataFrame({"respondent_id": [f"R{i}" for i in range(n)], "unit_id": rng.choice(units["单位编码"], n),
+                       "period": "2025H2", "age_group": rng.choice(["18-29", "30-39"], n),
+                       "sex": rng.choice(["男", "女"], n), "area": rng.choice(["城镇", "农村"], n)})
+    for k in range(1, 6):
+        df[f"q{k}"] = rng.integers(1, 6, n)
+    df["status"] = "完成"
+    df.to_csv(raw / "surveys" / "survey_2025H2.csv", index=False, encoding="utf-8-sig")
+    m = [(c, v, l, 500) for c in ("甲县", "乙县") for v, ls in
+         (("age_group", ("18-29", "30-39")), ("sex", ("男", "女")), ("area", ("城镇", "农村"))) for l in ls]
+    pd.DataFrame(m, columns=["county", "variable", "level", "population"]).to_csv(
+        raw / "surveys" / "margins.csv", index=False, encoding="utf-8-sig")
+    out = tmp_path / "processed"
+    assert main(["survey", "--period", "2025H2", "--raw", str(raw), "--out", str(out)]) == 0
+    est = pd.read_parquet(out / "public_2025H2.parquet")
+    assert set(est["indicator_id"]) == {"overall", "service_sat", "v_sat_integrity", "v_sat_disclosure",
+                                        "v_sat_relations"}
+    assert est["unit_id"].nunique() == 12
+    assert "有效" in capsys.readouterr().out
+    assert main(["survey", "--period", "2031H1", "--raw", str(raw), "--out", str(out)]) == 2

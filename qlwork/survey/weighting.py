@@ -192,10 +192,26 @@ def rake_by(
             "no_margins", "部分分组没有总体边际，保留原始权数", "groups without margins keep their input weights",
             column=by, found=[str(g) for g in nogroups[:10]], severity="warning"))
 
-    # per variable: (index, complete?) so the common case needs no masking
-    fast = [(v, L, idx, target, bool((idx >= 0).all())) for v, L, idx, target in specs]
+    # Raking factors depend only on a respondent's cell (group × levels) and initial
+    # weight, so respondents sharing both are collapsed into one row with a count:
+    # a million responses become a few thousand rows and every sweep is tiny.
+    key = gcodes.astype(np.int64)
+    for _, L, idx, _t in specs:
+        key = key * (L + 1) + np.where(idx >= 0, idx - gcodes * L + 1, 0)
+    wcode, wuniq = pd.factorize(w)
+    if len(wuniq) * (int(key.max()) + 1 if n else 1) < 2**62:
+        inv, uniq = pd.factorize(key * len(wuniq) + wcode)
+    else:  # astronomically many distinct initial weights: no collapsing
+        inv, uniq = np.arange(n), np.arange(n)
+    R = len(uniq)
+    cnt = np.bincount(inv, minlength=R).astype(float)
+    first = np.empty(R, dtype=np.int64)
+    first[inv] = np.arange(n)
+    gr = gcodes[first]
+    rspecs = [(v, L, idx[first], target) for v, L, idx, target in specs]
+    fast = [(v, L, idx, target, bool((idx >= 0).all())) for v, L, idx, target in rspecs]
 
-    def _ipf(w: np.ndarray) -> tuple[np.ndarray, int, float]:
+    def _ipf(wr: np.ndarray) -> tuple[np.ndarray, int, float]:
         # convergence: the largest relative margin error met during a full sweep
         # (|N/Σw − 1| before each adjustment), so no extra pass is needed
         err = np.inf
@@ -203,48 +219,50 @@ def rake_by(
         for it in range(1, max_iter + 1):
             err = 0.0
             for _, L, idx, target, full in fast:
+                wc = wr * cnt
                 if full:
-                    tot = np.bincount(idx, weights=w, minlength=G * L)
+                    tot = np.bincount(idx, weights=wc, minlength=G * L)
                 else:
                     ok = idx >= 0
-                    tot = np.bincount(idx[ok], weights=w[ok], minlength=G * L)
+                    tot = np.bincount(idx[ok], weights=wc[ok], minlength=G * L)
                 use = (tot > 0) & np.isfinite(target)
                 f = np.ones(G * L)
                 f[use] = target[use] / tot[use]
                 if use.any():
                     err = max(err, float(np.max(np.abs(f[use] - 1.0))))
-                w = w * f[idx] if full else w * np.where(idx >= 0, f[np.maximum(idx, 0)], 1.0)
+                wr = wr * f[idx] if full else wr * np.where(idx >= 0, f[np.maximum(idx, 0)], 1.0)
             if err < tol:
                 break
-        return w, it, err
+        return wr, it, err
 
-    def _max_err(w: np.ndarray) -> float:
+    def _max_err(wr: np.ndarray) -> float:
         e = 0.0
-        for _, L, idx, target in specs:
+        wc = wr * cnt
+        for _, L, idx, target in rspecs:
             ok = idx >= 0
-            tot = np.bincount(idx[ok], weights=w[ok], minlength=G * L)
+            tot = np.bincount(idx[ok], weights=wc[ok], minlength=G * L)
             m = np.isfinite(target) & (tot > 0)
             if m.any():
                 e = max(e, float(np.max(np.abs(tot[m] - target[m]) / np.maximum(target[m], 1e-300))))
         return e
 
-    w, iters, err = _ipf(w)
-    err = _max_err(w)
-    ever = np.zeros(n, dtype=bool)
+    wr, iters, err = _ipf(w[first])
+    ever = np.zeros(R, dtype=bool)
     if trim_k is not None:
         # the cap is fixed from the first raked weights (k × group median); trimming and
         # re-raking then alternate until no weight exceeds it (or trim_rounds is reached)
-        cap = trim_k * _group_median(w, gcodes, G)[gcodes]
+        cap = trim_k * _group_median(wr, gr, G, cnt)[gr]
         for _ in range(trim_rounds):
-            over = w > cap * (1 + 1e-6)
+            over = wr > cap * (1 + 1e-6)
             if not over.any():
                 break
             ever |= over
-            w = np.minimum(w, cap)
-            w, it2, err = _ipf(w)
+            wr = np.minimum(wr, cap)
+            wr, it2, err = _ipf(wr)
             iters += it2
-    err = _max_err(w)
-    trimmed = int(ever.sum())
+    err = _max_err(wr)
+    trimmed = int(cnt[ever].sum())
+    w = wr[inv]
     # empty cells: a target with no respondents cannot be met
     for v, L, idx, target in specs:
         ok = idx >= 0
@@ -266,19 +284,26 @@ def rake_by(
     )
 
 
-def _group_median(w: np.ndarray, gcodes: np.ndarray, G: int) -> np.ndarray:
-    # one sort for all groups: order by (group, weight) and pick the middle element(s);
-    # the key group + w/(max w · (1+ε)) keeps groups apart and weights ordered within
+def _group_median(w: np.ndarray, gcodes: np.ndarray, G: int, cnt: np.ndarray | None = None) -> np.ndarray:
+    """Median weight per group over respondents (rows carry ``cnt`` respondents each).
+
+    One sort for all groups: order by (group, weight) — the key
+    group + w/(max w · (1+ε)) keeps groups apart — then find the rows holding
+    the middle respondent(s) through the cumulative counts.
+    """
+    if cnt is None:
+        cnt = np.ones(len(w))
     key = gcodes + w / (w.max() * (1 + 1e-9) if len(w) and w.max() > 0 else 1.0)
     order = np.argsort(key, kind="stable")
     ws = w[order]
-    counts = np.bincount(gcodes, minlength=G)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    lo = starts + (counts - 1) // 2
-    hi = starts + counts // 2
+    cum = np.cumsum(cnt[order])
+    N = np.bincount(gcodes, weights=cnt, minlength=G).round().astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(N)[:-1]])
     med = np.full(G, np.nan)
-    ok = counts > 0
-    med[ok] = 0.5 * (ws[lo[ok]] + ws[hi[ok]])
+    ok = N > 0
+    lo = np.searchsorted(cum, (start + (N - 1) // 2)[ok], side="right")
+    hi = np.searchsorted(cum, (start + N // 2)[ok], side="right")
+    med[ok] = 0.5 * (ws[lo] + ws[hi])
     return med
 
 
