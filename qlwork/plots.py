@@ -248,14 +248,6 @@ def grade_color(grade: object) -> str:
     return GRADE_COLORS.get(str(grade), OTHER_GRADE_COLOR)
 
 
-def _grade_legend(ax, grades: Iterable[str], **kw) -> None:
-    present = [g for g in GRADE_ORDER if g in set(map(str, grades))]
-    others = sorted({str(g) for g in grades} - set(GRADE_ORDER) - {"nan", "None", "<NA>"})
-    handles = [Patch(color=grade_color(g), label=g) for g in present + others]
-    if handles:
-        ax.legend(handles=handles, title="等级", **kw)
-
-
 def _legend_below(fig: Figure, ax, handles=None, **kw) -> None:
     """Legend under the axes, outside it (constrained layout makes room; never overlaps)."""
     if handles is None:
@@ -266,10 +258,21 @@ def _legend_below(fig: Figure, ax, handles=None, **kw) -> None:
         ax.legend(handles=handles, loc="best", **kw)
 
 
+def _wrap_title(fig: Figure, title: str, share: float = 0.72) -> str:
+    """Wrap a left-aligned axes title to about ``share`` of the figure width.
+
+    Titles start at the axes' left edge (after the tick labels), so only part of
+    the figure width is available; constrained layout does not wrap text.
+    """
+    fs = mpl.font_manager.FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    chars = max(8.0, math.floor(fig.get_figwidth() * 72 * share / fs))
+    return "\n".join(wrap_label(line, chars) for line in str(title).split("\n"))
+
+
 def _finish(fig: Figure, ax, title: str | None, xlabel: str | None, ylabel: str | None,
             note: str | None = None) -> Figure:
     if title:
-        ax.set_title(title)
+        ax.set_title(_wrap_title(fig, title))
     if xlabel is not None:
         ax.set_xlabel(xlabel)
     if ylabel is not None:
@@ -354,18 +357,24 @@ def ranking_bar(data: pd.DataFrame, *, label: str = "unit_name", score: str = "t
             fs = mpl.rcParams["ytick.labelsize"]
             for yi, v in zip(y, vals):
                 ax.text(v + 0.6, yi, f"{v:.1f}", va="center", ha="left", fontsize=fs * 0.9, color="#333333")
+        handles = []
+        if grade in d.columns:
+            present = set(d[grade].astype(str))
+            handles = [Patch(color=grade_color(g), label=g) for g in GRADE_ORDER if g in present]
+            handles += [Patch(color=grade_color(g), label=g) for g in sorted(present - set(GRADE_ORDER))
+                        if g not in ("nan", "None", "<NA>", "")]
         if pass_mark is not None:
             ax.axvline(pass_mark, color=PASS_LINE_COLOR, ls="--", lw=1.0)
-            ax.text(pass_mark, 1.0, f" 合格线 {pass_mark:g}", transform=ax.get_xaxis_transform(),
-                    color=PASS_LINE_COLOR, va="bottom", ha="left", fontsize=mpl.rcParams["xtick.labelsize"])
+            handles.append(Line2D([], [], color=PASS_LINE_COLOR, ls="--", lw=1.0, label=f"合格线 {pass_mark:g} 分"))
         if highlight:
             hl = set(map(str, highlight))
             for t, name in zip(ax.get_yticklabels(), d[label].astype(str)):
                 if name in hl:
                     t.set_fontweight("bold")
                     t.set_color(UNIT_COLOR)
-        if grade in d.columns:
-            _grade_legend(ax, d[grade].astype(str), loc="lower right", ncols=1)
+        if handles:
+            # Below the axes, outside the bars: never covers a bar or competes with a long title.
+            _legend_below(fig, ax, handles=handles, ncols=len(handles))
         return _finish(fig, ax, title, xlabel, None)
 
 

@@ -101,6 +101,8 @@ CHARTS = {
     "grade_probability_plot": lambda: P.grade_probability_plot(grade_prob_df()),
     "agreement_scatter": lambda: P.agreement_scatter(agree_df(), label="unit_name", flag="flag", group="unit_type"),
     "bland_altman_plot": lambda: P.bland_altman_plot(agree_df()),
+    "ranking_bar_long_title": lambda: P.ranking_bar(
+        ranking_df().head(8), title="一个很长的标题：某某县二〇二五年下半年清廉机关建设指数排行榜（机关、学校、医院、企业）"),
     "weights_comparison": lambda: P.weights_comparison(pd.DataFrame({
         "name": NAMES[:20], "nominal_weight": np.full(20, 0.05), "r2_share": rng0.dirichlet(np.ones(20))})),
 }
@@ -208,7 +210,8 @@ def test_ranking_bar_colours_follow_grade_palette_and_pass_line():
     assert got == [P.GRADE_COLORS[g].lower() for g in ["优秀", "良好", "合格", "不合格"]]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["甲", "乙", "丙", "丁"]  # best on top
     assert any(line.get_xdata()[0] == 60 for line in ax.get_lines())
-    assert any("合格线" in t.get_text() for t in ax.texts)
+    legend_texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert legend_texts == ["优秀", "良好", "合格", "不合格", "合格线 60 分"]
 
 
 def test_grade_palette_constant():
@@ -317,3 +320,35 @@ def test_bland_altman_lines_match_formula():
 def test_trend_periods_sorted_chronologically():
     fig = CHARTS["trend_lines"]()
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == PERIODS
+
+
+def _drawn_texts(fig):
+    """Every text matplotlib actually draws (tick labels outside the view limits are skipped)."""
+    hidden = set()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            hidden.update(id(t) for t in ax.findobj(mpl.text.Text))
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if loc is None or not (lo - 1e-9 <= loc <= hi + 1e-9):
+                    hidden.update((id(tick.label1), id(tick.label2)))
+    return [t for t in fig.findobj(mpl.text.Text)
+            if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_no_text_overlaps_any_other_text(name):
+    # Titles, axis labels, tick labels, value labels, legends, notes: no two drawn
+    # texts may share area (40 units for the unit charts).
+    fig, _, r = rendered(name)
+    texts = _drawn_texts(fig)
+    boxes = [t.get_window_extent(r) for t in texts]
+    bad = [(texts[i].get_text(), texts[j].get_text()) for i, j in _overlaps(boxes)]
+    assert bad == []
+    # Nothing cut off at the figure's edges (long titles are wrapped).
+    W, H = fig.bbox.width, fig.bbox.height
+    outside = [t.get_text() for t, b in zip(texts, boxes) if b.x0 < -1 or b.y0 < -1 or b.x1 > W + 1 or b.y1 > H + 1]
+    assert outside == []
