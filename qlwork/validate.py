@@ -163,8 +163,9 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
 
     uid = cells["unit_id"]
     known = uid.isin(units["unit_id"]).to_numpy()
-    ufw = uid.map(dict(zip(units["unit_id"], units["framework"]))).to_numpy(dtype=object)
-    utype = uid.map(dict(zip(units["unit_id"], units["unit_type"]))).to_numpy(dtype=object)
+    # Series (Arrow strings), not object arrays: millions of cells at province scale
+    ufw = uid.map(dict(zip(units["unit_id"], units["framework"])))
+    utype = uid.map(dict(zip(units["unit_id"], units["unit_type"])))
     row_key = ["file", "sheet", "row"]
 
     # unknown units (one problem per row)
@@ -177,7 +178,7 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     valid &= known
 
     # unit in a sheet of another framework
-    m = known & (ufw != cells["framework"].to_numpy(dtype=object))
+    m = known & (ufw != cells["framework"]).fillna(True).to_numpy(dtype=bool)
     for r in cells.loc[m].drop_duplicates(row_key).itertuples(index=False):
         problems.append(Problem(
             "wrong_sheet", f"单位 {r.unit_id} 不属于本工作表的指标框架（{r.framework}），该行未采用",
@@ -190,11 +191,13 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     cand = valid.copy()
     dup = np.zeros(n, bool)
     if cand.any():
-        sub = key[cand]
-        d = sub.duplicated(keep="first").to_numpy()
+        d = key[cand].duplicated(keep="first").to_numpy()
         dup[np.flatnonzero(cand)[d]] = True
-        first = cells[cand].drop_duplicates(["unit_id", "period", "indicator_id"], keep="first").set_index(
-            ["unit_id", "period", "indicator_id"])
+    if dup.any():
+        k3 = ["unit_id", "period", "indicator_id"]
+        dupkeys = cells.loc[dup, k3].drop_duplicates()
+        involved = cand & key.merge(dupkeys.assign(_d=True), on=k3, how="left")["_d"].notna().to_numpy()
+        first = cells[involved & ~dup].set_index(k3)
         for r in cells.loc[dup].drop_duplicates(row_key).itertuples(index=False):
             f = first.loc[(r.unit_id, r.period, r.indicator_id)]
             where = (f"{f['file']} 工作表 {f['sheet']} 第 {f['row']} 行" if f["file"] != r.file
@@ -208,25 +211,27 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
 
     # cell checks on the rows that are used
     ind_meta = {(k, i.id): i for k, fw in frameworks.items() for i in fw.indicators.values()}
-    status = cells["status"].to_numpy(dtype=object)
+    st_ok = (cells["status"] == "ok").to_numpy(dtype=bool)
+    st_nonnum = (cells["status"] == "non_numeric").to_numpy(dtype=bool)
+    st_missing = (cells["status"] == "missing").to_numpy(dtype=bool)
     vals = cells["value"].to_numpy(dtype=float)
-    fwk = cells["framework"].to_numpy(dtype=object)
-    ind = cells["indicator_id"].to_numpy(dtype=object)
+    fwk = cells["framework"]
+    ind = cells["indicator_id"]
     # per-cell range and applicability by index lookup into small tables (no per-cell Python objects)
     keys = list(ind_meta)
     pos = pd.MultiIndex.from_tuples(keys).get_indexer(pd.MultiIndex.from_arrays([fwk, ind])) if n else np.zeros(0, int)
     lo = np.array([ind_meta[k].valid_range[0] for k in keys], float)[pos] if n else np.zeros(0)
     hi = np.array([ind_meta[k].valid_range[1] for k in keys], float)[pos] if n else np.zeros(0)
-    types = sorted({str(t) for t in utype if isinstance(t, str)})
+    types = sorted(str(t) for t in utype.dropna().unique())
     app_tab = np.array([[ind_meta[k].applies(t) for t in types] for k in keys], bool).reshape(len(keys), len(types))
     tpos = pd.Index(types).get_indexer(utype) if n else np.zeros(0, int)
     applies = np.where(tpos >= 0, app_tab[pos, np.maximum(tpos, 0)] if n and types else False, False) if n \
         else np.zeros(0, bool)
     used = valid.copy()
-    nonnum = used & (status == "non_numeric")
-    oor = used & (status == "ok") & ((vals < lo) | (vals > hi))
-    missing = used & (status == "missing") & applies
-    notapp = used & (status == "ok") & ~applies & ~oor
+    nonnum = used & st_nonnum
+    oor = used & st_ok & ((vals < lo) | (vals > hi))
+    missing = used & st_missing & applies
+    notapp = used & st_ok & ~applies & ~oor
     for mask, code in ((nonnum, "non_numeric"), (oor, "out_of_range"), (missing, "missing_value"),
                        (notapp, "not_applicable_value")):
         for i in np.flatnonzero(mask):
@@ -244,11 +249,11 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                                         "value outside the indicator's valid range; not used",
                                         found=_fmt(float(r["value"])), expected=f"{rng}（{meta.unit}）", **loc))
             elif code == "missing_value":
-                problems.append(Problem(code, f"单位 {r['unit_id']}（{utype[i]}）缺少适用指标 {nm} 的值",
+                problems.append(Problem(code, f"单位 {r['unit_id']}（{utype.iloc[i]}）缺少适用指标 {nm} 的值",
                                         "applicable indicator has no value", found=r["text"] if isinstance(r["text"], str) and r["text"] else "空白 blank",
                                         expected=f"数值 a value（{meta.unit}）", **loc))
             else:
-                problems.append(Problem(code, f"指标 {nm} 不适用于单位类型 {utype[i]}，该值未采用",
+                problems.append(Problem(code, f"指标 {nm} 不适用于单位类型 {utype.iloc[i]}，该值未采用",
                                         "indicator does not apply to this unit type; value not used",
                                         found=_fmt(float(r["value"])), expected="“/” 不适用 not applicable",
                                         severity="warning", **loc))

@@ -147,3 +147,16 @@ def test_refuses_non_empty_folder(tmp_path):
         generate_demo(tmp_path)
     assert e.value.problems[0].code == "folder_not_empty"
     assert (tmp_path / "x.txt").read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_province_scale(tmp_path):
+    """≈30,000 units and ≈1,000,000 responses in 2025H2, in reasonable CPU time."""
+    cpu0 = time.process_time()
+    s = generate_demo(tmp_path / "p", scale="province")
+    cpu = time.process_time() - cpu0
+    assert cpu < 180
+    assert 27_000 <= s.n_units <= 36_000
+    assert 900_000 <= s.respondents["2025H2"] <= 1_150_000
+    units = pd.read_excel(tmp_path / "p" / "units.xlsx", engine="openpyxl")
+    assert units["市州"].nunique() == 14 and 100 <= units["县市区"].nunique() <= 140
