@@ -163,7 +163,7 @@ class IndexResult:
             out[c] = self.scores[c].to_numpy()
         rk = self.ranking.reindex(self.scores.index)
         for c in rk.columns:
-            out[c] = rk[c].to_numpy()
+            out[c] = rk[c].array  # keep nullable Int64 ranks and str grades
         w = self.warnings
         codes = (w.groupby("unit_id")["code"].agg(";".join) if len(w) else pd.Series(dtype=str))
         out["warnings"] = codes.reindex(self.scores.index).fillna("").to_numpy()
