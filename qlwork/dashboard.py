@@ -992,6 +992,11 @@ class ReviewDashboard:
         if self._busy:
             return
         idx = ch["new"]
+        loading = self.w.HTML(info_html("正在计算，请稍候……"))
+        if idx == 3:
+            self.sens_box.children = [loading]
+        elif idx == 4:
+            self.survey_box.children = [loading]
         if idx == 2:
             self.update_weights()
         elif idx == 3:

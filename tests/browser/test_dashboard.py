@@ -273,7 +273,11 @@ def test_unit_view(page, oracle, artifacts):
 @pytest.mark.parametrize("view", ["敏感性分析", "群众评价", "数据概况"])
 def test_other_views_render(page, artifacts, view):
     show_tab(page, view)
-    page.wait_for_timeout(1500)
+    box = {"敏感性分析": ".qlw-sensitivity", "群众评价": ".qlw-survey", "数据概况": ".qlw-overview"}[view]
+    page.wait_for_function(
+        "(sel) => { const b = document.querySelector(sel); return b && b.innerText.length > 20"
+        " && !b.innerText.includes('正在计算'); }", arg=box, timeout=60_000)
+    page.wait_for_timeout(500)  # images decode
     assert_no_errors(page)
     assert ERROR_TEXT not in page.content()
     shoot(page, artifacts, f"{VIEWS.index(view) + 1}_{view}")
@@ -284,3 +288,18 @@ def test_no_code_or_traceback_shown(page):
     assert "Traceback" not in html
     assert "build_review_dashboard" not in page.inner_text("body")
     assert re.search(r"qlwork\.dashboard", page.inner_text("body")) is None
+
+
+def test_second_viewer_gets_own_kernel_fast(page, voila_server, browser_context, oracle, timings):
+    """A second committee member opening the page on the running server
+    (preheated kernel pool, voila.json) gets an independent kernel: their
+    filters do not move the first viewer's table."""
+    page.wait_for_timeout(8000)  # the pool refills after the first viewer took its kernel
+    other, t = open_dashboard(browser_context, voila_server, 1920, 1080)
+    timings["second_viewer_render_s"] = round(t, 3)
+    assert_no_errors(other)
+    select(other, "qlw-period", oracle.periods[0])
+    assert table_ids(other) == oracle.page(oracle.periods[0])["unit_id"].tolist()
+    show_tab(page, "排行榜")
+    assert page.locator(".qlw-period select").input_value() == oracle.periods[-1]
+    other.close()
