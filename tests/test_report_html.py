@@ -187,3 +187,17 @@ def test_cli_report_scope(tmp_path, capsys):
     assert main(["report", "--period", "2025H2", "--scope", "不存在县", "--processed", str(proc),
                  "--raw", str(raw), "--out", str(out), "--quiet"]) == 2
     assert "找不到范围" in capsys.readouterr().err
+
+
+def test_report_files_readable_by_group(result, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "set"
+    old = os.umask(0o022)
+    try:
+        generate_reports(result, out_dir=out, progress=False, charts=False, notices=False)
+    finally:
+        os.umask(old)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert modes == {0o644}

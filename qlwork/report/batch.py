@@ -261,6 +261,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             timing["pdf"] = time.perf_counter() - t0
         _write_index(st, index_rows, period, scope, written, subset_mode=subset is not None)
         _write_manifest(st, period, scope, res_list, messages)
+        _share_permissions(st)
         swap_dirs(st, target)
     except BaseException:
         shutil.rmtree(st, ignore_errors=True)
@@ -271,6 +272,16 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
 
     return ReportSet(out_dir=target, period=period, scope=scope,
                      **{k: final(v) for k, v in written.items()}, messages=tuple(messages), seconds=timing)
+
+
+def _share_permissions(st: Path) -> None:
+    """Temporary files are created 0600 (mkstemp); give report files the umask's usual mode,
+    since they are meant to be read by colleagues and web servers."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in st.rglob("*"):
+        if p.is_file():
+            os.chmod(p, 0o666 & ~mask)
 
 
 def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, written, subset_mode: bool) -> None:

@@ -122,9 +122,10 @@ def trend_line(periods: Sequence[str], values: Sequence[float], *, peer: Sequenc
     out.append(path(values, 'stroke="#1d4ed8" stroke-width="2.2"'))
     for i, v in enumerate(values):
         if v is not None and not math.isnan(v):
+            anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
             out.append(f'<circle cx="{_f(sx(i))}" cy="{_f(sy(v))}" r="3.2" fill="#1d4ed8"/>'
                        f'<text x="{_f(sx(i))}" y="{_f(sy(v) - 6)}" font-size="9.5" fill="{_TEXT}" '
-                       f'text-anchor="middle">{v:.1f}</text>')
+                       f'text-anchor="{anchor}">{v:.1f}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -147,9 +148,9 @@ def gap_axis(internal: float | None, public: float | None, *, peer_internal: flo
         out.append(f'<rect x="{_f(a)}" y="{y - 5}" width="{_f(max(b - a, 1))}" height="10" fill="#fde68a"/>')
     for v, pv, col, lab, dy in ((internal, peer_internal, "#1d4ed8", "专业分", -14),
                                 (public, peer_public, "#c2410c", "获得感", 26)):
-        if ok(pv):
-            out.append(f'<path d="M{_f(sx(pv))},{y + (-9 if dy < 0 else 9)} l-4,{-5 if dy < 0 else 5} h8 z" '
-                       f'fill="none" stroke="{col}" stroke-width="1"/>')
+        if ok(pv):  # peer median: hollow ring on the axis, never under a label
+            out.append(f'<circle cx="{_f(sx(pv))}" cy="{y}" r="7.5" fill="none" stroke="{col}" '
+                       f'stroke-width="1.3" stroke-dasharray="2 1.5"/>')
         if ok(v):
             out.append(f'<circle cx="{_f(sx(v))}" cy="{y}" r="6" fill="{col}"/>'
                        f'<text x="{_f(sx(v))}" y="{y + dy}" font-size="10.5" fill="{col}" '
