@@ -229,7 +229,7 @@ def test_grade_probability_accepts_tidy_input_and_sorts_best_first():
 
 # ------------------------------------------------------------------ exports
 def test_save_figure_png_and_svg(tmp_path):
-    fig = CHARTS["ranking_bar"]()
+    fig = P.ranking_bar(ranking_df().head(8))  # small: a 300-dpi render is the slow part
     paths = P.save_figure(fig, tmp_path / "{period}" / "排行榜_{unit_type}", period="2025H2", unit_type="机关/学校")
     assert [p.name for p in paths] == ["排行榜_机关_学校.png", "排行榜_机关_学校.svg"]
     assert all(p.parent.name == "2025H2" for p in paths)
