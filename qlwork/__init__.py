@@ -28,6 +28,9 @@ _EXPORTS = {
     "load_units": "qlwork.ingest",
     "generate_demo": "qlwork.demo",
     "project_root": "qlwork.paths",
+    "estimate_public": "qlwork.survey.pipeline",
+    "lins_ccc": "qlwork.compare",
+    "bland_altman": "qlwork.compare",
     "generate_reports": "qlwork.report",
     "write_workbook": "qlwork.report",
     "UnitReportBuilder": "qlwork.report",
@@ -38,6 +41,10 @@ _EXPORTS = {
     "entropy_weights": "qlwork.weights",
     "critic_weights": "qlwork.weights",
     "combine_weights": "qlwork.weights",
+    "indicator_profile": "qlwork.profile",
+    "coherence_report": "qlwork.coherence",
+    "save_figure": "qlwork.plots",
+    "cjk_font_family": "qlwork.fonts",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
