@@ -194,8 +194,21 @@ def test_sensitivity_sheet(result, tmp_path):
     wb = openpyxl.load_workbook(path)
     assert "敏感性" in wb.sheetnames and "图表" not in wb.sheetnames
     t = _table(wb["敏感性"]).set_index("单位编码")
-    assert (t["名次区间上限"].reindex(f["unit_id"]).to_numpy() == (f["rank"] + 2).to_numpy()).all()
-    assert (t["p_bottom_n"] == 0.05).all()
+    assert (t["名次区间上限(95%)"].reindex(f["unit_id"]).to_numpy() == (f["rank"] + 2).to_numpy()).all()
+    assert (t["末位概率"] == 0.05).all() and (t["合格概率"] == 0.6).all()
+
+
+def test_real_sensitivity_result(result, tmp_path):
+    from qlwork.sensitivity import run
+
+    sens = run(result, draws=64, seed=5, progress=False)
+    path = write_workbook(result, tmp_path / "r.xlsx", sensitivity=sens)
+    wb = openpyxl.load_workbook(path)
+    t = _table(wb["敏感性"]).set_index("单位编码")
+    u = sens.to_frame().set_index("unit_id")
+    np.testing.assert_array_equal(t["末位概率"].reindex(u.index).astype(float), u["p_bottom_n"].astype(float))
+    text = [str(c.value) for row in wb["方法说明"].iter_rows() for c in row if c.value is not None]
+    assert "sensitivity.seed" in text and "sensitivity.draws" in text
 
 
 def test_charts_exported_and_embedded(tmp_path):

@@ -366,12 +366,11 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     if st is not None:
         ws = wb.create_sheet(_sheet_name(SHEET_SENSITIVITY, used))
         names = result_frame(result).set_index("unit_id")
-        t = st.copy()
+        left = names[[c for c in ("unit_name", "unit_type", "total", "rank", "grade") if c in names.columns]]
+        t = st.drop(columns=[c for c in st.columns if c in left.columns]).copy()
         t.index.name = "unit_id"
-        t = names[[c for c in ("unit_name", "unit_type", "total", "rank", "grade") if c in names.columns]] \
-            .join(t, how="inner").reset_index()
-        heads = [COLUMN_ZH.get(c, {"rank_lo": "名次区间下限", "rank_hi": "名次区间上限",
-                                   "rank_median": "模拟名次中位数"}.get(c, c)) for c in t.columns]
+        t = left.join(t, how="inner").reset_index()
+        heads = [_sens_header(c) for c in t.columns]
         h, last = _write_block(ws, t, heads, start_row=1, formats=_formats_for(t))
         _widths(ws, t, heads)
         _finish_sheet(ws, h, last, len(heads), title=f"{label} 敏感性")
@@ -451,6 +450,23 @@ def save_workbook(wb, path: str | Path) -> Path:
     with _exact_floats(), atomic_path(path) as tmp:
         wb.save(tmp)
     return path
+
+
+_SENS_ZH = {"rank_lo": "名次区间下限(5%)", "rank_hi": "名次区间上限(95%)", "rank_median": "模拟名次中位数",
+            "p_bottom_n": "末位概率", "peer_group": "同类组", "group_size": "组内单位数", "nominal_score": "名义得分",
+            "nominal_rank": "名义排名", "nominal_grade": "名义等级", "rank_interval_width": "排名区间宽度",
+            "rank_resolution": "排名分辨率", "p_nominal_grade": "保持名义等级概率",
+            "mean_abs_rank_shift": "平均排名变动"}
+
+
+def _sens_header(c: str) -> str:
+    if c in COLUMN_ZH:
+        return COLUMN_ZH[c]
+    if c in _SENS_ZH:
+        return _SENS_ZH[c]
+    if str(c).startswith("p_") and str(c)[2:] in GRADE_FILLS:
+        return f"{str(c)[2:]}概率"
+    return str(c)
 
 
 def _compare_frame(compare: Any) -> pd.DataFrame | None:
