@@ -60,7 +60,7 @@ WARNING_LABELS = {
     "below_pass": "未达及格线", "below_pass_mark": "未达及格线", "pass_mark": "未达及格线",
     "bottom_n": "同类末位", "bottom": "同类末位", "large_drop": "大幅下降", "drop": "大幅下降",
     "divergence": "内外差异", "gap": "内外差异", "veto": "一票否决", "missing": "数据缺失",
-    "imputed": "含插补值", "outlier": "离群值",
+    "imputed": "含插补值", "outlier": "离群值", "missing_data": "数据缺失", "missing_public": "缺群众评价",
 }
 
 
@@ -1398,8 +1398,11 @@ class ReviewDashboard:
         if self.chart_enabled and len(head):
             from .plots import grade_probability_plot, rank_interval_plot
 
+            names = head["unit_name"].astype(str)
+            if (self.type_dd.value or ALL) == ALL:  # ranks are within unit type: say which
+                names = names + "（" + head.index.map(self.frame().set_index("unit_id")["unit_type"]).astype(str) + "）"
             if {"rank_lo", "rank_hi"} <= set(sf.columns):
-                d = pd.DataFrame({"unit": head["unit_name"].astype(str).to_numpy(),
+                d = pd.DataFrame({"unit": names.to_numpy(),
                                   "nominal_rank": head["nominal_rank"].astype(float).to_numpy(),
                                   "rank_median": (head["rank_median"] if "rank_median" in head.columns
                                                   else head["nominal_rank"]).astype(float).to_numpy(),
@@ -1409,7 +1412,7 @@ class ReviewDashboard:
                                         format="png", layout=w.Layout(max_width="600px")))
             if gcols:
                 d = head[gcols].rename(columns=lambda c: str(c)[2:]).astype(float)
-                d.insert(0, "unit", head["unit_name"].astype(str).to_numpy())
+                d.insert(0, "unit", names.to_numpy())
                 children.append(w.Image(value=_fig_png(grade_probability_plot(d.reset_index(drop=True))),
                                         format="png", layout=w.Layout(max_width="600px")))
         cols = {"unit_name": "单位名称", "nominal_rank": "同类名次", "total": "综合得分", "rank_lo": "名次区间下限",
