@@ -154,7 +154,9 @@ def test_warning_sheet_lists_every_warning_with_indicators(book, result):
     w = result.warnings[~result.warnings["code"].isin(["missing_data", "missing_public"])]
     assert len(t) == len(w) > 0
     assert set(t["预警代码"]) == set(w["code"])
-    assert t["相关指标"].str.contains("同组中位").all()
+    assert t["相关指标"].str.contains("同组中位|较上期").all()
+    drops = t[t["预警代码"] == "large_drop"]
+    assert len(drops) and drops["相关指标"].str.contains("较上期-").all()  # the indicators that fell
 
 
 def test_public_sheet_gap(book, result):

@@ -201,3 +201,26 @@ def test_report_files_readable_by_group(result, tmp_path):
         os.umask(old)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
     assert modes == {0o644}
+
+
+def test_large_drop_names_the_indicators_that_fell(builder, result):
+    w = result.warnings[result.warnings["code"] == "large_drop"]
+    assert len(w)
+    uid = w["unit_id"].iloc[0]
+    nh = result.normalized_history
+    delta = (nh.xs("2025H2", level=0).loc[uid] - nh.xs("2025H1", level=0).loc[uid]).dropna()
+    expected = list(delta[delta < 0].sort_values().index[:3])
+    got = next(x for x in builder.warnings_of(uid) if x["code"] == "large_drop")["behind"]
+    assert [r["id"] for r in got] == expected
+    assert [r["change"] for r in got] == pytest.approx(list(delta[expected]), abs=1e-12)
+
+
+def test_bottom_n_uncertain_when_p_bottom_below_half(result):
+    f = result.to_frame()
+    bottom = result.warnings.loc[result.warnings["code"] == "bottom_n", "unit_id"]
+    sens = pd.DataFrame({"unit_id": f["unit_id"], "rank_p05": 1.0, "rank_p95": 9.0,
+                         "p_bottom_n": np.where(f["unit_id"] == bottom.iloc[0], 0.3, 0.9)})
+    b = UnitReportBuilder(result, sensitivity=sens)
+    flags = {u: next(x for x in b.warnings_of(u) if x["code"] == "bottom_n")["uncertain"] for u in bottom}
+    assert flags[bottom.iloc[0]] is True and not any(v for u, v in flags.items() if u != bottom.iloc[0])
+    assert "不确定" in render_notice(b, bottom.iloc[0])

@@ -98,12 +98,17 @@ def warning_table(result, builder: UnitReportBuilder) -> pd.DataFrame:
                 "county": r.get("county", ""), "total": r.get("total", np.nan), "grade": r.get("grade", ""),
                 "rank": r.get("rank", np.nan), "change": r.get("change", np.nan),
                 "code": w["code"], "reason_zh": w["reason"], "detail": w["detail"], "相关一级指标": w["node"],
-                "相关指标": "；".join(f"{b['name']}({b['value']:.1f}分，同组中位{b['peer_median']:.1f})"
+                "相关指标": "；".join(f"{b['name']}({b['value']:.1f}分，" +
+                                   (f"较上期{b['change']:+.1f})" if "change" in b else f"同组中位{b['peer_median']:.1f})")
                                    for b in w["behind"]),
+                "末位概率": w["p_bottom"],
             })
     cols = ["unit_id", "unit_name", "unit_type", "county", "total", "grade", "rank", "change",
-            "code", "reason_zh", "detail", "相关一级指标", "相关指标"]
-    return pd.DataFrame(rows, columns=cols)
+            "code", "reason_zh", "detail", "相关一级指标", "相关指标", "末位概率"]
+    out = pd.DataFrame(rows, columns=cols)
+    if out["末位概率"].isna().all():
+        out = out.drop(columns="末位概率")
+    return out
 
 
 def public_table(result, builder: UnitReportBuilder) -> pd.DataFrame | None:
@@ -191,7 +196,7 @@ def _formats_for(df: pd.DataFrame) -> dict[str, str]:
             out[c] = "0"
         elif s == "change" or s == "gap" or s == "名次差":
             out[c] = "+0.00;-0.00;0.00"
-        elif s.startswith(("p_", "prob_")):
+        elif s.startswith(("p_", "prob_")) or s.endswith("概率"):
             out[c] = "0.0%"
         else:
             out[c] = "0.00"

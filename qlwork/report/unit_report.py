@@ -260,6 +260,14 @@ class UnitReportBuilder:
                                zip(self.history_peer.index, self.history_peer.to_numpy(float))}
         if self.sens is not None:
             self._sens_rows = self.sens.to_dict("index")
+        # previous period's indicator scores, to name the indicators behind a large drop
+        self._prev = None
+        nh, prev = getattr(result, "normalized_history", None), params.get("previous_period")
+        if nh is not None and prev is not None and isinstance(nh.index, pd.MultiIndex) \
+                and prev in nh.index.get_level_values(0):
+            pm = nh.xs(prev, level=0)
+            pm.index = pm.index.astype(str)
+            self._prev = pm.reindex(index=scores.index, columns=ind_cols).to_numpy(dtype=float)
 
     # ---------------------------------------------------------------- pieces
     def unit_ids(self) -> list[str]:
@@ -291,6 +299,19 @@ class UnitReportBuilder:
         rows = [r for r in rows if r["loss"] > 0]
         return sorted(rows, key=lambda r: -r["loss"])[:k]
 
+    def dropped(self, uid: str, k: int = 3) -> list[dict]:
+        """Indicators whose 0–100 score fell most since the previous period (behind a large drop)."""
+        j = self._pos[uid]
+        delta = self._N[j] - self._prev[j]
+        rows = {r["id"]: r for r in self.indicator_rows(uid)}
+        order = [self.ind_cols[c] for c in np.argsort(np.nan_to_num(delta, nan=np.inf)) if delta[c] < 0]
+        out = []
+        for i in order[:k]:
+            r = dict(rows[i])
+            r["change"] = float(delta[self._col[i]])
+            out.append(r)
+        return out
+
     def node_of_warning(self, code: str, detail: str) -> str | None:
         text = f"{code} {detail}"
         for n in self.level1:
@@ -303,14 +324,23 @@ class UnitReportBuilder:
         for r in self._warn_rows.get(uid, ()):
             code, detail = str(r.get("code", "")), "" if pd.isna(r.get("detail")) else str(r.get("detail"))
             node = self.node_of_warning(code, detail)
-            if "diverg" in code or "背离" in str(r.get("reason_zh", "")):
+            if code == "large_drop" and self._prev is not None:
+                behind = self.dropped(uid, 3)
+            elif "diverg" in code or "背离" in str(r.get("reason_zh", "")):
                 pub = [i for i in self.fw.public_indicators() if i in self.ind_cols]
                 behind = self.indicator_rows(uid, pub) + self.behind(uid, None, 2)
             else:
                 behind = self.behind(uid, node, 3)
+            p_bottom = None
+            if code == "bottom_n" and self.sens is not None:
+                srow = self._sens_rows.get(uid, {})
+                pb = next((srow[c] for c in srow if str(c).startswith("p_bottom")), None)
+                p_bottom = None if pb is None or self._isna(pb) else float(pb)
             out.append({"code": code, "reason": str(r.get("reason_zh", code)), "detail": detail,
                         "node": self.fw.name_of(node) if node else "", "behind": behind,
-                        "level": _warning_level(code)})
+                        "level": _warning_level(code), "p_bottom": p_bottom,
+                        # DOMAIN.md §3.8: bottom-N by point estimate but P(bottom N) < 0.5 is shown as uncertain
+                        "uncertain": p_bottom is not None and p_bottom < 0.5})
         return out
 
     def uncertainty(self, uid: str) -> dict:
