@@ -221,3 +221,29 @@ def test_package_level_ingest_is_callable(tmp_path):
     assert res.n_values == 16
     assert len(qlwork.load_values(tmp_path / "o")) == 16
     assert len(qlwork.load_units(tmp_path / "raw")) == 3
+
+
+# ------------------------------------------------------------- property test
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_FULL = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+_messy = st.sampled_from(["number", "text", "full", "spaces", "percent"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(vals=st.lists(st.tuples(st.integers(0, 50), st.floats(0, 100, allow_nan=False).map(lambda x: round(x, 1)),
+                               _messy, _messy), min_size=3, max_size=3))
+def test_messy_forms_read_back_exactly(tmp_path, vals):
+    """Whatever form a department types a number in, the value read back is the number."""
+    def form(x, how):
+        s = repr(x)
+        return {"number": x, "text": s, "full": s.translate(_FULL), "spaces": f" {s} ", "percent": f"{s}%"}[how]
+    rows = [[i + 1, f"U{i + 1}", "x", form(c, hc), form(p, hp), "/" if i == 0 else 0]
+            for i, (c, p, hc, hp) in enumerate(vals)]
+    d = tmp_path / f"h{abs(hash(str(vals)))}"
+    write_xlsx(d / "w.xlsx", HEAD + rows)
+    res = read_department_workbook(d / "w.xlsx", {"county": load_framework(FW)}, period="2025H1", department="纪检监察")
+    got = res.cells.set_index(["unit_id", "indicator_id"])["value"]
+    for i, (c, p, _, _) in enumerate(vals):
+        assert got[(f"U{i + 1}", "cnt")] == c
+        assert got[(f"U{i + 1}", "pct")] == p
