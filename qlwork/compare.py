@@ -303,9 +303,10 @@ def divergence(
       scale √(se_pub² + b²se_int² + τ²) where τ² is the between-unit residual
       variance (MAD² − median se²); one-sided BH-adjusted ``p_low_adj`` /
       ``p_high_adj`` (the direction is fixed in advance).
-    ``flag_low_public`` (the "paper compliance" warning) requires all of: the
-    专业分高、获得感低 quadrant, a significant residual (BH), a residual at least
-    ``min_gap`` points below expectation, and internal > public.  The raw
+    ``flag_low_public`` (the "paper compliance" warning) requires all of: a
+    significant low residual (one-sided BH), a residual at least ``min_gap``
+    points below expectation, and internal > public; ``quadrant`` is reported
+    alongside as a descriptor (not a condition).  The raw
     z-gap is reported too but not used alone: internal and public scales differ,
     so the raw gap is "significant" for most high-internal units.
     """
@@ -392,10 +393,11 @@ def divergence(
     d["z_resid"] = zr
     d["p_low_adj"] = p_low
     d["p_high_adj"] = p_high
-    d["flag_low_public"] = ((d["quadrant"] == QUADRANT_LABELS["high_low"]) & (p_low < alpha)
-                            & (d["resid_gap"] <= -min_gap) & (d["gap"] > 0))
-    d["flag_high_public"] = ((d["quadrant"] == QUADRANT_LABELS["low_high"]) & (p_high < alpha)
-                             & (d["resid_gap"] >= min_gap))
+    # the quadrant is a descriptor, not a condition: with a noisy internal score a unit
+    # just below the peer median but with a public score 30 points under expectation
+    # must still be warned about
+    d["flag_low_public"] = (p_low < alpha) & (d["resid_gap"] <= -min_gap) & (d["gap"] > 0)
+    d["flag_high_public"] = (p_high < alpha) & (d["resid_gap"] >= min_gap)
     d.attrs["params"] = {"alpha": alpha, "correction": correction, "rank_gap_frac": rank_gap_frac,
                          "min_gap": min_gap, "expected": "robust (Huber) line of public on internal per group",
                          "n_bottom": n_bottom, "p_bottom_threshold": p_bottom_threshold, "draws": draws,

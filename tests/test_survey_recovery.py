@@ -108,8 +108,8 @@ def test_low_public_units_flagged_with_compute_index(demo, tmp_path):
     out = _flags(ov, internal)
     truth = lat.loc[out.index, "low_public"].astype(bool)
     fl = out["flag_low_public"]
-    assert (fl & truth).sum() / truth.sum() >= 0.6
-    assert (fl & truth).sum() / max(fl.sum(), 1) >= 0.5
+    assert (fl & truth).sum() / truth.sum() >= 0.75
+    assert (fl & truth).sum() / max(fl.sum(), 1) >= 0.6
 
 
 def test_public_component_records_choice(demo):
