@@ -163,11 +163,13 @@ def _sigterm_as_exit():
 
 # --------------------------------------------------------------- the run
 def _pick(obj: Any, fw_id: str, n: int) -> Any:
+    """The part of a per-framework mapping for ``fw_id``; a single object is used for every
+    framework (its rows are matched to each result's units by unit_id)."""
     if obj is None:
         return None
     if isinstance(obj, Mapping) and not isinstance(obj, pd.DataFrame):
         return obj.get(fw_id)
-    return obj if n == 1 else obj
+    return obj
 
 
 def generate_reports(results, *, period: str | None = None, scope: str | None = None,
