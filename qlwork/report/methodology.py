@@ -28,7 +28,16 @@ PARAM_ZH = {
     "grades": "等次划分", "pass_mark": "合格线", "bottom_n": "末位数 N", "drop_points": "大幅下降阈值(分)",
     "outliers": "异常值处理", "seed": "随机种子", "seeds": "随机种子", "ri_table": "随机一致性指标 RI 表",
     "framework_id": "框架编号", "framework_version": "框架版本", "framework_fingerprint": "框架指纹",
-    "divergence": "背离判定", "previous_period": "上期", "n_draws": "抽样次数",
+    "divergence": "背离判定", "previous_period": "上期", "n_draws": "抽样次数", "draws": "抽样次数",
+    "framework": "框架编号", "periods": "数据中的期别", "comparison_groups": "比较组（填补/标准化范围）",
+    "region": "区域排名所用区划", "public": "群众评价来源", "public_detail": "群众评价口径",
+    "rank_ties": "并列名次规则", "change_rule": "变化量计算规则", "geometric_eps": "几何聚合下限 ε",
+    "constant_group_score": "组内无差异时的得分", "zscore_scale": "z 分数换算", "leaf_weights": "综合指标权重",
+    "normalization_fallback": "标准化退回情形", "absent_indicators": "无数据的指标", "public_indicators": "群众评价指标",
+    "ignored_not_applicable_values": "不适用而忽略的数值数", "n_units": "单位数", "n_rows": "单位×期别行数",
+    "n_patterns": "指标可用模式数", "n_imputed": "填补的数值数", "n_outliers_changed": "异常值处理的数值数",
+    "outlier_summary": "异常值处理摘要", "veto_units": "一票否决单位", "seconds": "计算用时(秒)",
+    "ignored_rows": "忽略的数据行", "model": "权重扰动模型",
 }
 
 
