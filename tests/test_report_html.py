@@ -224,3 +224,19 @@ def test_bottom_n_uncertain_when_p_bottom_below_half(result):
     flags = {u: next(x for x in b.warnings_of(u) if x["code"] == "bottom_n")["uncertain"] for u in bottom}
     assert flags[bottom.iloc[0]] is True and not any(v for u, v in flags.items() if u != bottom.iloc[0])
     assert "不确定" in render_notice(b, bottom.iloc[0])
+
+
+def test_agrees_with_index_result_unit(builder, result):
+    """Second method: IndexResult.unit() (the index engine's own per-unit view) must agree."""
+    for uid in result.scores.index[:8]:
+        ur = result.unit(uid)
+        ctx = builder.context(uid)
+        for n in ctx["nodes"]:
+            assert n["median"] == pytest.approx(float(ur.peers.loc[n["id"], "median"]), abs=1e-12)
+            assert n["p25"] == pytest.approx(float(ur.peers.loc[n["id"], "q1"]), abs=1e-12)
+        assert ctx["peer_n"] == ur.n_peers and ctx["rank"] == ur.rank and ctx["grade"] == ur.grade
+        mine = [r["id"] for r in ctx["strongest"]]
+        theirs = list(ur.strongest["indicator_id"])
+        if (ur.strongest["diff"] > 0).all():
+            assert mine == theirs
+        assert ctx["trend"]["values"] == pytest.approx(list(ur.trend["total"]), abs=1e-12)
