@@ -22,7 +22,7 @@ from .errors import Problem, QlworkError
 
 __all__ = [
     "CCCResult", "lins_ccc", "BlandAltmanResult", "bland_altman", "agreement",
-    "ModelResults", "fit_models", "divergence", "p_bottom_n", "QUADRANT_LABELS",
+    "ModelResults", "fit_models", "ordinal_model", "divergence", "p_bottom_n", "QUADRANT_LABELS",
 ]
 
 QUADRANT_LABELS = {
@@ -216,6 +216,32 @@ def fit_models(df: pd.DataFrame, *, internal: str = "internal", public: str = "p
             mixed = None
     return ModelResults(wls, mixed, d, {"wls_formula": f_wls, "weights": "1/se(public)^2",
                                         "mixed_groups": region})
+
+
+def ordinal_model(respondents: pd.DataFrame, item: str = "q1",
+                  covariates: Sequence[str] = ("age_group", "sex", "area"), *, valid=(1, 2, 3, 4, 5),
+                  max_rows: int | None = 20000, seed: int = 20251231, distr: str = "logit"):
+    """Ordinal logit of one item's answers on respondent covariates — who rates lower.
+
+    statsmodels ``OrderedModel`` (proportional odds); answers outside ``valid``
+    (e.g. 9 = 不了解) are dropped; categorical covariates are dummy coded
+    (first level = reference).  A positive coefficient means higher answers.
+    With more than ``max_rows`` answers a seeded random subsample is fitted
+    (recorded in the returned results' ``model.qlwork_params``).
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    d = respondents[[item, *covariates]].copy()
+    d = d[d[item].isin(list(valid))].dropna()
+    n_all = len(d)
+    if max_rows is not None and len(d) > max_rows:
+        d = d.sample(max_rows, random_state=np.random.default_rng(seed).integers(2**31 - 1))
+    X = pd.get_dummies(d[list(covariates)].astype(str), drop_first=True, dtype=float)
+    y = pd.Categorical(d[item].astype(int), categories=list(valid), ordered=True)
+    res = OrderedModel(y, X, distr=distr).fit(method="bfgs", disp=False, maxiter=500)
+    res.model.qlwork_params = {"item": item, "covariates": list(covariates), "n_used": len(d), "n_valid": n_all,
+                               "seed": seed, "distr": distr}
+    return res
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -123,3 +123,22 @@ def test_survey_plots_draw(tmp_path):
         path = tmp_path / "f.png"
         fig.savefig(path)
         assert path.stat().st_size > 1000
+
+
+def test_ordinal_model_recovers_direction():
+    from qlwork.compare import ordinal_model
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    d = pd.DataFrame({"sex": rng.choice(["男", "女"], n), "area": rng.choice(["城镇", "农村"], n)})
+    latent = 0.8 * (d["area"] == "农村") + rng.logistic(size=n)  # rural respondents rate higher
+    d["q1"] = np.digitize(latent, [-1.5, -0.5, 0.5, 1.5]) + 1
+    d.loc[:50, "q1"] = 9  # 不了解 dropped
+    res = ordinal_model(d, "q1", covariates=("sex", "area"))
+    # area dummy (reference 农村 after sorting? get_dummies drops the first level: 农村 < 城镇)
+    coef = res.params.filter(like="area").iloc[0]
+    name = res.params.filter(like="area").index[0]
+    expected_sign = -1 if name.endswith("城镇") else 1
+    assert np.sign(coef) == expected_sign
+    assert abs(coef) == pytest.approx(0.8, abs=0.2)
+    assert res.model.qlwork_params["n_valid"] == n - 51

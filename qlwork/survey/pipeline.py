@@ -83,7 +83,9 @@ def _load_units(raw: Path) -> pd.DataFrame:
         from ..ingest import load_units  # owned by the ingest helper
         u = load_units(raw)
     except (ImportError, AttributeError):
-        u = pd.read_excel(raw / "units.xlsx", sheet_name="单位名录", dtype=str)
+        from .read import excel_engine
+
+        u = pd.read_excel(raw / "units.xlsx", sheet_name="单位名录", dtype=str, engine=excel_engine())
         u = u.rename(columns={"单位编码": "unit_id", "单位名称": "unit_name", "单位类型": "unit_type",
                               "市州": "city", "县市区": "county", "乡镇(街道)": "township", "框架": "framework",
                               "在编人数": "staff", "服务人口": "population"})

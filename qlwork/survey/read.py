@@ -262,10 +262,17 @@ class SurveyRead:
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
 
 
+def excel_engine() -> str:
+    """``calamine`` (fast) when python-calamine is installed, else ``openpyxl``."""
+    import importlib.util
+
+    return "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
+
+
 def _read_table(path: Path, sheet) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
+        df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str, engine=excel_engine())
         return df, "xlsx"
     raw = path.read_bytes()
     enc = detect_encoding(raw)
