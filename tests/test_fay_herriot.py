@@ -110,3 +110,12 @@ def test_refuses_internal_score_covariate():
         design_matrix(pd.DataFrame({"专业分": np.linspace(0, 1, 5)}))
     ok = fay_herriot(y, psi, bad, allow_internal=True)
     assert ok.params["allow_internal"] is True
+
+
+def test_aligns_by_label():
+    y, psi, X = _milk()
+    idx = [f"A{i:02d}" for i in range(len(y))]
+    ys, ps, Xs = pd.Series(y, index=idx), pd.Series(psi, index=idx), X.set_axis(idx)
+    a = fay_herriot(ys, ps, Xs)
+    b = fay_herriot(ys, ps.iloc[::-1], Xs.iloc[::-1])
+    np.testing.assert_allclose(a.estimates, b.estimates)

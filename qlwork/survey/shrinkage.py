@@ -168,6 +168,11 @@ def fay_herriot(
     if method not in ("REML", "ML"):
         raise QlworkError(Problem("bad_method", "方法须为 REML 或 ML", "method must be REML or ML", found=method))
     index = direct.index if isinstance(direct, pd.Series) else pd.RangeIndex(len(direct))
+    if isinstance(direct, pd.Series) and isinstance(X, (pd.DataFrame, pd.Series)) and not X.index.equals(index) \
+            and set(X.index) == set(index):
+        X = X.reindex(index)  # align covariates with the direct estimates by label
+    if isinstance(direct, pd.Series) and isinstance(variance, pd.Series) and set(variance.index) == set(index):
+        variance = variance.reindex(index)
     y = np.asarray(direct, dtype=float)
     psi = np.asarray(variance, dtype=float)
     m = len(y)
