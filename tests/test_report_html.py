@@ -240,3 +240,14 @@ def test_agrees_with_index_result_unit(builder, result):
         if (ur.strongest["diff"] > 0).all():
             assert mine == theirs
         assert ctx["trend"]["values"] == pytest.approx(list(ur.trend["total"]), abs=1e-12)
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.browser
+def test_batch_pdf(tmp_path):
+    small = make_result(4, seed=4)
+    rs = generate_reports(small, out_dir=tmp_path / "set", progress=False, charts=False, pdf=True,
+                          notices=False)
+    assert len(rs.pdfs) == len(rs.unit_reports) == 4
+    for p in rs.pdfs:
+        assert p.is_file() and p.read_bytes()[:5] == b"%PDF-" and p.with_suffix(".html").is_file()
