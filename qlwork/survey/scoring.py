@@ -80,15 +80,12 @@ def apply_validity(df: pd.DataFrame, items: ItemsSpec = DEFAULT_ITEMS,
     checks["incomplete"] = df["status"].astype(str).isin(list(rules.incomplete_status)).to_numpy()
     checks["all_dont_know"] = (n_sub == 0) & dk.any(axis=1)
     if rules.straight_lining:
-        Am = np.where(subst, A, np.nan)
-        with np.errstate(invalid="ignore"):
-            mx = np.nanmax(np.where(subst, A, -np.inf), axis=1)
-            mn = np.nanmin(np.where(subst, A, np.inf), axis=1)
+        mx = np.max(np.where(subst, A, -np.inf), axis=1)
+        mn = np.min(np.where(subst, A, np.inf), axis=1)
         same = (mx == mn) & (n_sub >= rules.min_items_for_straight)
         if rules.straight_lining == "all_max":
             same &= mx == items.scale.max_code
         checks["straight_lining"] = same
-        del Am
     else:
         checks["straight_lining"] = np.zeros(n, bool)
     checks["too_few_items"] = n_sub < rules.min_answered
