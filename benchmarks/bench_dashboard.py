@@ -1,11 +1,14 @@
 """Benchmark: the review dashboard (issue 9 targets).
 
-* **Browser, county demo** — read from ``benchmarks/dashboard_timings.json``,
-  written by the browser test (``tests/browser/test_dashboard.py``: Voilà +
-  headless Chromium): first full render (navigation → ranking table on screen,
-  target < 8 s) and weight slider → updated ranking on screen (target < 1 s).
-  When the file is missing (or ``QLWORK_BENCH_BROWSER=1``) the browser test is
-  run first to produce it.
+* **Browser** — read from ``benchmarks/dashboard_timings.json``, written by
+  the browser test (``tests/browser/test_dashboard.py``: Voilà + headless
+  Chromium) under the data scale it ran on: first full render (navigation →
+  ranking table on screen, target < 8 s on the county demo) and weight slider →
+  updated ranking on screen (target < 1 s county, < 3 s province).  ``make
+  test`` records the county scale; for the province scale run
+  ``QLWORK_TEST_ROOT=<province root> pytest tests/browser`` on a root holding the
+  province's processed Parquet store.  When the file is missing (or
+  ``QLWORK_BENCH_BROWSER=1``) the browser test is run first.
 * **In the kernel, province scale** (≈30,000 units, demo streams in memory as
   in ``bench_index``): building the dashboard (compute_index for the default
   framework and period, first table) and one slider move → re-ranked weights
@@ -32,6 +35,9 @@ def _row(name, seconds, target, passed, notes, baseline=None):
             "baseline_seconds": baseline, "ratio": None, "target": target, "passed": passed, "notes": notes}
 
 
+SLIDER_TARGET = {"county": 1.0, "province": 3.0}
+
+
 def browser_rows() -> list[dict]:
     if not TIMINGS.is_file() or os.environ.get("QLWORK_BENCH_BROWSER") == "1":
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser"],
@@ -39,21 +45,30 @@ def browser_rows() -> list[dict]:
     if not TIMINGS.is_file():
         return [_row("dashboard browser test (no timings)", None, "", False,
                      "tests/browser did not write benchmarks/dashboard_timings.json (chromium missing?)")]
-    t = json.loads(TIMINGS.read_text(encoding="utf-8"))
-    when = t.get("recorded_at", "")
-    load = t.get("load_avg_1min")
-    extra = f"; load avg {load}" if load is not None else ""
+    allrec = json.loads(TIMINGS.read_text(encoding="utf-8"))
     rows = []
-    if "first_render_s" in t:
-        rows.append(_row("dashboard first full render, county demo (browser)", t["first_render_s"], "< 8 s",
-                         t["first_render_s"] < 8.0,
-                         f"Voilà + headless Chromium, navigation → ranking table visible; bar chart visible after "
-                         f"{t.get('first_chart_s', '?')} s; recorded {when}{extra}"))
-    if "slider_update_s" in t:
-        rows.append(_row("dashboard weight slider → updated ranking, county (browser)", t["slider_update_s"], "< 1 s",
-                         t["slider_update_s"] < 1.0,
-                         f"worst of {t.get('slider_update_all_s')}; readout edit → new weights table on screen; "
-                         f"recorded {when}{extra}"))
+    for scale in ("county", "province"):
+        t = allrec.get(scale)
+        if not isinstance(t, dict):
+            continue
+        ctx = f"recorded {t.get('recorded_at', '')}; load avg {t.get('load_avg_1min', '?')} on the shared 2-core machine"
+        zh = "county demo" if scale == "county" else "province demo (≈33,000 units)"
+        if "first_render_s" in t:
+            target = 8.0 if scale == "county" else None
+            rows.append(_row(f"dashboard first full render, {zh} (browser)", t["first_render_s"],
+                             "< 8 s" if target else "", t["first_render_s"] < target if target else True,
+                             f"Voilà (preheated kernel pool) + headless Chromium, navigation → ranking table on "
+                             f"screen, first viewer right after server start; bar chart after "
+                             f"{t.get('first_chart_s', '?')} s; {ctx}"))
+        if "second_viewer_render_s" in t:
+            rows.append(_row(f"dashboard render for a second viewer, {zh} (browser)", t["second_viewer_render_s"],
+                             "", True, f"new tab on the running server gets its own kernel; {ctx}"))
+        if "slider_update_s" in t:
+            tgt = SLIDER_TARGET[scale]
+            rows.append(_row(f"dashboard weight slider → updated ranking, {zh} (browser)", t["slider_update_s"],
+                             f"< {tgt:g} s", t["slider_update_s"] < tgt,
+                             f"worst of {t.get('slider_update_all_s')}; slider readout edit → re-ranked weights "
+                             f"table on screen; {ctx}"))
     return rows
 
 
