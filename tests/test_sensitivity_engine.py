@@ -271,6 +271,10 @@ def test_pair_reversal_probability(fw):
     for k, (a, b) in enumerate(pairs):
         exp = (np.sign(S.loc[a] - S.loc[b]) != np.sign(Sn.loc[a, 0] - Sn.loc[b, 0])).mean()
         assert res.pairs["p_reversal"].iat[k] == pytest.approx(exp)
+    # a set of units means all pairs among them: p(a, b) does not depend on the order asked
+    res3 = run_arrays(fw, X, groups=types, weights=model, draws=160, seed=2, pairs=list(X.index[:3]), progress=False)
+    assert len(res3.pairs) == 3
+    assert res3.pairs["p_reversal"].iat[0] == res.pairs["p_reversal"].iat[0]
 
 
 def test_bad_inputs_are_located_errors(fw):

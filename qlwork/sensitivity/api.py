@@ -7,6 +7,7 @@ normalised units × indicators table, a framework and peer groups.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from typing import Any, Mapping, Sequence
 
@@ -47,7 +48,9 @@ def make_design(framework: Framework | Any, normalized: pd.DataFrame | Mapping[s
     (default: one group).  ``grades``: {label: lower bound} or pairs (default
     the framework's).  ``weights``: local weights replacing the framework's
     (ids of nodes/indicators; sibling groups renormalised).  ``forced_grade``:
-    per unit a grade label that overrides the score (veto), or NaN.
+    per unit a grade label that overrides the score (veto), or NaN.  ``pairs``:
+    (unit a, unit b) tuples, or a list of unit ids meaning every pair among
+    them — the result then carries their rank-reversal probabilities.
     ``social_share``: default the framework's; ``public``: fixed public scores
     per unit (0–100, NaN = none) replacing the public indicators (as the
     ``public=`` argument of :func:`qlwork.index.compute_index`).  Scores follow
@@ -92,6 +95,8 @@ def make_design(framework: Framework | Any, normalized: pd.DataFrame | Mapping[s
     glabels, cuts = _grades(grades if grades is not None else fw.grades)
     pos = {u: k for k, u in enumerate(unit_ids)}
     pair_arr = None
+    if pairs is not None and len(pairs) and all(isinstance(p, str) for p in pairs):
+        pairs = list(itertools.combinations(list(dict.fromkeys(pairs)), 2))  # a set of units → all its pairs
     if pairs:
         bad = [p for p in pairs if p[0] not in pos or p[1] not in pos]
         if bad:
