@@ -25,6 +25,7 @@ Public helpers
 """
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import math
 import re
@@ -55,6 +56,10 @@ __all__ = [
     "save_deterministic",
     "rows_xml",
     "FIXED_TIMESTAMP",
+    "workbook_file_problem",
+    "SheetFacts",
+    "sheet_facts",
+    "split_ref",
 ]
 
 #: Cell texts that mean "no value" (不适用 / 无数据).  Compared after
@@ -123,6 +128,7 @@ class ParsedNumber:
         return self.status == "ok"
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _MISSING = ParsedNumber(math.nan, "missing")
 
@@ -131,10 +137,11 @@ def parse_number(value: Any, *, percent_ok: bool = True) -> ParsedNumber:
     """Interpret one cell as a number.
 
     Accepts numbers, and text numbers after :func:`normalize_text`: full-width
-    digits (``"１２"``), thousands separators (``"1,234"``), a trailing ``%`` or
+    digits (``"１２"``), thousands separators in groups of three (``"1,234"``; a
+    decimal comma ``"1,5"`` is non-numeric), a trailing ``%`` or
     ``‰`` sign when ``percent_ok`` (the number is kept as written: ``"96.5%"`` →
     96.5, because our indicators are recorded in their own unit), surrounding spaces.
-    Booleans are non-numeric.
+    Booleans and dates are non-numeric (a date's text starts with ``"日期 date"``).
     """
     if value is None:
         return _MISSING
@@ -147,10 +154,20 @@ def parse_number(value: Any, *, percent_ok: bool = True) -> ParsedNumber:
         if math.isinf(v):
             return ParsedNumber(math.nan, "non_numeric", str(value))
         return ParsedNumber(v, "ok")
+    if isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+        # a cell formatted as a date: Excel shows 2025/3/1 where 45717 was meant, or
+        # someone typed a date — never guess the number
+        return ParsedNumber(math.nan, "non_numeric", f"日期 date {value.isoformat() if hasattr(value, 'isoformat') else value}")
     text = normalize_text(value)
     if text in MISSING_MARKERS:
         return ParsedNumber(math.nan, "missing", text or None)
-    s = text.replace(",", "").replace(" ", "")
+    s = text.replace(" ", "")
+    if "," in s:
+        # thousands separators only in groups of three ("1,234.5"); "1,5" is a decimal
+        # comma or a typo and is reported, never read as 15
+        if not _THOUSANDS.match(s.rstrip("%‰")):
+            return ParsedNumber(math.nan, "non_numeric", text)
+        s = s.replace(",", "")
     if percent_ok and s[-1:] in ("%", "‰"):
         s = s[:-1]
     if _NUM.match(s):
@@ -396,3 +413,117 @@ def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTA
     with atomic_path(path) as tmp:
         tmp.write_bytes(out.getvalue())
     return path
+
+
+# ------------------------------------------------------------- file sniffing
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def workbook_file_problem(path: str | Path, label: str | None = None):
+    """A located :class:`~qlwork.errors.Problem` when ``path`` cannot be an .xlsx
+    workbook, else ``None``.  Looks only at the bytes, never runs anything:
+
+    - an OLE compound file (magic ``D0 CF 11 E0``) named ``.xls`` → ``xls_format``
+      (the old binary format: please save as .xlsx);
+    - an OLE file named ``.xlsx`` → ``encrypted_file``: Excel stores a workbook with
+      an opening password as an OLE container (``EncryptedPackage``);
+    - not a zip, or a zip without ``xl/workbook.xml`` → ``unreadable_file`` (corrupt,
+      truncated, or another file type renamed).
+    """
+    from .errors import Problem
+
+    path = Path(path)
+    label = label or str(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        return Problem("unreadable_file", "无法打开文件", f"cannot open file: {type(e).__name__}", file=label)
+    if head.startswith(_OLE_MAGIC):
+        if path.suffix.lower() == ".xls":
+            return Problem("xls_format", "这是旧版 Excel 97–2003（.xls）文件，请在 Excel 中另存为 .xlsx 后再提交",
+                           "old .xls (Excel 97-2003) format; please save as .xlsx", file=label,
+                           found=".xls", expected=".xlsx 工作簿 an .xlsx workbook")
+        return Problem("encrypted_file", "工作簿设置了打开密码（已加密），无法读取，请取消密码后另存为 .xlsx",
+                       "workbook is password-protected (encrypted); remove the password and save as .xlsx",
+                       file=label, found="加密文件 encrypted (OLE container)", expected="未加密的 .xlsx unencrypted .xlsx")
+    if not zipfile.is_zipfile(path):
+        kind = "空文件 empty file" if not head else f"文件头 {head[:4]!r}"
+        return Problem("unreadable_file", "不是有效的 xlsx 工作簿（文件损坏、不完整或扩展名不对），无法读取",
+                       "not a valid .xlsx workbook (corrupt, truncated or renamed); not read", file=label,
+                       found=kind, expected=".xlsx 工作簿 an .xlsx workbook")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        names = set()
+    if "xl/workbook.xml" not in names:
+        return Problem("unreadable_file", "压缩包中没有工作簿内容（xl/workbook.xml），文件已损坏或不是 Excel 文件",
+                       "zip file without xl/workbook.xml: corrupt or not an Excel file", file=label,
+                       found="zip 压缩包 a zip archive", expected=".xlsx 工作簿 an .xlsx workbook")
+    return None
+
+
+@dataclass(frozen=True)
+class SheetFacts:
+    """What the cell values alone do not show (read from the sheet XML).
+
+    ``merged`` — merged ranges (``"D5:D6"``); ``formulas`` — cells holding a formula
+    (their cached value is what readers return; formulas are never evaluated);
+    ``formulas_no_value`` — formula cells saved without a cached value (e.g. written
+    by a script and never opened in Excel): readers see them as blank.
+    """
+
+    merged: tuple = ()
+    formulas: tuple = ()
+    formulas_no_value: tuple = ()
+
+
+_SHEET_TAG = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_SHEET_TAG2 = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
+_REL = re.compile(rb'<Relationship\b[^>]*>')
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([^"]+)"')
+_FCELL = re.compile(rb'<(?:\w+:)?c\b([^>]*)>((?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f\b.*?)</(?:\w+:)?c>', re.S)
+_HAS_V = re.compile(rb'<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>')
+
+
+def sheet_facts(path: str | Path) -> dict[str, SheetFacts]:
+    """{sheet name: :class:`SheetFacts`} from the workbook's XML (no cell values parsed;
+    plain text search, so a big sheet costs one pass over its bytes)."""
+    import html
+
+    out: dict[str, SheetFacts] = {}
+    with zipfile.ZipFile(path) as z:
+        wbx = z.read("xl/workbook.xml")
+        rels = {}
+        try:
+            for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
+                a = dict(_ATTR.findall(m.group(0)))
+                rels[a.get(b"Id", b"")] = a.get(b"Target", b"").decode()
+        except KeyError:
+            pass
+        pairs = [(n, r) for n, r in _SHEET_TAG.findall(wbx)] or [(n, r) for r, n in _SHEET_TAG2.findall(wbx)]
+        names = set(z.namelist())
+        for name, rid in pairs:
+            target = rels.get(rid, "")
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            if target not in names:
+                continue
+            xml = z.read(target)
+            merged = tuple(m.decode() for m in _MERGE.findall(xml)) if b"mergeCell" in xml else ()
+            forms, novalue = [], []
+            if b"<f" in xml:
+                for attrs, body in _FCELL.findall(xml):
+                    ref = dict(_ATTR.findall(attrs)).get(b"r", b"?").decode()
+                    forms.append(ref)
+                    if not _HAS_V.search(body):
+                        novalue.append(ref)
+            out[html.unescape(name.decode("utf-8"))] = SheetFacts(merged, tuple(forms), tuple(novalue))
+    return out
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """``"D12"`` → ``("D", 12)``."""
+    m = re.match(r"([A-Za-z]+)(\d+)", ref)
+    return (m.group(1).upper(), int(m.group(2))) if m else ("", 0)
