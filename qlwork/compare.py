@@ -22,7 +22,7 @@ from .errors import Problem, QlworkError
 
 __all__ = [
     "CCCResult", "lins_ccc", "BlandAltmanResult", "bland_altman", "agreement",
-    "ModelResults", "fit_models", "ordinal_model", "divergence", "p_bottom_n", "QUADRANT_LABELS",
+    "ModelResults", "fit_models", "ordinal_model", "divergence", "p_bottom_n", "large_drop", "QUADRANT_LABELS",
 ]
 
 QUADRANT_LABELS = {
@@ -242,6 +242,19 @@ def ordinal_model(respondents: pd.DataFrame, item: str = "q1",
     res.model.qlwork_params = {"item": item, "covariates": list(covariates), "n_used": len(d), "n_valid": n_all,
                                "seed": seed, "distr": distr}
     return res
+
+
+def large_drop(current: pd.DataFrame, previous: pd.DataFrame, *, value: str = "mean", se: str = "se",
+               k: float = 2.0) -> pd.DataFrame:
+    """Change against the previous period with its uncertainty (DOMAIN.md §3.8).
+
+    Both tables are indexed by unit_id with ``value`` and ``se`` columns.
+    ``flag_drop`` when ``Δ < −k·√(se_t² + se_{t−1}²)`` (independent samples).
+    """
+    c = current[[value, se]].join(previous[[value, se]], rsuffix="_prev", how="inner")
+    delta = c[value] - c[f"{value}_prev"]
+    se_d = np.sqrt(c[se] ** 2 + c[f"{se}_prev"] ** 2)
+    return pd.DataFrame({"change": delta, "change_se": se_d, "flag_drop": delta < -k * se_d})
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -142,3 +142,14 @@ def test_ordinal_model_recovers_direction():
     assert np.sign(coef) == expected_sign
     assert abs(coef) == pytest.approx(0.8, abs=0.2)
     assert res.model.qlwork_params["n_valid"] == n - 51
+
+
+def test_large_drop_by_hand():
+    from qlwork.compare import large_drop
+
+    cur = pd.DataFrame({"mean": [60.0, 70.0], "se": [3.0, 3.0]}, index=["A", "B"])
+    prev = pd.DataFrame({"mean": [75.0, 74.0], "se": [4.0, 4.0]}, index=["A", "B"])
+    out = large_drop(cur, prev)
+    # se of the change = √(9 + 16) = 5; A: −15 < −10 → flag; B: −4 > −10 → no flag
+    assert out["change_se"].tolist() == pytest.approx([5.0, 5.0])
+    assert out["flag_drop"].tolist() == [True, False]

@@ -241,12 +241,21 @@ def public_component(est: pd.DataFrame, which: str = "direct", indicator: str = 
     """Public score per unit (0–100) for ``compute_index(public=...)``.
 
     ``which="direct"`` (official default, DOMAIN.md §3.5) or ``"eblup"``; the
-    choice is stored in ``Series.attrs['public_source']`` so it can be recorded.
+    choice is stored in ``Series.attrs['public_source']`` so it can be recorded
+    (with ``which="eblup"``, units without an EBLUP keep the direct value,
+    counted in ``attrs['filled_with_direct']``).
     """
     if which not in ("direct", "eblup"):
         raise QlworkError(Problem("bad_choice", "公众评价口径须为 direct 或 eblup", "which must be direct or eblup",
                                   found=which))
     sub = est[est["indicator_id"] == indicator].set_index("unit_id")
     s = sub["mean" if which == "direct" else "eblup"].rename("public")
+    filled = 0
+    if which == "eblup":  # units too small for a variance (n < 2) keep their direct value
+        miss = s.isna() & sub["mean"].notna()
+        filled = int(miss.sum())
+        s = s.where(~miss, sub["mean"])
+    s = s.clip(0, 100)
     s.attrs["public_source"] = which
+    s.attrs["filled_with_direct"] = filled
     return s
