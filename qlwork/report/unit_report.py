@@ -299,6 +299,19 @@ class UnitReportBuilder:
         rows = [r for r in rows if r["loss"] > 0]
         return sorted(rows, key=lambda r: -r["loss"])[:k]
 
+    def _component_rows(self, uid: str) -> list[dict]:
+        """The public (获得感) and internal (专业分) scores against their peer medians."""
+        k, g = self._pos[uid], self._gid[self._pos[uid]]
+        out = []
+        for c, name in (("public", "获得感（群众评价）"), ("internal", "专业分")):
+            if c in self._S and not math.isnan(self._S[c][k]):
+                q = self._Q.get((g, c), (math.nan,) * 3)
+                v = float(self._S[c][k])
+                out.append({"id": c, "name": name, "node": "", "node_id": None, "source": "", "value": v,
+                            "peer_median": q[1], "diff": v - q[1], "weight": 0.0, "loss": 0.0, "loss_share": 0.0,
+                            "color": grade_color(v, self.grades, self.pass_mark)})
+        return out
+
     def dropped(self, uid: str, k: int = 3) -> list[dict]:
         """Indicators whose 0–100 score fell most since the previous period (behind a large drop)."""
         j = self._pos[uid]
@@ -328,7 +341,7 @@ class UnitReportBuilder:
                 behind = self.dropped(uid, 3)
             elif "diverg" in code or "背离" in str(r.get("reason_zh", "")):
                 pub = [i for i in self.fw.public_indicators() if i in self.ind_cols]
-                behind = self.indicator_rows(uid, pub) + self.behind(uid, None, 2)
+                behind = self._component_rows(uid) + self.indicator_rows(uid, pub)
             else:
                 behind = self.behind(uid, node, 3)
             p_bottom = None
