@@ -75,9 +75,10 @@ UNIT_COLOR = "#2166AC"
 PEER_COLOR = "#8C8C8C"
 STRONG_COLOR = "#1B7837"
 WEAK_COLOR = "#B2182B"
-#: Categorical series (nodes, unit types): seaborn "colorblind".
+#: Categorical series (nodes, unit types): seaborn "colorblind" without its pale pink and
+#: yellow, which are unreadable as text on white.
 SERIES_PALETTE: list[str] = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC",
-                             "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9"]
+                             "#CA9161", "#56B4E9", "#7F3C8D", "#949494", "#3969AC"]
 
 MM = 1 / 25.4
 #: A4 (210 mm) minus 25 mm margins each side.
@@ -569,7 +570,7 @@ def trend_lines(data: pd.DataFrame, *, period: str = "period", score: str = "sco
     d = data[[period, score, series]].dropna(subset=[score])
     periods = sorted(d[period].astype(str).unique(), key=_period_key)
     pos = {p: i for i, p in enumerate(periods)}
-    names = list(dict.fromkeys(d[series].astype(str)))
+    names = [str(x) for x in d[series].astype(str).unique()]
     hl = list(map(str, highlight)) if highlight is not None else (names if len(names) <= max_labelled else [])
     with style_context():
         fig, ax = _new(ax, figsize("full", aspect=0.5))
@@ -584,26 +585,40 @@ def trend_lines(data: pd.DataFrame, *, period: str = "period", score: str = "sco
                 ends.append((float(g[score].iloc[-1]), int(g["_x"].iloc[-1]), name, c))
             else:
                 ax.plot(g["_x"], g[score], lw=0.6, color=PEER_COLOR, alpha=0.45, zorder=1)
-        # End labels, nudged apart vertically so they never overlap.
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        # End labels, spread vertically so they never overlap: one label height
+        # (font size × 1.3, converted to data units with the axes' approximate
+        # height) apart, then shifted down as a block if they run off the top.
         if ends:
             ends.sort()
-            lo, hi = ax.get_ylim() if ylim is None else ylim
-            gap = (hi - lo) * 0.045
-            placed: list[float] = []
-            for v, x, name, c in ends:
-                yv = max(v, placed[-1] + gap) if placed else v
-                placed.append(yv)
-                ax.annotate(wrap_label(name, 10, 1), (x, v), xytext=(x + 0.08, yv), textcoords="data",
-                            va="center", ha="left", color=c, fontsize=mpl.rcParams["legend.fontsize"],
-                            arrowprops=dict(arrowstyle="-", color=c, lw=0.5) if abs(yv - v) > gap / 3 else None)
+            lo, hi = ax.get_ylim()
+            fs = mpl.rcParams["legend.fontsize"]
+            fs = mpl.font_manager.FontProperties(size=fs).get_size_in_points()
+            axes_pts = fig.get_figheight() * 72 * 0.62
+            gap = 1.3 * fs * (hi - lo) / axes_pts
+            ys = [e[0] for e in ends]
+            pos = []
+            for v in ys:
+                pos.append(max(v, pos[-1] + gap) if pos else v)
+            over = pos[-1] - (hi - gap / 2)
+            if over > 0:
+                pos = [p - over for p in pos]
+            under = (lo + gap / 2) - pos[0]
+            if under > 0:  # too many labels for the height: extend the axis instead
+                ax.set_ylim(lo - under, hi)
+            moved = any(abs(yv - v) > gap / 3 for (v, *_), yv in zip(ends, pos))
+            dx = 0.22 if moved else 0.08
+            for (v, x, name, c), yv in zip(ends, pos):
+                if moved:  # leader lines fan out in the gap left of the labels, never through them
+                    ax.plot([x + 0.03, x + dx - 0.03], [v, yv], color=c, lw=0.5, zorder=2)
+                ax.text(x + dx, yv, wrap_label(name, 12, 1), va="center", ha="left", color=c, fontsize=fs)
         if pass_mark is not None:
             ax.axhline(pass_mark, color=PASS_LINE_COLOR, ls="--", lw=1.0)
             ax.text(0, pass_mark, f"合格线 {pass_mark:g} ", color=PASS_LINE_COLOR, va="bottom", ha="left",
                     fontsize=mpl.rcParams["xtick.labelsize"])
         ax.set_xticks(range(len(periods)), periods)
-        ax.set_xlim(-0.2, len(periods) - 1 + (1.1 if ends else 0.2))
-        if ylim is not None:
-            ax.set_ylim(*ylim)
+        ax.set_xlim(-0.2, len(periods) - 1 + (1.4 if ends else 0.2))
         return _finish(fig, ax, title, "考核期", ylabel)
 
 
@@ -623,8 +638,8 @@ def distribution_plot(data: pd.DataFrame, *, indicator: str = "indicator", value
     cols = [indicator, value] + [c for c in (group, unit) if c]
     _check(data, cols, "分布图")
     d = data[cols].dropna(subset=[value])
-    inds = list(dict.fromkeys(d[indicator].astype(str)))
-    groups = list(dict.fromkeys(d[group].astype(str))) if group else [None]
+    inds = [str(x) for x in d[indicator].astype(str).unique()]
+    groups = [str(x) for x in d[group].astype(str).unique()] if group else [None]
     n = len(inds)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
@@ -846,20 +861,54 @@ def agreement_scatter(data: pd.DataFrame, *, x: str = "internal", y: str = "publ
                     fontsize=mpl.rcParams["xtick.labelsize"])
             ax.text(lo - pad, hi + pad, " 专业分低、获得感高", ha="left", va="top", color="#555555",
                     fontsize=mpl.rcParams["xtick.labelsize"])
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
         if flag:
             fl = d[d[flag].astype(bool)]
             ax.scatter(fl[x], fl[y], s=30, facecolor="none", edgecolor=WEAK_COLOR, lw=1.0, label="背离预警", zorder=4)
             if label:
-                for _, row in fl.head(max_labels).iterrows():
-                    ax.annotate(wrap_label(row[label], 10, 1), (row[x], row[y]), xytext=(3, 3),
-                                textcoords="offset points", fontsize=mpl.rcParams["xtick.labelsize"] * 0.85,
-                                color=WEAK_COLOR)
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(lo - pad, hi + pad)
+                handles, _ = ax.get_legend_handles_labels()
+                _legend_below(fig, ax, handles=handles, ncols=min(4, len(handles)),
+                              title=f"n = {len(d)}，Spearman ρ = {rho:.2f}，Pearson r = {r:.2f}")
+                _finish(fig, ax, title, xlabel, ylabel)  # layout final before labels are measured
+                _place_point_labels(fig, ax, fl[x].to_numpy(float), fl[y].to_numpy(float),
+                                    [wrap_label(v, 10, 1) for v in fl[label]], max_labels, color=WEAK_COLOR)
+                return fig
         handles, _ = ax.get_legend_handles_labels()
         _legend_below(fig, ax, handles=handles, ncols=min(4, len(handles)),
                       title=f"n = {len(d)}，Spearman ρ = {rho:.2f}，Pearson r = {r:.2f}")
         return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def _place_point_labels(fig: Figure, ax, xs, ys, texts, max_labels: int, **kw) -> int:
+    """Label points without overlaps: try four positions around each point, skip what cannot fit.
+
+    Lays the figure out once (constrained layout fixes the axes) and measures
+    each label with the renderer; a label is kept only where it overlaps no
+    earlier label and stays inside the axes.  Returns the number placed.
+    """
+    fig.draw_without_rendering()
+    r = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else fig._get_renderer()
+    box_ax = ax.get_window_extent(r)
+    fs = mpl.rcParams["xtick.labelsize"] * 0.85
+    placed: list = [t.get_window_extent(r) for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    n = 0
+    for xv, yv, t in zip(xs, ys, texts):
+        if n >= max_labels:
+            break
+        for dx, dy, ha, va in ((4, 3, "left", "bottom"), (4, -3, "left", "top"),
+                               (-4, 3, "right", "bottom"), (-4, -3, "right", "top")):
+            a = ax.annotate(t, (xv, yv), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                            fontsize=fs, **kw)
+            a.update_positions(r)
+            b = mpl.text.Text.get_window_extent(a, r)  # the text only, without an arrow
+            inside = b.x0 >= box_ax.x0 and b.x1 <= box_ax.x1 and b.y0 >= box_ax.y0 and b.y1 <= box_ax.y1
+            if inside and not any(b.overlaps(p) for p in placed):
+                placed.append(b)
+                n += 1
+                break
+            a.remove()
+    return n
 
 
 def _num(v: float, digits: int = 1) -> str:

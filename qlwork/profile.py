@@ -84,7 +84,7 @@ def to_long(data: pd.DataFrame) -> pd.DataFrame:
 def _expected_cells(long: pd.DataFrame, units: pd.DataFrame | None, framework: Framework | None) -> pd.DataFrame:
     """Long table with one row per expected (unit, period, indicator); missing values NaN."""
     has_period = "period" in long.columns
-    inds = list(dict.fromkeys(long["indicator_id"].astype(str)))
+    inds = [str(i) for i in long["indicator_id"].unique()]  # order of appearance; fast on arrow strings
     if framework is not None:
         inds = [i for i in framework.indicator_ids if i in set(inds)] + [i for i in inds if i not in framework.indicators]
     idx_cols = ["period", "unit_id"] if has_period else ["unit_id"]
@@ -197,7 +197,7 @@ def indicator_profile(data: pd.DataFrame, *, units: pd.DataFrame | None = None,
     order = [c for c in keys if c != "indicator_id"]
     if order:
         res = res.assign(_pk=res["period"].map(period_key) if "period" in res.columns else 0)
-        ind_order = {i: k for k, i in enumerate(dict.fromkeys(res["indicator_id"]))}
+        ind_order = {i: k for k, i in enumerate(res["indicator_id"].unique())}
         res = res.assign(_ik=res["indicator_id"].map(ind_order))
         sort_cols = [c if c != "period" else "_pk" for c in order] + ["_ik"]
         res = res.sort_values(sort_cols, kind="mergesort").drop(columns=["_pk", "_ik"])

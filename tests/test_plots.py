@@ -18,7 +18,6 @@ from qlwork.errors import QlworkError
 from qlwork.fonts import find_cjk_font
 
 N = 40
-rng0 = np.random.default_rng(20251231)
 COUNTIES = ["芙蓉区", "天心区", "岳麓区", "开福区", "雨花区", "望城区", "长沙县", "浏阳市"]
 KINDS = ["人民政府办公室", "教育局", "卫生健康局", "第一人民医院", "实验中学", "城市建设投资集团有限公司"]
 NAMES = [f"{COUNTIES[i % 8]}{KINDS[i % 6]}{i // 6 + 1}" for i in range(N)]
@@ -31,16 +30,19 @@ def _grade(x):
 
 
 def ranking_df():
+    rng0 = np.random.default_rng(20251231)  # own seed: data independent of test order
     sc = np.clip(rng0.normal(78, 11, N), 30, 99.5)
     return pd.DataFrame({"unit_name": NAMES, "total": sc, "grade": _grade(sc)})
 
 
 def scores_wide():
+    rng0 = np.random.default_rng(20251232)  # own seed: data independent of test order
     return pd.DataFrame(np.clip(rng0.normal(75, 10, (N, len(NODES))), 0, 100), columns=NODES,
                         index=[f"U{i:06d}" for i in range(N)])
 
 
 def rank_df():
+    rng0 = np.random.default_rng(20251233)  # own seed: data independent of test order
     nr = np.arange(1, N + 1)
     med = np.clip(nr + rng0.normal(0, 2, N), 1, N)
     return pd.DataFrame({"unit": NAMES, "nominal_rank": nr, "rank_median": med,
@@ -48,6 +50,7 @@ def rank_df():
 
 
 def grade_prob_df():
+    rng0 = np.random.default_rng(20251234)  # own seed: data independent of test order
     p = rng0.dirichlet([1, 1, 1, 1], N)
     d = pd.DataFrame(p, columns=list(P.GRADE_ORDER))
     d.insert(0, "unit", NAMES)
@@ -55,6 +58,7 @@ def grade_prob_df():
 
 
 def agree_df():
+    rng0 = np.random.default_rng(20251235)  # own seed: data independent of test order
     internal = np.clip(rng0.normal(78, 9, N), 0, 100)
     public = np.clip(0.6 * internal + rng0.normal(30, 7, N), 0, 100)
     d = pd.DataFrame({"unit_name": NAMES, "internal": internal, "public": public,
@@ -64,22 +68,26 @@ def agree_df():
 
 
 def region_df():
+    rng0 = np.random.default_rng(20251236)  # own seed: data independent of test order
     return pd.DataFrame({"region": np.repeat([f"{c}{k}" for c in COUNTIES for k in ("城区街道", "乡镇片区", "开发区", "高新区", "农村")], len(NODES)),
                          "node": np.tile(NODES, N), "score": rng0.normal(76, 8, N * len(NODES))})
 
 
 def trend_df():
+    rng0 = np.random.default_rng(20251237)  # own seed: data independent of test order
     return pd.DataFrame({"period": np.tile(PERIODS[::-1], N),  # unsorted on purpose
                          "unit_name": np.repeat(NAMES, 4), "score": rng0.normal(76, 8, 4 * N)})
 
 
 def dist_df():
+    rng0 = np.random.default_rng(20251238)  # own seed: data independent of test order
     inds = ["党员干部立案处分人数", "审计发现问题金额占比", "巡察反馈问题整改销号率", "涉廉负面舆情条数", "12345热线投诉办结满意率"]
     return pd.DataFrame({"indicator": np.repeat(inds, 120), "value": rng0.gamma(2, 2, 600),
                          "unit_type": np.tile(["机关", "学校", "医院"], 200), "unit": "件/百人"})
 
 
 def corr_df():
+    rng0 = np.random.default_rng(20251239)  # own seed: data independent of test order
     cols = [f"指标{c}{i}" for c, i in zip("甲乙丙丁戊己庚辛壬癸子丑", range(12))]
     X = pd.DataFrame(rng0.normal(size=(200, 12)), columns=cols)
     X.iloc[:, 1] += X.iloc[:, 0]
@@ -94,6 +102,10 @@ CHARTS = {
     "region_heatmap": lambda: P.region_heatmap(region_df(), node_order=NODES),
     "trend_lines": lambda: P.trend_lines(trend_df(), highlight=NAMES[:3], pass_mark=60),
     "trend_lines_few": lambda: P.trend_lines(trend_df().query("unit_name in @NAMES[:5]")),
+    # Worst case for end labels: 8 series ending within half a point of each other.
+    "trend_lines_crowded": lambda: P.trend_lines(pd.DataFrame({
+        "period": np.tile(PERIODS, 8), "unit_name": np.repeat(NAMES[:8], 4),
+        "score": np.r_[[[70 + k, 72 - k, 75, 80 + k * 0.06] for k in range(8)]].ravel()})),
     "distribution_plot": lambda: P.distribution_plot(dist_df(), group="unit_type", unit="unit"),
     "correlation_heatmap": lambda: P.correlation_heatmap(corr_df(), groups={c: c[2] < "丙" for c in corr_df().columns},
                                                          method_label="Spearman"),
@@ -104,7 +116,8 @@ CHARTS = {
     "ranking_bar_long_title": lambda: P.ranking_bar(
         ranking_df().head(8), title="一个很长的标题：某某县二〇二五年下半年清廉机关建设指数排行榜（机关、学校、医院、企业）"),
     "weights_comparison": lambda: P.weights_comparison(pd.DataFrame({
-        "name": NAMES[:20], "nominal_weight": np.full(20, 0.05), "r2_share": rng0.dirichlet(np.ones(20))})),
+        "name": NAMES[:20], "nominal_weight": np.full(20, 0.05),
+        "r2_share": np.random.default_rng(9).dirichlet(np.ones(20))})),
 }
 
 
@@ -345,7 +358,11 @@ def test_no_text_overlaps_any_other_text(name):
     # texts may share area (40 units for the unit charts).
     fig, _, r = rendered(name)
     texts = _drawn_texts(fig)
-    boxes = [t.get_window_extent(r) for t in texts]
+    # Text.get_window_extent: the text itself (an Annotation's own extent includes its arrow).
+    for t in texts:
+        if isinstance(t, mpl.text.Annotation):
+            t.update_positions(r)
+    boxes = [mpl.text.Text.get_window_extent(t, r) for t in texts]
     bad = [(texts[i].get_text(), texts[j].get_text()) for i, j in _overlaps(boxes)]
     assert bad == []
     # Nothing cut off at the figure's edges (long titles are wrapped).
