@@ -33,7 +33,7 @@ $(DEMO_MARKER): | $(VENV)/.installed
 demo: $(DEMO_MARKER)
 
 $(SCORES): $(DEMO_MARKER) | $(VENV)/.installed
-	$(QLWORK) ingest
+	$(QLWORK) ingest --exclude-invalid
 
 data: $(SCORES)
 
