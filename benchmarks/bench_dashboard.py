@@ -57,8 +57,9 @@ def browser_rows() -> list[dict]:
             target = 8.0 if scale == "county" else None
             rows.append(_row(f"dashboard first full render, {zh} (browser)", t["first_render_s"],
                              "< 8 s" if target else "", t["first_render_s"] < target if target else True,
-                             f"Voilà (preheated kernel pool) + headless Chromium, navigation → ranking table on "
-                             f"screen, first viewer right after server start; bar chart after "
+                             f"Voilà (preheated kernel pool, server ready after {t.get('server_ready_s', '?')} s) + "
+                             f"headless Chromium with an empty cache, navigation → ranking table on screen, first "
+                             f"page of a fresh server (its HTML response alone takes most of it); bar chart after "
                              f"{t.get('first_chart_s', '?')} s; {ctx}"))
         if "second_viewer_render_s" in t:
             rows.append(_row(f"dashboard render for a second viewer, {zh} (browser)", t["second_viewer_render_s"],

@@ -893,7 +893,10 @@ class ReviewDashboard:
 
             threading.Thread(target=self._first_chart, name="qlw-first-chart", daemon=True).start()
 
-    def _first_chart(self):
+    def _first_chart(self, delay: float = 2.0):
+        # Let the browser fetch the widgets' state first: on a busy machine the
+        # import of the charting stack would otherwise compete with the first paint.
+        time.sleep(delay)
         gen = self._chart_gen
         try:
             rows, title = self._page_rows()

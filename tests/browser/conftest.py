@@ -35,6 +35,12 @@ def pytest_collection_modifyitems(items):
             it.add_marker(pytest.mark.browser)
 
 
+class Server(str):
+    """Base URL of the running dashboard server; ``ready_s`` = launch → ready."""
+
+    ready_s: float = float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,7 +102,17 @@ def voila_server(dashboard_root, tmp_path_factory):
             os.killpg(proc.pid, signal.SIGTERM)
             pytest.fail(f"voila did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.3)
-    yield base
+    # voila.json pre-starts a kernel that executes the dashboard: a meeting-room
+    # server is started before the meeting, so wait until that pool is filled
+    cfg = json.loads((REPO / "dashboards" / "voila.json").read_text(encoding="utf-8"))
+    if cfg.get("VoilaConfiguration", {}).get("preheat_kernel"):
+        while "is filled with" not in log.read_text(errors="replace"):
+            if time.time() > deadline + 120 or proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    server = Server(base)
+    server.ready_s = time.time() - (deadline - 90)
+    yield server
     os.killpg(proc.pid, signal.SIGTERM)  # the group of the server we started (voila + its kernels)
     try:
         proc.wait(timeout=15)

@@ -136,6 +136,7 @@ def shoot(page, artifacts: Path, name: str):
 def page(voila_server, browser_context, timings):
     pg, first = open_dashboard(browser_context, voila_server)
     timings["first_render_s"] = round(first, 3)
+    timings["server_ready_s"] = round(voila_server.ready_s, 3)
     # the bar chart is drawn after the table (background thread): wait for it too
     t0 = time.perf_counter()
     pg.wait_for_function("() => { const i = document.querySelector('.qlw-chart img, img.qlw-chart');"
