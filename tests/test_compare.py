@@ -153,3 +153,19 @@ def test_large_drop_by_hand():
     # se of the change = √(9 + 16) = 5; A: −15 < −10 → flag; B: −4 > −10 → no flag
     assert out["change_se"].tolist() == pytest.approx([5.0, 5.0])
     assert out["flag_drop"].tolist() == [True, False]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000), st.floats(-20, 20), st.floats(0.5, 2.0))
+def test_ccc_invariants(seed, shift, scale):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(70, 8, 30)
+    y = scale * x + shift + rng.normal(0, 3, 30)
+    c = lins_ccc(x, y)
+    assert c.ccc == pytest.approx(lins_ccc(y, x).ccc)  # symmetric
+    assert abs(c.ccc) <= abs(c.pearson_r) + 1e-12  # ρc = r · C_b with 0 < C_b ≤ 1
+    assert c.ci_low <= c.ccc <= c.ci_high
+    assert lins_ccc(x, x + 1e-9 * rng.normal(size=30)).ccc == pytest.approx(1.0, abs=1e-9)
