@@ -84,6 +84,9 @@ def lins_ccc(x, y, *, ddof: int = 0, level: float = 0.95) -> CCCResult:
     pc = 2 * sxy / (sx2 + sy2 + (mx - my) ** 2)
     r = sxy / np.sqrt(sx2 * sy2)
     u = (mx - my) / (sx2 * sy2) ** 0.25
+    if 1 - abs(pc) < 1e-12:  # perfect concordance: the Fisher-z interval degenerates to the point
+        return CCCResult(float(pc), float(pc), float(pc), n, float(r), float(pc / r), float(u),
+                         float(np.sqrt(sx2 / sy2)), {"ddof": ddof, "level": level, "ci": "degenerate (|ρc| = 1)"})
     var_z = ((1 - r**2) * pc**2 / ((1 - pc**2) * r**2)
              + 2 * pc**3 * (1 - pc) * u**2 / (r * (1 - pc**2) ** 2)
              - pc**4 * u**4 / (2 * r**2 * (1 - pc**2) ** 2)) / (n - 2)
