@@ -110,3 +110,20 @@ def test_swap_dirs_replaces_whole_tree(tmp_path):
     swap_dirs(new, old)
     assert snapshot(old) == {"a.txt": hashlib.sha256(b"new").hexdigest()}
     assert not new.exists()
+
+
+def test_failed_subset_run_does_not_touch_hard_linked_files(previous, monkeypatch):
+    """A --units run starts from hard links to the live files; rewriting one must never write
+    through the link into the live set, even if the run then fails."""
+    out, before = previous
+    import qlwork.report.batch as batch
+
+    def boom(*a, **k):
+        raise RuntimeError("fail after the unit reports were written")
+
+    monkeypatch.setattr(batch, "write_notices", boom)
+    other = make_result(24, seed=99)  # different numbers → different report text
+    with pytest.raises(RuntimeError):
+        generate_reports(other, out_dir=out, units=["U000002", "U000003"], progress=False, charts=False)
+    assert snapshot(out) == before
+    assert list(out.parent.glob(f".{out.name}.*")) == []

@@ -238,12 +238,15 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             ids = b.unit_ids() if subset is None else [u for u in subset if u in set(b.unit_ids())]
             if unit_reports:
                 t0 = time.perf_counter()
-                written["unit_reports"] += write_unit_reports(b, st / "units", units=ids, progress=progress)
+                # the staging folder is swapped in as a whole, so files inside it need no temp files
+                written["unit_reports"] += write_unit_reports(b, st / "units", units=ids, progress=progress,
+                                                              atomic=False)
                 timing["unit reports"] = timing.get("unit reports", 0) + time.perf_counter() - t0
             if notices:
                 t0 = time.perf_counter()
                 kw = {"issuer": issuer} if issuer else {}
-                written["notices"] += write_notices(b, st / "notices", units=ids, progress=progress, **kw)
+                written["notices"] += write_notices(b, st / "notices", units=ids, progress=progress,
+                                                    atomic=False, **kw)
                 written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{fw.id}.xlsx"))
                 timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
             f = result_frame(res)

@@ -14,8 +14,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from ..atomic import atomic_write_text
-from .unit_report import UnitReportBuilder, template_env
+from .unit_report import UnitReportBuilder, template_env, write_file
 
 __all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary"]
 
@@ -41,7 +40,7 @@ def render_notice(builder: UnitReportBuilder, unit_id: str, **kw) -> str:
 
 
 def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Iterable[str] | None = None,
-                  progress: bool = True, **kw) -> list[Path]:
+                  progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
     """``<out_dir>/<unit_id>_预警通知书.html`` for each warned unit (each file atomically)."""
     from tqdm.auto import tqdm
 
@@ -55,7 +54,7 @@ def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Ite
     paths = []
     for k, uid in enumerate(tqdm(ids, desc="预警通知书 notices", unit="份", disable=not progress, leave=False), 1):
         p = out_dir / f"{uid}_预警通知书.html"
-        atomic_write_text(p, tpl.render(**notice_context(builder, uid, number=k, **kw)))
+        write_file(p, tpl.render(**notice_context(builder, uid, number=k, **kw)), atomic=atomic)
         paths.append(p)
     return paths
 

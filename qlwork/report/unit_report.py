@@ -523,9 +523,21 @@ def render_unit_report(result, unit_id: str, **kw) -> str:
     return UnitReportBuilder(result, **kw).render(unit_id)
 
 
+def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
+    """Write one report file.  ``atomic=False`` is for a private staging folder that is itself
+    swapped in atomically (:mod:`qlwork.report.batch`): the old file is unlinked first (it may be a
+    hard link into the live set), then written directly — no per-file temp-file bookkeeping."""
+    if atomic:
+        return atomic_write_text(path, text)
+    path.unlink(missing_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
-                       progress: bool = True, **kw) -> list[Path]:
-    """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically."""
+                       progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
+    """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically
+    (``atomic=False`` only inside a staging folder, see :func:`write_file`)."""
     from tqdm.auto import tqdm
 
     b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
@@ -536,6 +548,6 @@ def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterabl
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
         p = out_dir / f"{uid}.html"
-        atomic_write_text(p, tpl.render(**b.context(uid)))
+        write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths
