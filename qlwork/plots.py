@@ -161,15 +161,36 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.%‰+\-]+|\s+|.", re.S)
 _NO_LINE_START = set("，。、：；！？）》」』】%‰,.;:!?)")
 
 
+def _split_long(tokens: list[str], width: float) -> list[str]:
+    """Break Latin/digit runs wider than a line into line-sized pieces (like ``break_long_words``)."""
+    out: list[str] = []
+    for tok in tokens:
+        if len(tok) > 1 and display_width(tok) > width:
+            piece = ""
+            for ch in tok:
+                if piece and display_width(piece + ch) > width:
+                    out.append(piece)
+                    piece = ""
+                piece += ch
+            if piece:
+                out.append(piece)
+        else:
+            out.append(tok)
+    return out
+
+
 def _greedy(tokens: list[str], width: float) -> list[str]:
     lines: list[str] = []
     cur = ""
-    for tok in tokens:
+    for tok in _split_long(tokens, width):
         if tok.isspace():
             if cur:
                 cur += " "
             continue
-        if cur and display_width(cur + tok) > width and tok[0] not in _NO_LINE_START and cur[-1] not in "（(《“":
+        w = display_width(cur + tok)
+        protected = tok[0] in _NO_LINE_START or cur[-1:] in ("（", "(", "《", "“")
+        # Typographic rules may stretch a line by one character, never more.
+        if cur and w > width and (not protected or w > width + 1):
             lines.append(cur.rstrip())
             cur = tok
         else:
@@ -183,8 +204,8 @@ def wrap_label(text: object, width: float = 10, max_lines: int | None = None) ->
     """Wrap a (Chinese) label to lines of at most ``width`` full-width characters.
 
     ``textwrap`` splits only at spaces, which Chinese text lacks; here each CJK
-    character is a break opportunity, runs of Latin letters/digits stay whole,
-    closing punctuation never starts a line and an opening bracket never ends
+    character is a break opportunity, runs of Latin letters/digits stay whole
+    (unless wider than a line), closing punctuation never starts a line and an opening bracket never ends
     one.  Lines are balanced (the fewest lines greedy wrapping needs, made as
     even as possible, so no lone character dangles on the last line), and a
     parenthetical "（…）" starts its own line when that costs no extra line.

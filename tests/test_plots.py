@@ -9,6 +9,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib import font_manager as fm
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
@@ -369,3 +371,19 @@ def test_no_text_overlaps_any_other_text(name):
     W, H = fig.bbox.width, fig.bbox.height
     outside = [t.get_text() for t, b in zip(texts, boxes) if b.x0 < -1 or b.y0 < -1 or b.x1 > W + 1 or b.y1 > H + 1]
     assert outside == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=list("清廉指数干部正政府明社会朗村事爽民心乡风朴群和睦（）、，：") + list("AB12"),
+               min_size=0, max_size=40),
+       st.sampled_from([3, 4, 5.5, 8, 10, 12]))
+def test_wrap_label_properties(text, width):
+    out = P.wrap_label(text, width)
+    lines = out.split("\n")
+    # Nothing lost or reordered (no spaces in this alphabet), and no empty lines.
+    assert "".join(lines) == text
+    assert all(lines) or text == ""
+    # Each line fits, up to one closing punctuation mark kept off the next line
+    # (1 character of slack); Latin/digit runs wider than a line are split.
+    for line in lines:
+        assert P.display_width(line) <= width + 1
