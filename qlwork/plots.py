@@ -314,7 +314,7 @@ def _safe(value: object) -> str:
 
 
 def save_figure(fig: Figure, path_pattern: str | Path, formats: Sequence[str] = ("png", "svg"),
-                dpi: int = 300, **fields) -> list[Path]:
+                dpi: int = 300, svg_text: bool = True, **fields) -> list[Path]:
     """Write ``fig`` once per format, atomically, and return the paths written.
 
     ``path_pattern`` is a ``str.format`` pattern without extension, e.g.
@@ -322,7 +322,9 @@ def save_figure(fig: Figure, path_pattern: str | Path, formats: Sequence[str] = 
     file-name safe: slashes, colons and spaces become ``_``).  If the pattern
     contains ``{ext}`` it is used for the extension, otherwise ``.<format>`` is
     appended.  PNG at ``dpi`` (300 for print); SVG keeps text as text
-    (``svg.fonttype = none``) so Chinese stays searchable and editable.
+    (``svg.fonttype = none``) so Chinese stays searchable and editable — the
+    viewer then needs a Chinese font; ``svg_text=False`` writes glyph outlines
+    instead (looks identical everywhere, not editable).
     Metadata dates are dropped so the same figure gives the same bytes.
     """
     pattern = str(path_pattern)
@@ -337,7 +339,8 @@ def save_figure(fig: Figure, path_pattern: str | Path, formats: Sequence[str] = 
         target = Path(base.replace("{ext}", fmt) if "{ext}" in base else f"{base}.{fmt}")
         meta = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None}}.get(fmt)
         # A fixed hash salt makes SVG element ids, hence the bytes, reproducible.
-        with mpl.rc_context({**font_rc(), "svg.hashsalt": "qlwork"}), atomic_path(target) as tmp:
+        rc = {**font_rc(), "svg.hashsalt": "qlwork", "svg.fonttype": "none" if svg_text else "path"}
+        with mpl.rc_context(rc), atomic_path(target) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
         out.append(target)
     return out

@@ -269,6 +269,14 @@ def test_save_figure_is_deterministic_and_ext_field(tmp_path):
     assert a[0].read_bytes() == b[0].read_bytes()
 
 
+def test_save_figure_svg_outlines_option(tmp_path):
+    fig = P.bland_altman_plot(agree_df())
+    (svg,) = P.save_figure(fig, tmp_path / "ba", formats=("svg",), svg_text=False)
+    text = svg.read_text(encoding="utf-8")
+    assert "<text" not in text  # glyphs drawn as paths (matplotlib keeps the string in a comment)
+    assert "<path" in text
+
+
 def test_save_figure_missing_field_is_bilingual_error(tmp_path):
     fig = CHARTS["bland_altman_plot"]()
     with pytest.raises(QlworkError, match="文件名模式缺少字段"):
