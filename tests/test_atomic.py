@@ -36,7 +36,8 @@ def sha(p: Path) -> str:
 
 
 def hidden_or_tmp(d: Path) -> list[Path]:
-    return [p for p in d.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    """Temp or hidden files, except the (empty, persistent) lock file of `qlwork score`."""
+    return [p for p in d.rglob("*") if (p.name.startswith(".") or p.suffix == ".tmp") and p.suffix != ".lock"]
 
 
 # ---------------------------------------------------------------- atomic_path

@@ -160,14 +160,19 @@ def _run(args) -> int:
     frame, results = score_all(values, units, frameworks, **kw)
     period = frame["period"].iloc[0]
     out = proc / f"scores_{period}.parquet"
-    with atomic_path(out) as tmp:
-        frame.to_parquet(tmp, index=False)
     warn = pd.concat([r.warnings.assign(framework=k) for k, r in results.items()], ignore_index=True)
-    with atomic_path(proc / f"warnings_{period}.parquet") as tmp:
-        warn.to_parquet(tmp, index=False)
     params = {k: r.params for k, r in results.items()}
-    atomic_write_text(proc / f"scores_{period}.params.json",
-                      json.dumps(params, ensure_ascii=False, indent=2, default=str))
+    # Each file is replaced atomically; the lock keeps the three files of one period from
+    # one run when two analysts score the same period at once (last writer wins as a set).
+    from filelock import FileLock
+
+    with FileLock(str(proc / f".scores_{period}.lock"), timeout=600):
+        with atomic_path(out) as tmp:
+            frame.to_parquet(tmp, index=False)
+        with atomic_path(proc / f"warnings_{period}.parquet") as tmp:
+            warn.to_parquet(tmp, index=False)
+        atomic_write_text(proc / f"scores_{period}.params.json",
+                          json.dumps(params, ensure_ascii=False, indent=2, default=str))
     print(summary_zh(frame, results, args.top))
     print(f"已写入 written: {out}（参数 params: {out.with_suffix('').name}.params.json）")
     return 0
