@@ -28,6 +28,7 @@ _EXPORTS = {
     "load_units": "qlwork.ingest",
     "generate_demo": "qlwork.demo",
     "project_root": "qlwork.paths",
+    "build_review_dashboard": "qlwork.dashboard",
     "estimate_public": "qlwork.survey.pipeline",
     "lins_ccc": "qlwork.compare",
     "bland_altman": "qlwork.compare",
