@@ -33,7 +33,8 @@ import pandas as pd
 from .atomic import atomic_path
 from .errors import Problem, QlworkError, problems_frame
 from .excel import (
-    cell_text, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
+    cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
+    sheet_facts, split_ref, workbook_file_problem,
 )
 from .framework import Framework, load_framework
 from . import paths as _paths
@@ -42,6 +43,7 @@ from .paths import PACKAGE_DATA, raw_dir as default_raw_dir
 __all__ = [
     "UNIT_FIELDS", "PERIOD_RE", "load_units", "read_units", "load_frameworks", "read_department_workbook",
     "department_files", "read_departments", "ingest", "IngestResult", "load_values", "period_range",
+    "normalize_period",
 ]
 
 #: registry fields: internal name → accepted header labels (matched with header_key)
@@ -91,6 +93,34 @@ def period_range(first: str, last: str) -> list[str]:
     return [f"{i // 2}H{i % 2 + 1}" for i in range(i0, i1 + 1)]
 
 
+_PERIOD_FORMS = (
+    re.compile(r"^(\d{4})\s*H\s*([12])$", re.I),                    # 2025 H1, 2025h1
+    re.compile(r"^(\d{4})\s*年?\s*(上|下)\s*半\s*年(度)?$"),          # 2025年上半年
+)
+
+
+def normalize_period(label: Any) -> str | None:
+    """A period label → canonical ``YYYYH1``/``YYYYH2``, or ``None`` when it cannot be
+    read without guessing.
+
+    Accepted and normalised: ``2025H1`` (canonical), ``2025h1``, ``2025 H1``,
+    ``２０２５Ｈ１`` (full width), ``2025年上半年``/``2025年下半年``.
+    Reported (``None``): ``2025-1``, ``2025.1``, ``2025Q1``, ``2025`` — a month, a
+    quarter or a year cannot be mapped to a half-year without guessing — and
+    ``2025-H1`` (a separator: written by hand, checked by hand).
+    """
+    t = normalize_text(label)
+    if PERIOD_RE.match(t):
+        return t
+    m = _PERIOD_FORMS[0].match(t)
+    if m:
+        return f"{m[1]}H{m[2]}"
+    m = _PERIOD_FORMS[1].match(t)
+    if m:
+        return f"{m[1]}H{1 if m[2] == '上' else 2}"
+    return None
+
+
 # ------------------------------------------------------------------ registry
 def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read ``units.xlsx`` → (registry DataFrame, problems).  Never raises for bad
@@ -103,17 +133,36 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
     if not path.is_file():
         return empty, [Problem("file_not_found", "找不到单位名录 units.xlsx", "unit registry units.xlsx not found",
                                file=REGISTRY_FILE, expected=str(path))]
+    bad = workbook_file_problem(path, REGISTRY_FILE)
+    if bad is not None:
+        return empty, [bad]
     try:
         book = read_workbook(path)
-        sheet = REGISTRY_SHEET if REGISTRY_SHEET in book else next(iter(book))
-        rows = book[sheet]
     except Exception as e:  # a corrupt or non-xlsx file
-        return empty, [Problem("unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {e}",
-                               file=REGISTRY_FILE)]
+        return empty, [Problem("unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {type(e).__name__}",
+                               file=REGISTRY_FILE, found=type(e).__name__, expected=".xlsx 工作簿")]
+    if REGISTRY_SHEET in book:
+        sheet = REGISTRY_SHEET
+    else:
+        # another sheet name ("Sheet1", "单位名单"): use the first sheet with a 单位编码 header, and say so
+        found = [n for n in book if find_row(book[n], UNIT_FIELDS["unit_id"]) is not None]
+        sheet = found[0] if found else next(iter(book))
+        if found:
+            problems.append(Problem(
+                "sheet_name", f"单位名录工作表应名为“{REGISTRY_SHEET}”，未找到，已读取含“单位编码”表头的工作表“{sheet}”",
+                f"no sheet named {REGISTRY_SHEET}; read sheet {sheet!r}, which has a 单位编码 header",
+                file=REGISTRY_FILE, sheet=sheet, found=list(book), expected=REGISTRY_SHEET, severity="warning"))
+    rows = book[sheet]
     h = find_row(rows, UNIT_FIELDS["unit_id"])
     if h is None:
-        return empty, [Problem("no_header", "单位名录中找不到表头“单位编码”", "no 单位编码 header in the registry",
-                               file=REGISTRY_FILE, sheet=sheet, expected="表头行含 单位编码 等列")]
+        is_empty = not any(v is not None and normalize_text(v) for r in rows for v in r)
+        return empty, problems + [Problem(
+            "no_header", ("单位名录是空的" if is_empty else "单位名录中找不到表头“单位编码”")
+            + f"（应有工作表“{REGISTRY_SHEET}”，其表头行含 单位编码、单位名称、单位类型、框架）",
+            ("the unit registry is empty" if is_empty else "no 单位编码 header in the unit registry")
+            + f" (expected a sheet {REGISTRY_SHEET} whose header row has 单位编码, 单位名称, 单位类型, 框架)",
+            file=REGISTRY_FILE, sheet=sheet, found=list(book) if not is_empty else "空工作簿 empty workbook",
+            expected=f"工作表 {REGISTRY_SHEET}，表头含 单位编码 等列")]
     header = rows[h - 1]
     keymap = {header_key(lbl): f for f, labels in UNIT_FIELDS.items() for lbl in labels}
     colmap: dict[str, int] = {}
@@ -146,6 +195,20 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
         rec: dict[str, Any] = {"unit_id": uid, "excel_row": r}
         for f in ("unit_name", "unit_type", "city", "county", "township", "framework"):
             rec[f] = normalize_text(get(f)) if f in colmap else ""
+            rawv = get(f)
+            if isinstance(rawv, str) and rawv != rec[f] and rawv.strip(" ") != rec[f]:
+                # full-width / non-breaking spaces or full-width letters: matched after normalising
+                problems.append(Problem(
+                    "normalized_text", f"{UNIT_FIELDS[f][0]} {rawv!r} 含全角空格或全角字符，已按 {rec[f]!r} 读取和匹配",
+                    f"{f} {rawv!r} has full-width spaces or characters; read and matched as {rec[f]!r}",
+                    file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap[f] + 1), found=rawv,
+                    expected=rec[f], severity="warning"))
+        if isinstance(get("unit_id"), str) and get("unit_id") != uid:
+            problems.append(Problem(
+                "normalized_id", f"单位编码 {get('unit_id')!r} 含全角字符或首尾空格，已按 {uid!r} 读取",
+                f"unit id {get('unit_id')!r} has full-width characters or surrounding spaces; read as {uid!r}",
+                file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap["unit_id"] + 1),
+                found=get("unit_id"), expected=uid, severity="warning"))
         for f in ("staff", "population"):
             if f not in colmap:
                 rec[f] = np.nan
@@ -205,13 +268,52 @@ def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
 
 # ---------------------------------------------------------- department files
 def department_files(raw_dir: str | Path | None = None) -> list[tuple[str, str, Path]]:
-    """(period, department, path) for every ``departments/<period>/<dept>.xlsx``, sorted."""
+    """(period, department, path) for every ``departments/<period>/<dept>.xlsx``, sorted.
+    ``period`` is the folder name as it is (a folder not named ``YYYYH1``/``YYYYH2`` is
+    reported by :func:`read_departments`, with the canonical name when one is clear)."""
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     out = []
     for p in sorted((base / "departments").glob("*/*.xlsx")):
         if p.name.startswith(("~$", ".")):
             continue
         out.append((p.parent.name, p.stem, p))
+    return out
+
+
+#: files in a period folder that look like submissions but are not .xlsx
+_OTHER_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".et", ".csv", ".ods", ".wps")
+
+
+def _sheet_fact_problems(facts, label, sheet, start, unit_c, ind_cols, nmap, data_rows) -> list[Problem]:
+    """Merged cells over data rows and formula cells without a cached value (data area only;
+    merged header cells and a merged one-row notes line are normal)."""
+    if facts is None:
+        return []
+    out: list[Problem] = []
+    data_cols = {unit_c + 1: "单位编码"} | {c + 1: ind for c, ind in ind_cols}
+    for ref in facts.merged:
+        a, _, b = ref.partition(":")
+        (ca, ra), (cb, rb) = split_ref(a), split_ref(b or a)
+        if rb < start or not any(r in data_rows for r in range(max(ra, start), rb + 1)):
+            continue
+        hit = [data_cols[c] for c in range(col_index(ca), col_index(cb) + 1) if c in data_cols] if ca and cb else []
+        if not hit:
+            continue
+        out.append(Problem(
+            "merged_cells", f"数据区有合并单元格 {ref}：只有左上角单元格有值，其余单元格按空白处理，请取消合并并逐行填写",
+            f"merged cells {ref} in the data area: only the top-left cell holds the value, the others read as blank; "
+            "unmerge and fill every row", file=label, sheet=sheet, row=max(ra, start), column=ca, found=ref,
+            expected="每个单元格单独填写 one value per cell (no merged cells)"))
+    for ref in facts.formulas_no_value:
+        col, r = split_ref(ref)
+        if r < start or col_index(col) not in data_cols:
+            continue
+        out.append(Problem(
+            "formula_no_value", f"单元格 {ref} 是公式但没有保存计算结果（缓存值），qlwork 不执行公式，按空白处理；"
+            "请在 Excel 中打开并保存，或改为填写数值",
+            f"cell {ref} holds a formula without a cached value; formulas are never evaluated, the cell reads as blank: "
+            "open and save the file in Excel, or type the value", file=label, sheet=sheet, row=r, column=col,
+            found="公式（无缓存值） formula without cached value", expected="数值或已计算的公式 a value"))
     return out
 
 
@@ -243,12 +345,21 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
     names = _name_maps(frameworks)
     cols: dict[str, list] = {c: [] for c in _CELL_COLS}
     sheets: dict[str, str] = {}
+    bad = workbook_file_problem(path, label)
+    if bad is not None:
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [bad], {})
     try:
         book = read_workbook(path)
+        facts = sheet_facts(path)
     except Exception as e:
         return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
             "unreadable_file", "无法读取工作簿（不是有效的 xlsx 文件？）", f"cannot read workbook: {type(e).__name__}",
-            file=label, expected=".xlsx 工作簿")], {})
+            file=label, found=type(e).__name__, expected=".xlsx 工作簿")], {})
+    if not any(v is not None and normalize_text(v) for rows in book.values() for r in rows for v in r):
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+            "empty_workbook", "工作簿是空的（所有工作表都没有内容），未读取", "the workbook is empty (no sheet has any content)",
+            file=label, sheet=", ".join(book) or None, found="空工作簿 empty workbook",
+            expected="含“单位编码”表头和数据行的工作表 a sheet with a 单位编码 header and data rows")], {})
     for sheet, rows in book.items():
         h = find_row(rows, UNIT_ID_LABELS)
         if h is None:
@@ -335,6 +446,12 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
                 continue
             if uid.startswith(_NOTE_PREFIXES):
                 continue
+            raw_id = row[unit_c]
+            if isinstance(raw_id, str) and raw_id != uid:
+                problems.append(Problem(
+                    "normalized_id", f"单位编码 {raw_id!r} 含全角字符或首尾空格，已按 {uid!r} 匹配单位名录",
+                    f"unit id {raw_id!r} has full-width characters or surrounding spaces; matched as {uid!r}",
+                    file=label, sheet=sheet, row=r, column=ucol, found=raw_id, expected=uid, severity="warning"))
             for c, ind in ind_cols:
                 raw = row[c] if c < len(row) else None
                 p = parse_number(raw)
@@ -347,12 +464,20 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
                 cols["row"].append(r)
                 cols["column"].append(letters[c])
                 cols["sheet"].append(sheet)
+        data_rows = set(cols["row"][len(cols["period"]):])
+        problems += _sheet_fact_problems(facts.get(sheet), label, sheet, start, unit_c, ind_cols, nmap, data_rows)
         n_new = len(cols["unit_id"]) - len(cols["period"])
         cols["period"] += [period] * n_new
         cols["source"] += [department] * n_new
         cols["file"] += [label] * n_new
         cols["framework"] += [fkey] * n_new
         cols["unit_col"] += [ucol] * n_new
+    if not sheets and not problems:
+        problems.append(Problem(
+            "no_data_sheet", "工作簿中没有含“单位编码”表头的数据表，未读取任何数据",
+            "no sheet with a 单位编码 header: nothing read from this workbook", file=label,
+            sheet="、".join(book) or None, found=list(book),
+            expected="含“单位编码”表头和数据行的工作表 a sheet with a 单位编码 header and data rows"))
     cells = pd.DataFrame(cols, columns=_CELL_COLS)
     cells["value"] = cells["value"].astype(float)
     cells["row"] = cells["row"].astype("int64")
@@ -370,12 +495,31 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
         from tqdm.auto import tqdm
         it = tqdm(files, desc="读取部门报表 reading workbooks", unit="file")
     parts, problems, layout = [], [], {}
+    for p in sorted((base / "departments").glob("*/*")):
+        if p.suffix.lower() in _OTHER_SUFFIXES and not p.name.startswith(("~$", ".")):
+            label = _rel(p, base)
+            bad = workbook_file_problem(p, label)
+            if bad is None or bad.code != "xls_format":
+                bad = Problem("not_xlsx", f"文件 {p.name} 不是 .xlsx 工作簿，未读取；请在 Excel 中另存为 .xlsx",
+                              f"{p.name} is not an .xlsx workbook; not read — please save as .xlsx", file=label,
+                              found=p.suffix, expected=".xlsx")
+            problems.append(bad)
     for period, dept, path in it:
         label = _rel(path, base)
         if not PERIOD_RE.match(period):
-            problems.append(Problem("bad_period", f"文件夹名 {period!r} 不是期别（如 2025H1），未读取",
-                                    f"folder {period!r} is not a period like 2025H1; not read",
-                                    file=label, found=period, expected="YYYYH1 或 YYYYH2"))
+            # folder names are keys of the store and data/raw is never renamed by code: a folder
+            # "2025年上半年" is reported with the name to use, never silently merged with "2025H1"
+            canon = normalize_period(period)
+            if canon:
+                zh = f"文件夹名 {period!r} 不是规范期别，未读取；请改名为 {canon}"
+                en = f"folder {period!r} is not a canonical period; not read — rename it to {canon}"
+            else:
+                zh = (f"文件夹名 {period!r} 不是期别，未读取；半年期写作 2025H1 或 2025H2"
+                      "（“2025-1”“2025Q1”无法判断是月、季还是半年）")
+                en = (f"folder {period!r} is not a period like 2025H1; not read "
+                      "(a month or quarter cannot be mapped to a half-year)")
+            problems.append(Problem("bad_period", zh, en, file=label, found=period,
+                                    expected=canon or "YYYYH1 或 YYYYH2"))
             continue
         res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label)
         parts.append(res.cells)

@@ -259,6 +259,37 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                                         severity="warning", **loc))
     valid &= ~(nonnum | oor | notapp)
 
+    # mixed scale in a percent column: 0.95 among 95, 98, "96%" — the fraction was meant as 95 %.
+    # Only where the evidence is clear: a rate (kind percent) whose column is mostly ≥ 50, and a
+    # fraction 0.5 ≤ v < 1 whose ×100 lies inside the column's range.  Low percentages (0.3 among
+    # 1–18) are left alone: there the two scales cannot be told apart.
+    is_pct = np.array([ind_meta[k].unit in ("%", "％") and ind_meta[k].kind in ("percent", "")
+                       for k in keys], bool)[pos] if n else np.zeros(0, bool)
+    cand = valid & st_ok & is_pct
+    if cand.any():
+        sub = cells.loc[cand, ["file", "sheet", "column", "value"]]
+        big = sub[sub["value"] > 1].groupby(["file", "sheet", "column"], sort=False)["value"].agg(
+            ["min", "max", "median"])
+        big = big[big["median"] >= 50]
+        frac = sub[(sub["value"] >= 0.5) & (sub["value"] < 1)]
+        if len(big) and len(frac):
+            j = frac.join(big, on=["file", "sheet", "column"], how="inner")
+            hit = j[(j["value"] * 100 >= j["min"]) & (j["value"] * 100 <= j["max"])]
+            mixed = np.zeros(n, bool)
+            mixed[hit.index.to_numpy()] = True  # cells has a RangeIndex
+            for i in np.flatnonzero(mixed):
+                r = cells.iloc[i]
+                meta = ind_meta[(r["framework"], r["indicator_id"])]
+                v = float(r["value"])
+                g = big.loc[(r["file"], r["sheet"], r["column"])]
+                problems.append(Problem(
+                    "mixed_scale", f"单位 {r['unit_id']} 指标 {meta.name}（{meta.id}）的值 {_fmt(v)} 像小数写法（{_fmt(v * 100)}%？），"
+                    f"而本列其他值按百分数填写（{_fmt(g['min'])}–{_fmt(g['max'])}），比例尺不一致，未采用",
+                    f"value {_fmt(v)} looks like a fraction ({_fmt(v * 100)} %?) while the rest of the column is in percent; "
+                    "mixed scale, not used", file=r["file"], sheet=r["sheet"], row=int(r["row"]), column=r["column"],
+                    found=_fmt(v), expected=f"百分数，如 {_fmt(v * 100)}（{meta.unit}） percent, e.g. {_fmt(v * 100)}"))
+            valid &= ~mixed
+
     # periods
     good = [(p, d, path) for p, d, path in files if PERIOD_RE.match(p)]
     periods = sorted({p for p, _, _ in good})

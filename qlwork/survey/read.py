@@ -215,10 +215,15 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
     return ItemsSpec(items=items, texts=texts, indicators=indicators, scale=scale, source=fname)
 
 
-def detect_encoding(raw: bytes) -> str:
-    """Name the encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk`` or ``gb18030``."""
+def detect_encoding(raw: bytes, file: str | None = None) -> str:
+    """Name the encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk`` or ``gb18030``.
+    UTF-16 ("Unicode text" from Excel) is reported, not guessed."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise QlworkError(Problem("bad_encoding", "文件是 UTF-16 编码（Excel“Unicode 文本”），请另存为“CSV UTF-8”",
+                                  "the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8", file=file,
+                                  found="UTF-16", expected="UTF-8、GBK 或 GB18030"))
     for enc in ("utf-8", "gbk", "gb18030"):
         try:
             raw.decode(enc)
@@ -226,7 +231,8 @@ def detect_encoding(raw: bytes) -> str:
         except UnicodeDecodeError:
             continue
     raise QlworkError(Problem("bad_encoding", "无法识别文件编码（应为 UTF-8、GBK 或 GB18030）",
-                              "cannot detect the encoding (expected UTF-8, GBK or GB18030)"))
+                              "cannot detect the encoding (expected UTF-8, GBK or GB18030)", file=file,
+                              found="未知编码 unknown encoding", expected="UTF-8、GBK 或 GB18030"))
 
 
 @dataclass(frozen=True)
@@ -275,7 +281,7 @@ def _read_table(path: Path, sheet) -> tuple[pd.DataFrame, str]:
         df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str, engine=excel_engine())
         return df, "xlsx"
     raw = path.read_bytes()
-    enc = detect_encoding(raw)
+    enc = detect_encoding(raw, str(path))
     df = pd.read_csv(io.StringIO(raw.decode(enc)), dtype=str, keep_default_na=False, na_values=[""])
     return df, enc
 
@@ -349,6 +355,22 @@ def read_survey(
         num[bad] = np.nan
         out[it] = num
     per = out["period"].to_numpy(dtype=object)
+    # other spellings of a half-year ("2025年上半年", "2025 H1", "2025h1") are normalised with a
+    # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below
+    from ..ingest import normalize_period
+
+    odd = [p for p in pd.unique(per) if not PERIOD_RE.match(str(p))]
+    canon = {p: normalize_period(p) for p in odd}
+    canon = {p: c for p, c in canon.items() if c}
+    if canon:
+        m = np.isin(per, list(canon))
+        prev = flag[m].copy()
+        report(m, "period_normalized", "调查期次写法不规范，已按规范期次读取", "period label normalised",
+               "period", [f"{p}" for p in per[m]], f"{'、'.join(sorted(set(canon.values())))}（YYYYH1|YYYYH2）",
+               severity="warning")
+        per = np.array([canon.get(p, p) for p in per], dtype=object)
+        out["period"] = per
+        flag[m] = prev  # a warning does not mark the row as a problem row
     bad_per = ~np.array([bool(PERIOD_RE.match(str(p))) for p in pd.unique(per)], dtype=bool)
     bad_set = set(np.asarray(pd.unique(per))[bad_per].tolist())
     mask = np.isin(per, list(bad_set)) if bad_set else np.zeros(n, dtype=bool)
