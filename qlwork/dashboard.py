@@ -1211,27 +1211,38 @@ class ReviewDashboard:
         rows = self.filtered()
         wb = self._workbook_bytes(res, rows)
         if wb is not None:
-            links.append(_data_link(wb, f"排行榜_{self.period_dd.value}.xlsx",
+            links.append(_data_link(wb, f"清廉指数_{self.period_dd.value}_{self.scope_label()}.xlsx",
                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                     f"下载当前筛选的 Excel 工作簿（{len(rows)} 个单位）"))
         self.unit_links.value = "".join(links) or info_html("报告模块尚未提供下载。")
 
-    def _workbook_bytes(self, res, rows: pd.DataFrame) -> bytes | None:
-        try:
-            from . import report as rep
-        except ImportError:
-            rep = None
-        fn = getattr(rep, "write_workbook", None) if rep is not None else None
+    def scope_label(self) -> str:
+        parts = [v for v in (self.city_dd.value, self.county_dd.value, self.type_dd.value) if v and v != ALL]
+        return "·".join(parts) or "全部"
+
+    def _workbook_bytes(self, res, rows: pd.DataFrame) -> bytes:
+        """The review workbook (``qlwork.report.write_workbook``) for the units
+        of the current selection, with their official ranks; a plain ranking
+        sheet if the report module is unavailable."""
+        import dataclasses
         import tempfile
 
+        ids = pd.Index(rows["unit_id"].astype(str))
         with tempfile.TemporaryDirectory() as td:
             out = Path(td) / "book.xlsx"
-            if callable(fn):
-                try:
-                    fn(res, out, units=list(rows["unit_id"]))
-                    return out.read_bytes()
-                except TypeError:
-                    pass
+            try:
+                from .report import write_workbook
+            except ImportError:
+                write_workbook = None
+            if write_workbook is not None:
+                keep = res.scores.index.astype(str).isin(ids)
+                sub = dataclasses.replace(
+                    res, scores=res.scores[keep], normalized=res.normalized[keep],
+                    ranking=res.ranking[res.ranking.index.astype(str).isin(ids)],
+                    warnings=res.warnings[res.warnings["unit_id"].astype(str).isin(ids)])
+                write_workbook(sub, out, period=self.period_dd.value, scope=self.scope_label(),
+                               sensitivity=self.data.sensitivity.get(self.period_dd.value))
+                return out.read_bytes()
             fw = self.framework
             cols = ["unit_id", "unit_name", "unit_type", "city", "county"] + \
                    [n for n in fw.level1 if n in rows.columns] + ["total", "grade", "rank", "change", "warnings"]

@@ -86,10 +86,12 @@ def _run(args) -> int:
     out_df = pd.concat(frames, ignore_index=True)
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
     out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
-    with atomic_path(out) as tmp:
-        if fmt == "csv":
-            out_df.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
+    if fmt == "csv":
+        from ..safe_export import safe_csv  # node names starting with = + - @ stay text
+
+        safe_csv(out_df, out)
+    else:
+        with atomic_path(out) as tmp:
             out_df.to_parquet(tmp, index=False)
     print(f"\n已写出 written: {out}")
     return 0
