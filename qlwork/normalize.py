@@ -140,10 +140,17 @@ def minmax(X, groups=None, direction=None, *, constant: float = 100.0) -> np.nda
     S = X * _directions(direction, X.shape[1])
     gi = group_index(groups, X.shape[0])
     lo, hi, _, _ = _group_stats(S, gi)
-    rng = hi - lo
+    with np.errstate(over="ignore", invalid="ignore"):
+        rng = hi - lo
     L, R = lo[gi.inverse], rng[gi.inverse]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = 100.0 * (S - L) / R
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # divide before scaling by 100 (100·(s − min) overflows near 1.8e306), and halve
+        # everything when the range itself overflows (min ≈ −1e308, max ≈ 1e308)
+        out = 100.0 * ((S - L) / R)
+        wide = np.isinf(R)
+        if wide.any():
+            half = 100.0 * ((S / 2 - L / 2) / (hi / 2 - lo / 2)[gi.inverse])
+            out = np.where(wide, half, out)
     out = np.where(R > 0, out, np.where(np.isnan(S), np.nan, constant))
     return out
 
