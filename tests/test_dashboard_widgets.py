@@ -254,6 +254,20 @@ def test_unit_view(app, data):
     app.make_downloads()
     assert app.error.value == ""
     assert "qlw-download" in app.unit_links.value
+    import base64
+    import io
+    import re
+
+    import openpyxl
+
+    links = dict(re.findall(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', app.unit_links.value))
+    html_name = next(n for n in links if n.endswith(".html"))
+    assert uid in html_name and str(exp["unit_name"]) in base64.b64decode(links[html_name]).decode("utf-8")
+    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(next(v for n, v in links.items() if n.endswith(".xlsx")))))
+    ws = book["汇总排行"]
+    cells = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    sel = app.filtered()
+    assert set(sel["unit_id"]) <= cells  # every unit of the selection is in the workbook
     app.tabs.selected_index = 0
 
 
