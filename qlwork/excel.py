@@ -171,7 +171,9 @@ def parse_number(value: Any, *, percent_ok: bool = True) -> ParsedNumber:
     if percent_ok and s[-1:] in ("%", "‰"):
         s = s[:-1]
     if _NUM.match(s):
-        return ParsedNumber(float(s), "ok", text)
+        v = float(s)
+        if math.isfinite(v):  # "1e400" overflows to inf: not a usable number
+            return ParsedNumber(v, "ok", text)
     return ParsedNumber(math.nan, "non_numeric", text)
 
 

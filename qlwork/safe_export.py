@@ -96,6 +96,7 @@ def safe_excel(sheets: Mapping[str, pd.DataFrame] | pd.DataFrame, path: str | Pa
     is stored as a string (never a formula), NaN as an empty cell.  ``path`` may be a
     file path (written atomically) or a BytesIO buffer."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(sheets, pd.DataFrame):
         sheets = {sheet_name: sheets}
@@ -112,6 +113,8 @@ def safe_excel(sheets: Mapping[str, pd.DataFrame] | pd.DataFrame, path: str | Pa
                     continue
                 if not isinstance(v, (int, float, str, bool)) and not hasattr(v, "isoformat"):
                     v = str(v)
+                if isinstance(v, str):
+                    v = ILLEGAL_CHARACTERS_RE.sub("", v)  # control characters are not allowed in xlsx
                 cell = ws.cell(row=r, column=c, value=v)
                 if isinstance(v, str):
                     cell.data_type = "s"  # openpyxl would take "=..." for a formula
