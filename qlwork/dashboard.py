@@ -1251,7 +1251,9 @@ class ReviewDashboard:
                   "county": "县市区", "total": "综合得分", "grade": "等级", "rank": "同类名次",
                   "change": "较上期变化", "warnings": "预警"}
             zh.update({n: fw.name_of(n) for n in fw.level1})
-            rows[cols].rename(columns=zh).to_excel(out, sheet_name="汇总排行", index=False)
+            from .safe_export import safe_excel  # text cells stay text, never formulas
+
+            safe_excel({"汇总排行": rows[cols].rename(columns=zh)}, out)
             return out.read_bytes()
 
     # ------------------------------------------------------------ 权重调整
