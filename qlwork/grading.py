@@ -10,6 +10,14 @@
   scores are not ranked.
 * **Bottom N**: a unit is in the bottom N of its group when fewer than N units
   of the group score strictly lower (ties at the boundary are all flagged).
+* **Comparison grid.**  Grades, ranks, ties and bottom N compare scores rounded
+  to ``SCORE_DECIMALS`` (6) decimals, i.e. on a 1e-6-point grid — the grid the
+  sensitivity engine ranks on (``qlwork.sensitivity.engine.SCORE_RESOLUTION``).
+  Effective-weight sums are not exact in floating point: a unit whose every
+  indicator scores 90 can come out as 89.99999999999999 under one availability
+  pattern and 90.0 under another.  Without the grid such a unit would be graded
+  良好 although its score *is* 90, and two equal scores would get different
+  ranks.  The stored scores themselves are not rounded.
 """
 from __future__ import annotations
 
@@ -21,7 +29,16 @@ import pandas as pd
 
 from .framework import DEFAULT_GRADES
 
-__all__ = ["parse_bands", "assign_grades", "rank_within", "bottom_n_mask", "lowest_grade"]
+__all__ = ["parse_bands", "assign_grades", "rank_within", "bottom_n_mask", "lowest_grade", "SCORE_DECIMALS",
+           "on_grid"]
+
+#: Scores are compared after rounding to this many decimals (a 1e-6-point grid).
+SCORE_DECIMALS = 6
+
+
+def on_grid(values) -> np.ndarray:
+    """Scores rounded to the comparison grid (``SCORE_DECIMALS`` decimals); NaN stays NaN."""
+    return np.round(np.asarray(values, dtype=float), SCORE_DECIMALS)
 
 
 def parse_bands(bands=None) -> tuple[tuple[str, float], ...]:
@@ -50,7 +67,7 @@ def assign_grades(scores, bands=None) -> pd.Series:
     """Grade of every score: first band whose lower bound ``<= score``."""
     b = parse_bands(bands)
     s = pd.Series(scores, dtype=float) if not isinstance(scores, pd.Series) else scores.astype(float)
-    v = s.to_numpy()
+    v = on_grid(s.to_numpy())
     lows = np.array([lo for _, lo in b])
     labels = np.array([lab for lab, _ in b], dtype=object)
     # bands are sorted high → low: count how many bounds the score clears from the top
@@ -67,6 +84,7 @@ def rank_within(scores, groups=None, method: str = "min", ascending: bool = Fals
     Returns a nullable ``Int64`` Series (missing score → <NA>).
     """
     s = pd.Series(scores, dtype=float) if not isinstance(scores, pd.Series) else scores.astype(float)
+    s = pd.Series(on_grid(s.to_numpy()), index=s.index)  # equal up to float noise → tied
     if groups is None:
         r = s.rank(method=method, ascending=ascending)
     else:

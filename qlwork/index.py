@@ -46,7 +46,7 @@ import pandas as pd
 from .aggregate import AGGREGATIONS, aggregate_matrix, aggregate_rows, effective_weights, node_weights
 from .errors import Problem, QlworkError
 from .framework import Framework, load_framework
-from .grading import assign_grades, bottom_n_mask, lowest_grade, parse_bands, rank_within
+from .grading import assign_grades, bottom_n_mask, lowest_grade, on_grid, parse_bands, rank_within
 from .impute import IMPUTATIONS, impute
 from .normalize import NORMALIZATIONS, normalize, treat_outliers
 
@@ -66,6 +66,9 @@ WARNING_CODES = {
     "missing_public": "缺少群众评价，总分仅含专业分",
     "veto": "发生一票否决事项，等级定为{g}",
 }
+
+#: Reason of a ``missing_data`` warning under imputation="reweight" (scores exist).
+MISSING_REWEIGHTED = "指标数据缺失，已按可得指标重新分配权重计算"
 
 _REGION_COLS = ("city", "county", "township")
 
@@ -717,8 +720,9 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
     wrows = []
     tv = tot.to_numpy()
     with np.errstate(invalid="ignore"):
-        below = tv < pass_mark
-        drop = change < -drop_points
+        # on the grading grid: a total of 59.99999999999999 (float noise of an exact 60) is not below 60
+        below = on_grid(tv) < pass_mark
+        drop = on_grid(change) < -drop_points
     bott = bottom_n_mask(tot, peer_cur, bottom_n).to_numpy() if bottom_n > 0 else np.zeros(len(tv), bool)
     pgc = pg_code[cur_u]
     peer_n = np.bincount(pgc, minlength=n_pg)[pgc]
@@ -732,9 +736,11 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
         for i in np.flatnonzero(m):
             wrows.append((uids[i], current, code, WARNING_CODES[code].format(n=bottom_n, d=f"{drop_points:g}", g=low), det(i)))
     mc = missing[cur_rows]
+    # under "reweight" the scores *were* computed from the available indicators
+    missing_reason = MISSING_REWEIGHTED if imputation == "reweight" else WARNING_CODES["missing_data"]
     for i in np.flatnonzero(mc.any(axis=1)):
         lst = [ids[j] for j in np.flatnonzero(mc[i])]
-        wrows.append((uids[i], current, "missing_data", WARNING_CODES["missing_data"], "缺失指标 missing: " + "、".join(lst)))
+        wrows.append((uids[i], current, "missing_data", missing_reason, "缺失指标 missing: " + "、".join(lst)))
     for i in np.flatnonzero(missing_public[cur_rows]):
         wrows.append((uids[i], current, "missing_public", WARNING_CODES["missing_public"], "total = internal"))
     for i in np.flatnonzero(vmask):

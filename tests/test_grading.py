@@ -41,3 +41,34 @@ def test_bottom_n_with_ties_at_boundary():
     # ascending: 1, 2, 3, 3, 9 → bottom 3 = 1, 2 and both 3s (fewer than 3 units strictly lower)
     m = bottom_n_mask(pd.Series([3, 1, 9, 2, 3]), None, 3)
     assert m.tolist() == [True, True, False, True, True]
+
+
+def test_scores_equal_up_to_float_noise_are_equal():
+    # 89.99999999999999 is float noise of an exact 90 (e.g. .02·90 + .18·90 + .56·90 + .24·90 summed
+    # in another order): it gets the grade of 90, and ties with 90 in rank and in bottom N
+    assert assign_grades([89.99999999999999, 59.99999999999999]).tolist() == ["优秀", "合格"]
+    s = pd.Series([60.00000000000001, 60.0, 59.99999999999999, 50.0], index=list("abcd"))
+    assert rank_within(s).tolist() == [1, 1, 1, 4]
+    # bottom 1: d alone; bottom 2: the three tied 60s reach the boundary together
+    assert bottom_n_mask(s, None, 1).tolist() == [False, False, False, True]
+    assert bottom_n_mask(s, None, 2).tolist() == [True, True, True, True]
+    # a genuine difference of 0.001 points is still a difference
+    assert rank_within(pd.Series([80.001, 80.0])).tolist() == [1, 2]
+    assert assign_grades([79.999]).tolist() == ["合格"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10000), min_size=1, max_size=30), st.integers(0, 2 ** 32 - 1))
+def test_ranks_and_grades_ignore_float_noise(cents, seed):
+    # scores with 2 decimals (as published) plus noise of at most 1e-9 points
+    s = np.array(cents) / 100.0
+    noise = np.random.default_rng(seed).uniform(-1e-9, 1e-9, len(s))
+    a, b = pd.Series(s), pd.Series(s + noise)
+    assert rank_within(a).tolist() == rank_within(b).tolist()
+    assert assign_grades(a).tolist() == assign_grades(b).tolist()
+    # and the grades are those of the exact scores by the band table (≥ 90, ≥ 80, ≥ 60)
+    want = ["优秀" if c >= 9000 else "良好" if c >= 8000 else "合格" if c >= 6000 else "不合格" for c in cents]
+    assert assign_grades(b).tolist() == want

@@ -61,6 +61,9 @@ def test_arithmetic_hand():
     np.testing.assert_allclose(f["total"], [52, 40, 58])
     assert f["rank"].tolist() == [2, 3, 1]
     assert f["grade"].tolist() == ["不合格", "不合格", "不合格"]
+    # every total (52, 40, 58) is below the default pass mark 60 → one below_pass warning each
+    bp = r.warnings[r.warnings.code == "below_pass"]
+    assert bp.unit_id.tolist() == ["u1", "u2", "u3"] and bp.detail.iloc[1] == "总分 40.00 < 60"
     # cost indicator flipped: u3 has the largest raw i2 (100) → normalised 0
     assert r.normalized.loc["u3", "i2"] == 0
 
@@ -244,6 +247,8 @@ def test_unit_report():
     assert rep.unit_name == "甲" and rep.rank == 2 and rep.n_peers == 3 and rep.grade == "不合格"
     # peer mean of total: (52 + 40 + 58)/3 = 50; median 52
     assert rep.peers.loc["total", "peer_mean"] == pytest.approx(50) and rep.peers.loc["total", "median"] == 52
+    # quartiles, linear interpolation on the sorted totals 40, 52, 58: q1 at position 0.5 → 46, q3 at 1.5 → 55
+    assert rep.peers.loc["total", "q1"] == pytest.approx(46) and rep.peers.loc["total", "q3"] == pytest.approx(55)
     # u1 vs peer medians of normalised values (i1 50, i2 50, i3 40, i4 60): diffs −30, +30, 0, 0
     assert rep.strongest.iloc[0]["indicator_id"] == "i2" and rep.weakest.iloc[0]["indicator_id"] == "i1"
     assert rep.trend.index.tolist() == ["2025H1", "2025H2"]
@@ -442,3 +447,150 @@ def test_benchmark_runner_discovers_and_writes_table(tmp_path):
     runner.write_markdown({"demo": {"info": info, "rows": rows}}, info, out)
     text = out.read_text(encoding="utf-8")
     assert "| demo | x | 1.234 | 12.000 | 9.7 | < 2 s | ✅ | 100 |" in text and "a\\|b" in text
+
+
+# ------------------------------------------------ every normalisation, full 3 × 4 tables by hand
+# RAW and make_fw() as above (i2 is the cost indicator; goalposts [0, 100], no targets).
+# A = .5·i1 + .5·i2, B = .25·i3 + .75·i4, total = .6·A + .4·B.
+HAND = {
+    # min–max: i1 20,50,100 → 0, 37.5, 100 | i2 s = −x: −20,−50,−100 → 100, 62.5, 0
+    #          i3 40,100,10 → 33.33, 100, 0 | i4 60,0,90 → 66.67, 0, 100
+    # A: 50, 50, 50 | B: 8.333 + 50 = 58.333, 25, 75 | total: 30 + 23.333, 30 + 10, 30 + 30
+    "minmax": {"N": [[0, 100, 100 / 3, 200 / 3], [37.5, 62.5, 100, 0], [100, 0, 0, 100]],
+               "A": [50, 50, 50], "B": [175 / 3, 25, 75], "total": [30 + 70 / 3, 40, 60], "rank": [2, 3, 1]},
+    # distance to target: no target → goalposts' best end (100; cost: 0)
+    #   i1 worst 20: (x − 20)/80 → 0, 37.5, 100 | i2 s = −x, t = 0, worst −100: (s + 100)/100 → 80, 50, 0
+    #   i3 worst 10: (x − 10)/90 → 33.33, 100, 0 | i4 worst 0: x/100 → 60, 0, 90
+    # A: 40, 43.75, 50 | B: 8.333 + 45 = 53.333, 25, 67.5 | total: 24 + 21.333, 26.25 + 10, 30 + 27
+    "target": {"N": [[0, 80, 100 / 3, 60], [37.5, 50, 100, 0], [100, 0, 0, 90]],
+               "A": [40, 43.75, 50], "B": [160 / 3, 25, 67.5], "total": [24 + 64 / 3, 36.25, 57], "rank": [2, 3, 1]},
+    # percentile rank 100·(r − 1)/(n − 1): i1 0, 50, 100 | i2 cost 100, 50, 0 | i3 ranks 2,3,1 → 50, 100, 0
+    #   i4 ranks 2,1,3 → 50, 0, 100 | A: 50, 50, 50 | B: 50, 25, 75 | total: 50, 40, 60
+    "rank": {"N": [[0, 100, 50, 50], [50, 50, 100, 0], [100, 0, 0, 100]],
+             "A": [50, 50, 50], "B": [50, 25, 75], "total": [50, 40, 60], "rank": [2, 3, 1]},
+}
+# z-score (sd with n − 1), graded on 50 + 10·z:
+#   i1 mean 56.667, sd = √((36.667² + 6.667² + 43.333²)/2) = √1633.33 = 40.4145 → z −0.90726, −0.16496, 1.07222
+#   i2 is i1 with the sign flipped → z 0.90726, 0.16496, −1.07222  ⇒ A = 50 for every unit
+#   i3 mean 50, sd = √(4200/2) = 45.8258 → z −0.218218, 1.091089, −0.872872; i4 mean 50, same sd → the negatives
+#   B = 50 + 10·(.25·z3 + .75·z4) = 50 + 10·(.5·z4): u1 50 + 5·0.218218 = 51.091089,
+#       u2 50 − 5·1.091089 = 44.544554, u3 50 + 5·0.872872 = 54.364358
+#   total = .6·50 + .4·B: 50.436436, 47.817822, 51.745743
+Z1 = np.array([-0.907265, -0.164957, 1.072222])
+Z3 = np.array([-0.218218, 1.091089, -0.872872])
+HAND["zscore"] = {"N": np.column_stack([50 + 10 * Z1, 50 - 10 * Z1, 50 + 10 * Z3, 50 - 10 * Z3]).tolist(),
+                  "A": [50, 50, 50], "B": [51.091089, 44.544554, 54.364358],
+                  "total": [50.436436, 47.817822, 51.745743], "rank": [2, 3, 1]}
+
+
+@pytest.mark.parametrize("norm", sorted(HAND))
+def test_each_normalisation_full_table_by_hand(norm):
+    h = HAND[norm]
+    r = compute_index(RAW, make_fw(), normalization=norm)
+    np.testing.assert_allclose(r.normalized[["i1", "i2", "i3", "i4"]].to_numpy(), h["N"], atol=2e-5)
+    f = r.to_frame()
+    for col in ("A", "B", "total"):
+        np.testing.assert_allclose(f[col].to_numpy(float), h[col], atol=2e-5, err_msg=col)
+    assert f["rank"].tolist() == h["rank"] and r.params["normalization"] == norm
+
+
+# ---------------------------------------- comparison groups = peer group × period
+def _two_period_two_types():
+    """u1, u2 机关 and u3, u4 学校; i1 by period (the other indicators constant 50):
+
+    ========  ===  ===  ===  ===
+    period     u1   u2   u3   u4
+    2025H1     10   20  100  300
+    2025H2    (—)   20  100  200      u1's 2025H2 value is missing
+    ========  ===  ===  ===  ===
+    """
+    i1 = {("2025H1", "u1"): 10, ("2025H1", "u2"): 20, ("2025H1", "u3"): 100, ("2025H1", "u4"): 300,
+          ("2025H2", "u2"): 20, ("2025H2", "u3"): 100, ("2025H2", "u4"): 200}
+    rows = [(u, per, "i1", float(v)) for (per, u), v in i1.items()]
+    rows += [(u, per, i, 50.0) for per in ("2025H1", "2025H2") for u in ("u1", "u2", "u3", "u4")
+             for i in ("i2", "i3", "i4")]
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3", "u4"], "unit_type": ["机关", "机关", "学校", "学校"],
+                          "county": ["甲县", "乙县", "甲县", "乙县"]})
+    return pd.DataFrame(rows, columns=["unit_id", "period", "indicator_id", "value"]), units
+
+
+def test_minmax_within_peer_group_and_period():
+    d, units = _two_period_two_types()
+    r = compute_index(d, make_fw(), units=units, normalization="minmax", imputation="reweight")
+    n = r.normalized_history["i1"]
+    # 2025H1 机关 10, 20 → 0, 100; 学校 100, 300 → 0, 100 (pooling the types would give u2 = 100·10/290 = 3.4)
+    assert [n[("2025H1", u)] for u in ("u1", "u2", "u3", "u4")] == [0, 100, 0, 100]
+    # 2025H2 机关 has u2 alone → constant group → 100; 学校 100, 200 → 0, 100
+    # (pooling the periods would give u2 = 100·(20 − 10)/(20 − 10) in 机关 but u4 2025H2 = 50 in 学校)
+    assert np.isnan(n[("2025H2", "u1")]) and [n[("2025H2", u)] for u in ("u2", "u3", "u4")] == [100, 0, 100]
+    # ranks are within unit type: u4 is first among 学校 in 2025H2
+    assert r.to_frame().loc["u4", "rank"] == 1 and r.to_frame().loc["u3", "rank"] == 2
+
+
+def test_goalposts_comparable_across_periods():
+    # fixed goalposts [0, 100]: u2's i1 = 20 scores 20 in both periods whatever its peers did
+    # (min–max gives it 100 in both periods but for different reasons — see the test above)
+    d, units = _two_period_two_types()
+    r = compute_index(d, make_fw(), units=units, normalization="goalposts", imputation="reweight")
+    n = r.normalized_history["i1"]
+    assert n[("2025H1", "u2")] == n[("2025H2", "u2")] == 20
+    assert n[("2025H1", "u4")] == 100  # 300 is clipped at the upper goalpost
+
+
+def test_mean_imputation_uses_the_same_peer_group_and_period():
+    d, units = _two_period_two_types()
+    r = compute_index(d, make_fw(), units=units, normalization="goalposts", imputation="mean")
+    # u1 2025H2 i1 ← mean of 机关 in 2025H2 = u2's 20 — not u1's own 2025H1 value 10, not the
+    # all-type mean (20 + 100 + 200)/3 = 106.7, not the 机关 mean over both periods (10 + 20 + 20)/3 = 16.7
+    assert r.imputed.to_dict("records") == [
+        {"unit_id": "u1", "period": "2025H2", "indicator_id": "i1", "method": "mean", "value": 20.0}]
+    # median on the same one-value group gives the same 20
+    rm = compute_index(d, make_fw(), units=units, normalization="goalposts", imputation="median")
+    assert rm.imputed["value"].tolist() == [20.0]
+    # u1's total in 2025H2 = u2's (identical values after the fill): .6·(.5·20 + .5·50) + .4·50 = 21 + 20 = 41
+    assert r.scores.loc["u1", "total"] == pytest.approx(41) == r.scores.loc["u2", "total"]
+
+
+# ------------------------------------------------------- float noise at boundaries
+def _noise_fw():
+    g = [0, 100]
+    return {"id": "R", "children": [
+        {"id": "A", "weight": 0.2, "children": [{"id": "x1", "weight": 0.1, "direction": 1, "goalposts": g},
+                                                {"id": "x2", "weight": 0.9, "direction": 1, "goalposts": g}]},
+        {"id": "B", "weight": 0.8, "children": [{"id": "x3", "weight": 0.7, "direction": 1, "goalposts": g},
+                                                {"id": "x4", "weight": 0.3, "direction": 1, "goalposts": g}]}]}
+
+
+def test_float_noise_never_splits_a_tie_or_a_grade():
+    # Every indicator of a and b is 90, of c and d 60: each total is a weighted mean of equal values,
+    # so it *is* 90 (a, b) or 60 (c, d) — b and d lack x2 (reweighted), a and c have all four.
+    # In floating point the effective weights (.02, .18, .56, .24) give 89.99999999999999 and 59.99999999999999:
+    W = effective_weights(load_framework(_noise_fw()))
+    assert (W @ np.full(4, 90.0))[0] < 90 and (W @ np.full(4, 60.0))[0] < 60
+    df = pd.DataFrame({"x1": [90, 90, 60, 60.0], "x2": [90, np.nan, 60, np.nan], "x3": [90, 90, 60, 60.0],
+                       "x4": [90, 90, 60, 60.0]}, index=list("abcd"))
+    r = compute_index(df, _noise_fw(), normalization="goalposts", imputation="reweight", bottom_n=0)
+    f = r.to_frame()
+    np.testing.assert_allclose(f["total"], [90, 90, 60, 60])
+    assert f["grade"].tolist() == ["优秀", "优秀", "合格", "合格"]  # a score of 90 is 优秀, 60 is 合格
+    assert f["rank"].tolist() == [1, 1, 3, 3]
+    assert "below_pass" not in r.warnings.code.tolist()
+    # reweighted units are told the score was computed from the available indicators
+    m = r.warnings[r.warnings.code == "missing_data"]
+    assert m.unit_id.tolist() == ["b", "d"] and (m.reason_zh == "指标数据缺失，已按可得指标重新分配权重计算").all()
+
+
+def test_drop_of_exactly_the_threshold_is_not_a_large_drop():
+    # 90 units: unit u<a> scores a on every indicator in 2025H1 and a − 10 in 2025H2 (a = 11 … 100),
+    # so every change is −10 exactly and "a drop larger than 10 points" never applies.
+    rows = [(f"u{a}", per, i, float(v)) for a in range(11, 101) for per, v in (("2025H1", a), ("2025H2", a - 10))
+            for i in ("x1", "x2", "x3", "x4")]
+    d = pd.DataFrame(rows, columns=["unit_id", "period", "indicator_id", "value"])
+    r = compute_index(d, _noise_fw(), normalization="goalposts", drop_points=10, bottom_n=0, pass_mark=0)
+    change = r.to_frame()["change"].to_numpy(float)
+    np.testing.assert_allclose(change, -10)
+    assert (change < -10).any(), "float noise expected in some changes (else this test proves nothing)"
+    assert "large_drop" not in r.warnings.code.tolist()
+    # a threshold just under 10 flags all 90
+    r = compute_index(d, _noise_fw(), normalization="goalposts", drop_points=9.99, bottom_n=0, pass_mark=0)
+    assert (r.warnings.code == "large_drop").sum() == 90
