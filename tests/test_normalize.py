@@ -131,3 +131,22 @@ def test_log_treatment_keeps_order():
     # log(x - min + 0.01·(max-min)) = log(x - 1 + 4.99)
     np.testing.assert_allclose(y[:, 0], np.log(x - 1 + 4.99))
     assert (np.diff(y[:, 0]) >= 0).all()
+
+
+def test_winsorise_falls_back_to_log_of_the_original_values():
+    # 1..15, 20, 40, 80, 160, 320 with at most one winsorising step (winmax=1):
+    # after 320 → 160 the column is still skewed (skew 2.35 ≥ 2 and kurtosis 4.53 ≥ 3.5),
+    # so COINr's rule log-transforms the *original* values: log(x − min + 0.01·(max − min))
+    # = log(x − 1 + 0.01·319) = log(x + 2.19)
+    x = np.array(list(range(1, 16)) + [20, 40, 80, 160, 320], float)
+    x2 = x.copy()
+    x2[-1] = 160
+    s, k = skew_kurt(x2)
+    assert s >= 2 and k >= 3.5  # the one permitted step is not enough
+    y, summ = treat_outliers(x[:, None], winmax=1)
+    assert summ.loc[0, "status"] == "log" and summ.loc[0, "n_high"] == 0
+    np.testing.assert_allclose(y[:, 0], np.log(x + 2.19))
+    # with the default winmax = ceil(0.1·20) = 2 the second step suffices: 320 → 160 → 80
+    y, summ = treat_outliers(x[:, None])
+    assert summ.loc[0, "status"] == "winsorised" and summ.loc[0, "n_high"] == 2
+    assert y[-1, 0] == y[-2, 0] == 80 and (y[:-2, 0] == x[:-2]).all()
