@@ -235,3 +235,22 @@ def test_divergence_from_compare_becomes_a_warning(result, tmp_path):
     t = _table(wb["预警名单"])
     d = t[t["预警代码"] == "divergence"]
     assert list(d["单位编码"]) == [s.index[7]]
+
+
+def test_rank_interval_charts_from_a_real_sensitivity_run(tmp_path):
+    # regression: the sensitivity table carries unit_name, and joining it to the result's
+    # unit_name raised inside export_charts, which aborted `qlwork report --sensitivity-draws`
+    from qlwork.report import UnitReportBuilder
+    from qlwork.report.charts import export_charts
+    from qlwork.sensitivity import run
+
+    small = make_result(16, seed=3)
+    sens = run(small, draws=32, seed=5, progress=False)
+    table = UnitReportBuilder(small, sensitivity=sens).sens
+    charts, skipped = export_charts(small, tmp_path / "charts", sensitivity_table=table, stem="QLI", dpi=50)
+    assert skipped == {}
+    groups = sorted(small.units["peer_group"].astype(str).unique())
+    # ranks are within a peer group: one rank-interval chart per group
+    assert sorted(k for k in charts if k.startswith("排名区间")) == [f"排名区间_{g}" for g in groups]
+    svg = charts[f"排名区间_{groups[0]}"][1].read_text(encoding="utf-8")
+    assert "组内排名不确定性" in svg and groups[0] in svg

@@ -75,10 +75,30 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             group="unit_type" if "unit_type" in f.columns else None))
     st = sensitivity_table
     if st is not None and {"rank_lo", "rank_hi"} <= set(st.columns) and "rank" in f.columns:
-        s = st.join(f.set_index("unit_id")[["unit_name", "rank"]], how="inner")
-        if "rank_median" not in s.columns:
-            s["rank_median"] = (s["rank_lo"] + s["rank_hi"]) / 2
-        s = s.dropna(subset=["rank"]).nlargest(MAX_BARS, "rank")
-        if len(s):
-            draw("排名区间", lambda: plots.rank_interval_plot(s, label="unit_name", nominal="rank"))
+        # ranks are within a peer group, so each group gets its own chart (rank 10 of 12
+        # schools and rank 10 of 40 organs do not belong on one axis)
+        pg = next((c for c in ("peer_group", "unit_type") if c in f.columns), None)
+        groups = [(None, f)] if pg is None or f[pg].nunique() <= 1 else \
+            [(str(g), sub) for g, sub in f.groupby(pg, sort=True)]
+        for g, sub in groups:
+            name = "排名区间" if g is None else f"排名区间_{g}"
+            draw(name, lambda sub=sub, g=g: _rank_interval(plots, st, sub, g))
     return done, skipped
+
+
+def _rank_interval(plots, st: pd.DataFrame, f: pd.DataFrame, group: str | None):
+    """Rank intervals of one peer group's bottom ``MAX_BARS`` units (official rank from the result)."""
+    # the sensitivity table may carry its own unit_name/rank columns: the result's win
+    own = st.drop(columns=[c for c in ("unit_name", "rank") if c in st.columns])
+    s = own.join(f.set_index("unit_id")[["unit_name", "rank"]], how="inner")
+    if "rank_median" not in s.columns:
+        s["rank_median"] = (s["rank_lo"] + s["rank_hi"]) / 2
+    s = s.dropna(subset=["rank"])
+    n = len(s)
+    if n < 2:
+        return None
+    s = s.nlargest(MAX_BARS, "rank")
+    who = f"{group}（共 {n} 个单位）" if group else f"共 {n} 个单位"
+    part = f"末位 {len(s)} 名，" if len(s) < n else ""
+    return plots.rank_interval_plot(s, label="unit_name", nominal="rank",
+                                    title=f"组内排名不确定性：{part}{who}，名义排名与5%–95%区间")
