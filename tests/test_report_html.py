@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_fixtures import TRICKY_NAMES, make_result  # noqa: E402
@@ -102,6 +104,20 @@ def test_svg_bar_geometry():
     assert 'width="229.0"' in svg
     # interquartile band 40..60 → 20 % of 458 = 91.6 px starting at 150 + 183.2
     assert 'x="333.2"' in svg and 'width="91.6"' in svg
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0, 100), st.floats(0, 100))
+def test_svg_value_label_never_crossed_by_peer_median(value, median):
+    # the value label (≤ 30 px wide, "100.0" at 11 px) must not sit on the peer-median tick
+    # (2 px wide): seen in a rendered report where "75.3" was struck through by the median
+    svg = score_bars([{"label": "社会清朗", "value": value, "p25": None, "median": median, "p75": None}])
+    tx = float(re.search(r'<text x="([\d.]+)"[^>]*font-size="11"[^>]*>[\d.]+</text>', svg).group(1))
+    xm = float(re.search(r'<line x1="([\d.]+)"[^>]*stroke-width="2"/>', svg).group(1))
+    assert not (tx - 1 < xm + 1 and xm - 1 < tx + 30), (tx, xm)
+    bar_end = 150 + 458 * value / 100
+    assert tx >= bar_end + 4 - 0.05  # the label stays right of its bar
+    assert tx + 30 <= 660  # and inside the chart
 
 
 def test_notices_for_warned_units_only(builder, result):

@@ -17,6 +17,8 @@ _GRID = "#d0d5dd"
 _TEXT = "#1f2937"
 _MUTED = "#6b7280"
 _BAND = "#e5e7eb"
+#: Width (px) of a value label such as "100.0" at font size 11 (≈ 0.6 em per digit or point).
+_VALUE_W = 30
 
 
 def grade_color(score: float | None, grades: Sequence[tuple[str, float]] = (), pass_mark: float = 60.0) -> str:
@@ -70,9 +72,12 @@ def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, ro
         v = r.get("value")
         if v is not None and not math.isnan(v):
             col = grade_color(v, grades, pass_mark)
+            tx = sx(v) + 4
+            if med is not None and not math.isnan(med) and tx - 3 < sx(med) < tx + _VALUE_W + 1:
+                tx = sx(med) + 4  # the peer-median tick would cross the value: write it after the tick
             out.append(f'<rect x="{label_w}" y="{_f(y0 + 9)}" width="{_f(sx(v) - label_w)}" '
                        f'height="{row_h - 18}" fill="{col}" rx="2"/>'
-                       f'<text x="{_f(sx(v) + 4)}" y="{_f(yc + 4)}" font-size="11" fill="{_TEXT}">{v:.1f}</text>')
+                       f'<text x="{_f(tx)}" y="{_f(yc + 4)}" font-size="11" fill="{_TEXT}">{v:.1f}</text>')
         else:
             out.append(f'<text x="{label_w + 4}" y="{_f(yc + 4)}" font-size="11" fill="{_MUTED}">无数据</text>')
         if med is not None and not math.isnan(med):
