@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from .compare import bland_altman
-from .plots import (FULL_WIDTH, PEER_COLOR, UNIT_COLOR, WEAK_COLOR, _check, _finish, _new,
-                    figsize, style_context, wrap_label)
+from .plots import (FULL_WIDTH, PEER_COLOR, UNIT_COLOR, WEAK_COLOR, _check, _finish, _legend_below, _new,
+                    _place_point_labels, figsize, style_context, wrap_label)
 
 __all__ = ["public_internal_scatter", "bland_altman_ci_plot", "region_gap_plot"]
 
@@ -27,36 +27,52 @@ def public_internal_scatter(data: pd.DataFrame, *, internal: str = "internal", p
                             label: str = "unit_id", expected: str | None = "public_expected",
                             title: str = "专业分与获得感：区间与背离预警",
                             xlabel: str = "专业分（内部考核）", ylabel: str = "获得感（群众评价，95% 区间）",
-                            z: float = 1.96, max_labels: int = 15, ax=None):
+                            group: str | None = "unit_type", z: float = 1.96, max_labels: int = 15, ax=None):
     """Internal (x) vs public (y) with vertical 95 % intervals; flagged units red and labelled.
 
-    ``data`` is typically :func:`qlwork.compare.divergence` output.
+    ``data`` is typically :func:`qlwork.compare.divergence` output; the
+    expected-public line is drawn per ``group`` (peer group), as it was fitted.
+    Flagged units are labelled most divergent first (``resid_gap``), only
+    where a label overlaps nothing; the legend title says how many are labelled.
     """
     _check(data, [internal, public, public_se], "获得感散点图")
     d = data.dropna(subset=[internal, public])
     fl = d[flag].astype(bool) if flag and flag in d.columns else pd.Series(False, index=d.index)
     with style_context():
-        fig, ax = _new(ax, (FULL_WIDTH * 0.85, FULL_WIDTH * 0.8))
+        fig, ax = _new(ax, (FULL_WIDTH * 0.85, FULL_WIDTH * 0.85))
         ok = d[~fl]
         ax.errorbar(ok[internal], ok[public], yerr=z * ok[public_se].fillna(0), fmt="o", ms=2.5, lw=0.5,
                     alpha=0.35, color=UNIT_COLOR, ecolor=UNIT_COLOR, label="单位（95% 区间）")
         bad = d[fl]
         if len(bad):
             ax.errorbar(bad[internal], bad[public], yerr=z * bad[public_se].fillna(0), fmt="o", ms=4, lw=1.0,
-                        color=WEAK_COLOR, ecolor=WEAK_COLOR, label="背离预警：专业分高、获得感低", zorder=4)
-            lab = bad[label] if label in bad.columns else pd.Series(bad.index.astype(str), index=bad.index)
-            for (i, row), text in list(zip(bad.iterrows(), lab))[:max_labels]:
-                ax.annotate(wrap_label(text, 10, 1), (row[internal], row[public]), xytext=(4, -2),
-                            textcoords="offset points", color=WEAK_COLOR, fontsize=7)
+                        color=WEAK_COLOR, ecolor=WEAK_COLOR, label="背离预警：获得感明显低于预期", zorder=4)
         if expected and expected in d.columns:
-            o = d.sort_values(internal)
-            ax.plot(o[internal], o[expected], color=PEER_COLOR, lw=1.0, ls="--", label="同类单位的预期获得感")
+            # the expected public score is a line per peer group (divergence fits one per group):
+            # one line across groups would zig-zag between them
+            parts = d.groupby(group, sort=True) if group and group in d.columns else [(None, d)]
+            for k, (_, sub) in enumerate(parts):
+                o = sub.sort_values(internal)
+                ax.plot(o[internal], o[expected], color=PEER_COLOR, lw=1.0, ls="--",
+                        label="同类单位的预期获得感" if k == 0 else None)
         lo = float(min(d[internal].min(), d[public].min()))
         hi = float(max(d[internal].max(), d[public].max()))
         ax.plot([lo, hi], [lo, hi], color="#555555", lw=0.7, ls=":", label="y = x")
-        ax.legend(loc="upper left", fontsize=7)
-        return _finish(fig, ax, title, xlabel, ylabel,
-                       note=f"n = {len(d)}；预警 {int(fl.sum())} 个（单侧检验，BH 校正）")
+        handles, _ = ax.get_legend_handles_labels()
+        n_flag = int(fl.sum())
+        note = f"n = {len(d)}；预警 {n_flag} 个（单侧检验，BH 校正）"
+        _legend_below(fig, ax, handles=handles, ncols=2, title=note)
+        _finish(fig, ax, title, xlabel, ylabel)  # layout final before labels are measured
+        if len(bad):
+            # most divergent first; labels that cannot be placed without overlap are left out
+            order = bad.sort_values("resid_gap") if "resid_gap" in bad.columns else bad
+            lab = order[label] if label in order.columns else pd.Series(order.index.astype(str), index=order.index)
+            placed = _place_point_labels(fig, ax, order[internal].to_numpy(float), order[public].to_numpy(float),
+                                         [wrap_label(t, 10, 1) for t in lab], max_labels, color=WEAK_COLOR)
+            if placed < n_flag:  # same length class of text: the layout does not move
+                for lg in fig.legends or [ax.get_legend()]:
+                    lg.set_title(f"n = {len(d)}；预警 {n_flag} 个，标注 {placed} 个（单侧检验，BH 校正）")
+        return fig
 
 
 def bland_altman_ci_plot(x, y, *, title: str = "Bland–Altman：专业分 − 获得感（含置信区间）",
@@ -103,4 +119,4 @@ def region_gap_plot(data: pd.DataFrame, *, region: str = "county", gap: str = "r
         ax.axvline(0, color="#555555", lw=0.7, ls=":")
         ax.set_yticks(ypos, [wrap_label(f"{r}（{int(c)}）", 12, 1) for r, c in zip(g.index, g["count"])])
         ax.invert_yaxis()  # lowest gap at the top
-        return _finish(fig, ax, title, xlabel, None, note="红色：区间整体低于 0，该地区群众评价系统性偏低")
+        return _finish(fig, ax, title, xlabel, "地区（单位数）", note="红色：区间整体低于 0，该地区群众评价系统性偏低")

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from qlwork import plots as P
+from qlwork import plots_survey as PS
 from qlwork.errors import QlworkError
 from qlwork.fonts import find_cjk_font
 
@@ -97,6 +98,20 @@ def corr_df():
     return X.corr()
 
 
+def divergence_df():
+    """Shaped like qlwork.compare.divergence output; 10 flagged units packed close together."""
+    rng0 = np.random.default_rng(20251240)  # own seed: data independent of test order
+    d = agree_df().rename(columns={"flag": "_f"}).drop(columns="_f")
+    d["public_se"] = rng0.uniform(1.5, 5, N)
+    d.loc[:9, "internal"] = 88 + rng0.uniform(0, 3, 10)  # a crowded corner: labels must not collide
+    d.loc[:9, "public"] = 60 + rng0.uniform(0, 3, 10)
+    d["public_expected"] = 0.6 * d["internal"] + 30 + d["unit_type"].map({"机关": 0, "学校": 3, "医院": -2, "企业": 1})
+    d["flag_low_public"] = d.index < 10
+    d["resid_gap"] = d["public"] - d["public_expected"]
+    d["county"] = np.array(COUNTIES)[np.arange(N) % 8]
+    return d
+
+
 CHARTS = {
     "ranking_bar": lambda: P.ranking_bar(ranking_df(), highlight=[NAMES[3]]),
     "profile_radar": lambda: P.profile_radar(P.unit_vs_peers(scores_wide(), "U000003")),
@@ -117,6 +132,10 @@ CHARTS = {
     "bland_altman_plot": lambda: P.bland_altman_plot(agree_df()),
     "ranking_bar_long_title": lambda: P.ranking_bar(
         ranking_df().head(8), title="一个很长的标题：某某县二〇二五年下半年清廉机关建设指数排行榜（机关、学校、医院、企业）"),
+    # qlwork.plots_survey (issue 6): the same glyph, title and overlap checks
+    "public_internal_scatter": lambda: PS.public_internal_scatter(divergence_df(), label="unit_name"),
+    "bland_altman_ci_plot": lambda: PS.bland_altman_ci_plot(agree_df()["internal"], agree_df()["public"]),
+    "region_gap_plot": lambda: PS.region_gap_plot(divergence_df()),
     "weights_comparison": lambda: P.weights_comparison(pd.DataFrame({
         "name": NAMES[:20], "nominal_weight": np.full(20, 0.05),
         "r2_share": np.random.default_rng(9).dirichlet(np.ones(20))})),
@@ -395,3 +414,21 @@ def test_wrap_label_properties(text, width):
     # (1 character of slack); Latin/digit runs wider than a line are split.
     for line in lines:
         assert P.display_width(line) <= width + 1
+
+
+def test_bland_altman_ci_plot_lines_and_bands_by_hand():
+    # same four pairs as above: bias 3, SD = √68; t(0.975, 3) = 3.182446
+    # bias CI = 3 ± 3.182446·√68/√4 = 3 ± 13.122 ; LoA CI = LoA ± 3.182446·√(3·68/4) = ± 22.727
+    fig = PS.bland_altman_ci_plot([80.0, 70, 90, 60], [70.0, 72, 80, 66])
+    ax = fig.axes[0]
+    ys = sorted(round(line.get_ydata()[0], 2) for line in ax.get_lines())
+    assert ys == [pytest.approx(-13.16, abs=0.01), 0.0, pytest.approx(3.0), pytest.approx(19.16, abs=0.01)]
+    spans = ax.patches  # axhspan rectangles (y in data units)
+    assert len(spans) == 3
+    lows = sorted(p.get_y() for p in spans)
+    highs = sorted(p.get_y() + p.get_height() for p in spans)
+    t3, sd = 3.182446, np.sqrt(68)
+    loa_lo, loa_hi = 3 - 1.96 * sd, 3 + 1.96 * sd
+    h_l = t3 * np.sqrt(3 * 68 / 4)
+    assert lows == pytest.approx(sorted([3 - t3 * sd / 2, loa_lo - h_l, loa_hi - h_l]), abs=1e-4)
+    assert highs == pytest.approx(sorted([3 + t3 * sd / 2, loa_lo + h_l, loa_hi + h_l]), abs=1e-4)
