@@ -254,7 +254,8 @@ def large_drop(current: pd.DataFrame, previous: pd.DataFrame, *, value: str = "m
     Both tables are indexed by unit_id with ``value`` and ``se`` columns.
     ``flag_drop`` when ``Δ < −k·√(se_t² + se_{t−1}²)`` (independent samples).
     """
-    c = current[[value, se]].join(previous[[value, se]], rsuffix="_prev", how="inner")
+    prev = previous[[value, se]].rename(columns={value: f"{value}_prev", se: f"{se}_prev"})
+    c = current[[value, se]].join(prev, how="inner")
     delta = c[value] - c[f"{value}_prev"]
     se_d = np.sqrt(c[se] ** 2 + c[f"{se}_prev"] ** 2)
     return pd.DataFrame({"change": delta, "change_se": se_d, "flag_drop": delta < -k * se_d})
