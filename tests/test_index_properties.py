@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -130,3 +131,72 @@ def test_missing_data_bounds_and_propagation(X, mask, imp, norm, agg):
     if imp == "reweight":
         # the total exists whenever the unit has at least one value
         assert (~np.isnan(total) == ~np.isnan(X).all(axis=1)).all()
+
+
+# ---------------------------------------------------------------- second method
+# A deeper tree (three inner levels) so that re-normalisation happens at several levels.
+DEEP = {"id": "R", "children": [
+    {"id": "P", "weight": 0.45, "children": [
+        {"id": "P1", "weight": 0.6, "children": [
+            {"id": "y1", "weight": 0.2, "direction": 1, "goalposts": [0, 100]},
+            {"id": "y2", "weight": 0.5, "direction": -1, "goalposts": [0, 100]},
+            {"id": "y3", "weight": 0.3, "direction": 1, "goalposts": [0, 100]}]},
+        {"id": "P2", "weight": 0.4, "children": [
+            {"id": "y4", "weight": 1.0, "direction": 1, "goalposts": [0, 100]}]}]},
+    {"id": "Q", "weight": 0.35, "children": [
+        {"id": "y5", "weight": 0.7, "direction": 1, "goalposts": [0, 100]},
+        {"id": "y6", "weight": 0.3, "direction": -1, "goalposts": [0, 100]}]},
+    {"id": "S", "weight": 0.2, "children": [
+        {"id": "y7", "weight": 0.55, "direction": 1, "goalposts": [0, 100]},
+        {"id": "y8", "weight": 0.45, "direction": 1, "goalposts": [0, 100]}]}]}
+DEEP_IDS = [f"y{k}" for k in range(1, 9)]
+
+
+def _naive(node: dict, row: dict, agg: str, drop_missing: bool) -> float:
+    """Level-by-level recursion straight from the definition (no effective weights):
+    a leaf is its goalpost score (100·x/100, cost: 100 − x); a node is the weighted
+    arithmetic / geometric (values floored at 1) mean of its children; a missing child is
+    dropped and the siblings' weights re-scaled (drop_missing) or makes the node missing."""
+    if "children" not in node:
+        x = row[node["id"]]
+        return float("nan") if np.isnan(x) else (x if node["direction"] == 1 else 100.0 - x)
+    vals = [(c["weight"], _naive(c, row, agg, drop_missing)) for c in node["children"]]
+    if not drop_missing and any(np.isnan(v) for _, v in vals):
+        return float("nan")
+    vals = [(w, v) for w, v in vals if not np.isnan(v)]
+    if not vals:
+        return float("nan")
+    tot = sum(w for w, _ in vals)
+    if agg == "arithmetic":
+        return sum(w / tot * v for w, v in vals)
+    return float(np.exp(sum(w / tot * np.log(max(v, 1.0)) for w, v in vals)))
+
+
+def _nodes(node: dict):
+    if "children" in node:
+        yield node
+        for c in node["children"]:
+            yield from _nodes(c)
+
+
+@SET
+@given(X=st.integers(2, 10).flatmap(lambda n: arrays(float, (n, 8), elements=values)),
+       holes=st.integers(0, 2 ** 80 - 1), agg=st.sampled_from(AGGS), imp=st.sampled_from(["reweight", "none"]))
+def test_engine_equals_level_by_level_recursion(X, holes, agg, imp):
+    """Second method: the collapsed effective weights give every node the same score as the
+    textbook level-by-level recursion, with holes (re-normalised within each node) anywhere."""
+    bits = np.array([(holes >> k) & 1 for k in range(X.size)], bool).reshape(X.shape)
+    X = np.where(bits & (np.arange(X.size).reshape(X.shape) % 3 == 0), np.nan, X)
+    X[0] = np.where(np.isnan(X[0]), 50.0, X[0])  # every indicator present somewhere (none "absent")
+    df = pd.DataFrame(X, columns=DEEP_IDS, index=[f"u{i}" for i in range(len(X))])
+    r = compute_index(df, DEEP, normalization="goalposts", aggregation=agg, imputation=imp)
+    for i, uid in enumerate(df.index):
+        row = dict(zip(DEEP_IDS, X[i]))
+        for node in _nodes(DEEP):
+            want = _naive(node, row, agg, drop_missing=(imp == "reweight"))
+            got = r.scores.loc[uid, node["id"]]
+            if np.isnan(want):
+                assert np.isnan(got), (uid, node["id"])
+            else:
+                assert got == pytest.approx(want, rel=1e-12, abs=1e-9), (uid, node["id"])
+        assert r.scores.loc[uid, "total"] == r.scores.loc[uid, "R"] or np.isnan(r.scores.loc[uid, "R"])
