@@ -12,7 +12,7 @@ import pytest
 from qlwork.demo import DEFAULT_SEED, PERIODS, generate_demo
 from qlwork.demo.ahp import consistency_ratio
 from qlwork.errors import QlworkError
-from qlwork.excel import parse_fraction, read_rows
+from qlwork.excel import parse_fraction, read_rows, sheet_names
 from qlwork.framework import load_framework
 
 
@@ -75,9 +75,14 @@ def test_registry_contract(demo):
     assert ((df["单位类型"] == "村居") == (df["框架"] == "village")).all()
     assert (df["在编人数"] > 0).all()
     assert len(df) == s.n_units
-    # plausible three-level tree: townships belong to exactly one county
-    assert (df.groupby("乡镇(街道)")["县市区"].nunique() == 1).all() or df["乡镇(街道)"].duplicated().any()
-    assert df["县市区"].nunique() == 3
+    # a proper three-level tree 市州 > 县市区 > 乡镇(街道): every county in one city, every
+    # (county, township) in one county; township names read like townships
+    assert (df.groupby("县市区")["市州"].nunique() == 1).all()
+    assert (df.groupby(["市州", "县市区", "乡镇(街道)"]).size() > 0).all()
+    assert (df.groupby("乡镇(街道)")["县市区"].nunique() == 1).all()  # names unique at county scale
+    assert df["乡镇(街道)"].str.fullmatch(r"\w+(镇|乡|街道)").all()
+    assert df["市州"].str.fullmatch(r"\w+(市|州)").all() and df["县市区"].str.fullmatch(r"\w+(县|区|市)").all()
+    assert df["县市区"].nunique() == 3 and df["乡镇(街道)"].nunique() >= 20
 
 
 def test_survey_contract(demo):
@@ -132,6 +137,11 @@ def test_ahp_questionnaires(demo):
     A = np.array([[parse_fraction(v) for v in r[2:]] for r in rows[3:]])
     assert np.allclose(A * A.T, 1) and np.allclose(np.diag(A), 1)
     assert consistency_ratio(A) < 0.1
+    # one pairwise matrix per inner node of each framework, for every expert
+    village = load_framework(out / "framework_village.yaml")
+    want = {"专家信息"} | {f"{fw.root}_{n}" for fw in (county, village) for n in fw.nodes}
+    for f in sorted((out / "ahp").glob("expert_E*.xlsx")):
+        assert set(sheet_names(f)) == want, f.name
     # the inconsistent expert and the skipped pair
     rows = read_rows(out / "ahp" / "expert_E04.xlsx", "QLI_G2")
     A = np.array([[parse_fraction(v) for v in r[2:]] for r in rows[3:]])
