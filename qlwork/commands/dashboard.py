@@ -5,10 +5,16 @@ Runs Voilà on the ``dashboards/`` folder only (never the whole project), with
 timeout, sources stripped, tracebacks hidden).  Binds 127.0.0.1 by default;
 ``--host 0.0.0.0`` serves a meeting room (see docs/dashboard.md).  Each viewer
 gets a kernel of their own.
+
+Extra Voilà/Jupyter settings may follow ``--`` as ``--Class.trait=value``
+(e.g. ``-- --MappingKernelManager.cull_idle_timeout=600``); settings that would
+widen what is served or shown (bind address, served folder, tracebacks, code)
+are refused: use ``--host`` for the bind address.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,9 +23,14 @@ from pathlib import Path
 from ..errors import Problem, QlworkError
 from ..paths import project_root
 
-__all__ = ["register", "dashboards_dir", "voila_command", "dashboard_url"]
+__all__ = ["register", "dashboards_dir", "voila_command", "dashboard_url", "check_extra_options"]
 
 NOTEBOOK = "review.ipynb"
+_OPTION = re.compile(r"--([A-Za-z_]\w*)\.([A-Za-z_]\w*)=(.*)", re.S)
+# traits that decide where the server listens, which folder it serves and
+# whether code or tracebacks reach the page: fixed by this command
+_FIXED_TRAITS = {"ip", "port", "port_retries", "root_dir", "notebook_path", "show_tracebacks",
+                 "strip_sources", "open_browser", "allow_remote_access", "token", "password"}
 
 
 def dashboards_dir(root: str | os.PathLike | None = None) -> Path:
@@ -43,15 +54,44 @@ def dashboard_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/voila/render/{NOTEBOOK}"
 
 
-def voila_command(host: str = "127.0.0.1", port: int = 8866) -> list[str]:
+def check_extra_options(options: list[str] | tuple[str, ...]) -> list[str]:
+    """Validate extra Voilà settings given after ``--``.
+
+    Each must be ``--Class.trait=value``; flags (``--debug`` shows tracebacks)
+    and the traits in ``_FIXED_TRAITS`` are refused with a located message.
+    """
+    problems = []
+    for i, opt in enumerate(options, 1):
+        m = _OPTION.fullmatch(opt)
+        if m is None:
+            problems.append(Problem(
+                "bad_voila_option", "无法识别的 Voilà 附加设置（只接受 --类名.设置=值 的形式）",
+                "extra Voilà settings must look like --Class.trait=value",
+                found=f"第 {i} 个附加参数 {opt}", expected="例如 --MappingKernelManager.cull_idle_timeout=600"))
+        elif m.group(2) in _FIXED_TRAITS:
+            problems.append(Problem(
+                "fixed_voila_option", f"设置 {m.group(2)} 由 qlwork dashboard 固定，不能在附加参数中修改"
+                "（绑定地址用 --host，端口用 --port）",
+                f"{m.group(2)} is fixed by qlwork dashboard (use --host/--port)",
+                found=f"第 {i} 个附加参数 {opt}", expected="不涉及绑定地址、发布目录、代码与错误追踪显示的设置"))
+    if problems:
+        raise QlworkError(problems)
+    return list(options)
+
+
+def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The Voilà command line; run it with ``cwd=dashboards_dir()`` so that
-    ``voila.json`` there is read and only that folder is served."""
+    ``voila.json`` there is read and only that folder is served.  ``extra``
+    settings (checked by :func:`check_extra_options`) come before the fixed
+    ones, so the fixed ones win."""
     return [
         sys.executable, "-m", "voila", ".",
+        *check_extra_options(extra),
         "--no-browser",
         f"--Voila.ip={host}",
         f"--port={int(port)}",
         "--Voila.port_retries=0",
+        "--VoilaConfiguration.show_tracebacks=False",
     ]
 
 
@@ -73,6 +113,7 @@ def _run(args) -> int:
     if not (0 < port < 65536):
         raise QlworkError(Problem("bad_port", "端口号必须在 1–65535 之间", "port must be 1-65535",
                                   found=port, expected="1–65535"))
+    extra = check_extra_options(getattr(args, "voila_options", None) or [])
     folder = dashboards_dir()
     _check_port(host, port)
     env = dict(os.environ)
@@ -84,7 +125,7 @@ def _run(args) -> int:
         print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"
               " Bound to all interfaces; viewers use this machine's IP.", flush=True)
     print("按 Ctrl-C 停止 press Ctrl-C to stop", flush=True)
-    proc = subprocess.Popen(voila_command(host, port), cwd=folder, env=env)
+    proc = subprocess.Popen(voila_command(host, port, extra), cwd=folder, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -104,4 +145,7 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="绑定地址 bind address（会议室共享用 0.0.0.0）[127.0.0.1]")
     p.add_argument("--port", type=int, default=8866, help="端口 port [8866]")
+    p.add_argument("voila_options", nargs="*", metavar="-- --Class.trait=value",
+                   help="附加的 Voilà 设置，写在 -- 之后，例如 -- --MappingKernelManager.cull_idle_timeout=600"
+                        " extra Voilà settings after --")
     p.set_defaults(func=_run)
