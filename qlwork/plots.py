@@ -479,9 +479,15 @@ def profile_radar(profile: pd.DataFrame, *, title: str = "各维度得分与同�
         ax.plot(closed, ring("score"), color=UNIT_COLOR, lw=1.8, marker="o", ms=3.5, label=unit_name)
         ax.set_xticks(ang, [wrap_label(x, label_width, 3) for x in d["label"]])
         ax.set_ylim(0, rmax)
-        ax.set_yticks(np.linspace(0, rmax, 5)[1:])
-        ax.set_rlabel_position(180 / k)  # between the first two spokes, away from the data
-        ax.tick_params(axis="y", labelsize=mpl.rcParams["ytick.labelsize"] * 0.85, colors="#666666")
+        rticks = np.linspace(0, rmax, 5)[1:]
+        ax.set_yticks(rticks, [""] * len(rticks))
+        # Radial scale written between the first two spokes on a white patch above the data:
+        # polygon edges cross every angle between spokes, and plain tick labels sit under them.
+        theta = np.pi / k
+        for r in rticks:
+            ax.text(theta, r, f"{r:g}", ha="center", va="center", zorder=6, color="#666666",
+                    fontsize=mpl.rcParams["ytick.labelsize"] * 0.85,
+                    bbox={"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         ax.tick_params(axis="x", pad=2)
         _legend_below(fig, ax, ncols=1)
         if title:
