@@ -267,3 +267,19 @@ def test_batch_pdf(tmp_path):
     assert len(rs.pdfs) == len(rs.unit_reports) == 4
     for p in rs.pdfs:
         assert p.is_file() and p.read_bytes()[:5] == b"%PDF-" and p.with_suffix(".html").is_file()
+
+
+def test_divergence_warning_states_the_residual_evidence(result):
+    # a qlwork.compare.divergence table: the warning must give the evidence the flag rests on
+    # (public score below the peers' expectation, BH-adjusted one-sided p), not only the raw gap
+    s = result.scores
+    cmp = pd.DataFrame({"unit_id": s.index, "gap": 20.0, "z_gap": 3.7, "quadrant": "专业分高、获得感低",
+                        "resid_gap": -14.25, "p_low_adj": 0.0031,
+                        "flag_low_public": np.arange(len(s)) == 3})
+    b = UnitReportBuilder(result, compare=cmp)
+    uid = s.index[3]
+    w = next(x for x in b.warnings_of(uid) if x["code"] == "divergence")
+    text = str(w)
+    assert "获得感比同类单位预期低 14.2 分" in text and "p=0.0031" in text and "专业分−获得感 +20.0" in text
+    assert not any(x["code"] == "divergence" for x in b.warnings_of(s.index[4]))
+    assert "获得感比同类单位预期低 14.2 分" in render_notice(b, uid)

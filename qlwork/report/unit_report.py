@@ -512,7 +512,13 @@ def _divergence_warnings(compare: Any) -> pd.DataFrame:
             bits.append(r["quadrant"])
         if "gap" in r.index and pd.notna(r["gap"]):
             bits.append(f"专业分−获得感 {float(r['gap']):+.1f}")
-        if "z_gap" in r.index and pd.notna(r["z_gap"]):
+        # the flag rests on the residual against peers with the same internal score
+        # (compare.divergence), so that is the evidence shown; the raw z-gap only without it
+        if "resid_gap" in r.index and pd.notna(r["resid_gap"]):
+            bits.append(f"获得感比同类单位预期低 {-float(r['resid_gap']):.1f} 分")
+            if "p_low_adj" in r.index and pd.notna(r["p_low_adj"]):
+                bits.append(f"单侧检验校正后 p={float(r['p_low_adj']):.2g}")
+        elif "z_gap" in r.index and pd.notna(r["z_gap"]):
             bits.append(f"z={float(r['z_gap']):.2f}")
         rows.append((str(r["unit_id"]), "divergence", "专业分与群众评价背离", "，".join(bits)))
     return pd.DataFrame(rows, columns=cols)
