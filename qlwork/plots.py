@@ -796,6 +796,7 @@ def rank_interval_plot(data: pd.DataFrame, *, label: str = "unit", nominal: str 
         ax.set_ylim(n - 0.4, -0.6)
         top = float(np.nanmax(d[[nominal, hi]].to_numpy(float)))
         ax.set_xlim(0.5, top + 0.5)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))  # ranks are whole numbers
         ax.grid(axis="y", visible=False)
         _legend_below(fig, ax, ncols=3)
         return _finish(fig, ax, title, "排名（1 = 最好）", None)

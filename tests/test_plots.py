@@ -432,3 +432,11 @@ def test_bland_altman_ci_plot_lines_and_bands_by_hand():
     h_l = t3 * np.sqrt(3 * 68 / 4)
     assert lows == pytest.approx(sorted([3 - t3 * sd / 2, loa_lo - h_l, loa_hi - h_l]), abs=1e-4)
     assert highs == pytest.approx(sorted([3 + t3 * sd / 2, loa_lo + h_l, loa_hi + h_l]), abs=1e-4)
+
+
+def test_rank_axis_has_whole_number_ticks():
+    fig = P.rank_interval_plot(rank_df().head(22))
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks)
