@@ -213,8 +213,11 @@ class IndexResult:
         rk = self.ranking.loc[uid]
         reg = {c: u[c] for c in _REGION_COLS if c in self.units.columns}
         n_region = None
-        if "county" in self.units.columns and pd.notna(u.get("county")):
-            n_region = int(self.units.loc[self.scores.index, "county"].eq(u["county"]).sum())
+        rc = self.params.get("region") or "county"
+        if rc in self.units.columns and pd.notna(u.get(rc)) and str(u.get(rc)).strip():
+            # units ranked in the same region (scored this period, with a total) — like n_peers
+            same = self.units.loc[self.scores.index, rc].eq(u[rc]).to_numpy()
+            n_region = int((same & self.scores["total"].notna().to_numpy()).sum())
         w = self.warnings[self.warnings["unit_id"] == uid].reset_index(drop=True)
         return UnitReport(
             unit_id=uid, unit_name=str(u.get("unit_name", uid)), unit_type=str(u.get("unit_type", ALL_GROUP)),
@@ -290,13 +293,27 @@ def _registry(units, unit_ids: np.ndarray, peer_group) -> pd.DataFrame:
             reg["unit_name"] = reg.index.to_numpy()
         if "unit_type" not in reg.columns:
             reg["unit_type"] = ALL_GROUP
+        # a blank type would silently take another type's applicability (and peer group)
+        blank = reg["unit_type"].isna() | reg["unit_type"].astype(str).str.strip().eq("")
+        if blank.any():
+            raise QlworkError([Problem("missing_unit_type", f"单位 {uid} 在单位名录中没有单位类型",
+                                       f"unit {uid} has no unit type in the registry", column="unit_type",
+                                       found=None, expected="单位类型，如 机关、村居 a unit type")
+                               for uid in reg.index[blank.to_numpy()][:20]])
     if peer_group is None or (isinstance(peer_group, str) and peer_group in ("all", ALL_GROUP)):
         reg["peer_group"] = ALL_GROUP
     elif isinstance(peer_group, str):
         if peer_group not in reg.columns:
             raise _err("bad_peer_group", f"单位名录中没有分组列 {peer_group!r}", "peer_group column not in the registry",
                        column=peer_group, expected=f"列之一 one of {list(reg.columns)}")
-        reg["peer_group"] = reg[peer_group].astype(str).to_numpy()
+        col = reg[peer_group]
+        blank = col.isna() | col.astype(str).str.strip().eq("")
+        if blank.any():
+            raise QlworkError([Problem("bad_peer_group", f"单位 {uid} 的分组列 {peer_group!r} 为空",
+                                       f"unit {uid} has no value in the peer_group column {peer_group!r}",
+                                       column=peer_group, found=None, expected="非空分组 a group label")
+                               for uid in reg.index[blank.to_numpy()][:20]])
+        reg["peer_group"] = col.astype(str).to_numpy()
     else:
         pg = pd.Series(peer_group)
         pg.index = pg.index.astype(str)
@@ -676,7 +693,10 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
     peer_cur = pd.Series(reg_cur["peer_group"].to_numpy(), index=uidx)
     rank = rank_within(tot, peer_cur)
     if region and region in reg_cur.columns:
-        rank_reg = rank_within(tot, pd.Series(reg_cur[region].astype(str).to_numpy(), index=uidx))
+        rcol = reg_cur[region]
+        no_region = (rcol.isna() | rcol.astype(str).str.strip().eq("")).to_numpy()
+        # a unit without a region is not ranked in one (and does not count in anyone's region)
+        rank_reg = rank_within(tot.where(~no_region), pd.Series(rcol.astype(str).to_numpy(), index=uidx))
     else:
         rank_reg = pd.Series(pd.NA, index=uidx, dtype="Int64")
     grade = assign_grades(tot, bands)

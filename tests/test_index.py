@@ -594,3 +594,31 @@ def test_drop_of_exactly_the_threshold_is_not_a_large_drop():
     # a threshold just under 10 flags all 90
     r = compute_index(d, _noise_fw(), normalization="goalposts", drop_points=9.99, bottom_n=0, pass_mark=0)
     assert (r.warnings.code == "large_drop").sum() == 90
+
+
+def test_registry_gaps_are_located_errors_not_silent_types():
+    # a blank unit type used to take another type's applicability silently (or crash in numpy)
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_type": ["机关", None, "学校"]})
+    with pytest.raises(QlworkError) as e:
+        compute_index(RAW, make_fw(applies_i4=["机关"]), units=units)
+    p = e.value.problems[0]
+    assert (p.code, p.column) == ("missing_unit_type", "unit_type") and "u2" in p.message and p.message_en
+    # a blank peer-group label likewise
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_type": ["机关"] * 3, "grp": ["x", "", "y"]})
+    with pytest.raises(QlworkError) as e:
+        compute_index(RAW, make_fw(), units=units, peer_group="grp")
+    assert e.value.problems[0].code == "bad_peer_group" and "u2" in e.value.problems[0].message
+
+
+def test_unit_without_region_is_not_ranked_in_one():
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_type": ["机关"] * 3, "county": ["甲县", None, "甲县"],
+                          "city": ["清江市"] * 3})
+    r = compute_index(RAW, make_fw(), units=units, normalization="goalposts")
+    f = r.to_frame()
+    # totals 52, 40, 58 (test_arithmetic_hand); 甲县 holds u1 and u3 only → u3 1st, u1 2nd; u2 has no county
+    assert f.loc["u3", "rank_in_region"] == 1 and f.loc["u1", "rank_in_region"] == 2
+    assert pd.isna(f.loc["u2", "rank_in_region"])
+    assert r.unit("u1").n_region == 2 and r.unit("u2").n_region is None
+    # region= another registry column: the unit report counts that region
+    rc = compute_index(RAW, make_fw(), units=units, normalization="goalposts", region="city")
+    assert rc.to_frame()["rank_in_region"].tolist() == [2, 3, 1] and rc.unit("u1").n_region == 3
