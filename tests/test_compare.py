@@ -169,3 +169,56 @@ def test_ccc_invariants(seed, shift, scale):
     assert abs(c.ccc) <= abs(c.pearson_r) + 1e-12  # ρc = r · C_b with 0 < C_b ≤ 1
     assert c.ci_low <= c.ccc <= c.ci_high
     assert lins_ccc(x, x + 1e-9 * rng.normal(size=30)).ccc == pytest.approx(1.0, abs=1e-9)
+
+
+def test_z_gap_bh_and_rank_gap_by_hand():
+    # four units of one peer group; internal se given for two of them
+    d = pd.DataFrame({"unit_id": list("ABCD"), "unit_type": "机关",
+                      "internal": [90.0, 80.0, 70.0, 60.0], "internal_se": [3.0, 0.0, 4.0, np.nan],
+                      "public": [60.0, 78.0, 75.0, 62.0], "public_se": [4.0, 2.0, 3.0, 2.0]})
+    out = divergence(d, internal_se="internal_se", draws=200)
+    # z = gap / √(se_int² + se_pub²): A 30/5 = 6; B 2/2 = 1; C −5/5 = −1; D −2/2 = −1 (missing se_int → 0)
+    assert out["z_gap"].tolist() == pytest.approx([6.0, 1.0, -1.0, -1.0])
+    p = 2 * stats.norm.sf([6.0, 1.0, 1.0, 1.0])
+    # Benjamini–Hochberg by hand: sorted p: p_A < p_B = p_C = p_D (rank 4 for the ties' step-up)
+    # adj_A = min(4/1·p_A, adj of larger) ; the tied three share min(4/4·p_B, …) = p_B
+    adj = np.array([min(4 * p[0], p[1]), p[1], p[2], p[3]])
+    assert out["p_gap_adj"].to_numpy() == pytest.approx(adj)
+    assert out["flag_z"].tolist() == [True, False, False, False]
+    # ranks within the group, 1 = best: internal A1 B2 C3 D4; public B1 C2 D3 A4
+    assert out["rank_internal"].tolist() == [1, 2, 3, 4]
+    assert out["rank_public"].tolist() == [4, 1, 2, 3]
+    assert out["rank_gap"].tolist() == [3, -1, -1, -1]
+    # flag when |rank gap| ≥ ceil(0.25 · 4) = 1 → all four; with frac 0.5 → ≥ 2 → only A
+    assert out["flag_rank"].all()
+    assert divergence(d, rank_gap_frac=0.5, draws=200)["flag_rank"].tolist() == [True, False, False, False]
+    # quadrants around the medians (internal 75, public 68.5)
+    assert out["quadrant"].tolist() == ["专业分高、获得感低", "专业分高、获得感高", "专业分低、获得感高",
+                                        "专业分低、获得感低"]
+
+
+def test_wls_weights_are_inverse_public_variance():
+    # second method: weighted least squares by hand, β = (X'WX)⁻¹X'Wy with W = diag(1/se²)
+    d = _frame(6, 150)
+    m = fit_models(d, covariates=(), region=None)
+    X = np.column_stack([np.ones(len(d)), d["internal"]])
+    W = 1 / d["public_se"].to_numpy() ** 2
+    beta = np.linalg.solve(X.T @ (X * W[:, None]), X.T @ (W * d["public"].to_numpy()))
+    assert m.wls.params.to_numpy() == pytest.approx(beta, rel=1e-10)
+    assert m.mixed is None
+
+
+def test_mixedlm_detects_regional_gaps():
+    # public = internal-driven part + a county effect: the random-intercept variance must
+    # recover the planted county spread (sd 4 → variance ≈ 16), and be near 0 without it
+    rng = np.random.default_rng(12)
+    counties = [f"县{i:02d}" for i in range(20)]
+    d = _frame(7, 600)
+    d["county"] = rng.choice(counties, len(d))
+    effect = dict(zip(counties, rng.normal(0, 4, len(counties))))
+    planted = d.assign(public=d["public"] + d["county"].map(effect))
+    v_planted = float(fit_models(planted).mixed.cov_re.iloc[0, 0])
+    v_none = float(fit_models(d).mixed.cov_re.iloc[0, 0])
+    true_var = np.var(list(effect.values()), ddof=1)
+    assert v_planted == pytest.approx(true_var, rel=0.5)
+    assert v_none < 0.1 * v_planted
