@@ -143,3 +143,33 @@ def test_combined_index_uses_the_public_component(demo, which):
         assert r.params["social_share"] == s and r.params["public_detail"] == which
         checked += len(has)
     assert checked > 1000  # most of the demo's ≈1,500 units have a survey estimate
+
+
+def test_unit_estimates_rebuilt_from_the_weighted_respondents(demo):
+    # wiring check by a second route: the pipeline's per-unit numbers equal weighted_mean()
+    # and statsmodels' Wilson interval applied to that unit's respondents and weights
+    from statsmodels.stats.proportion import proportion_confint
+
+    from qlwork.survey import weighted_mean
+
+    res = demo["res"]
+    d, ov = res.respondents, res.overall()
+    units = ov.index[ov["n"] >= 5][:: max(1, len(ov) // 12)][:12]
+    for uid in units:
+        r = d[d["unit_id"] == uid]
+        wm = weighted_mean(r["overall"], r["weight"])
+        row = ov.loc[uid]
+        assert (row["mean"], row["se"], row["n_eff"]) == pytest.approx((wm.mean, wm.se, wm.n_eff), rel=1e-9)
+        sat = weighted_mean(r["satisfied"], r["weight"])
+        lo, hi = proportion_confint(sat.mean * sat.n_eff, sat.n_eff, method="wilson")
+        assert (row["sat_share"], row["sat_ci_low"], row["sat_ci_high"]) == pytest.approx((sat.mean, lo, hi),
+                                                                                          rel=1e-9)
+    # the raked weights meet each county's census margins (targets from margins.csv)
+    m = demo["margins"]
+    for var in ("sex", "area"):
+        got = d.groupby(["county", var])["weight"].sum()
+        want = m[m["variable"] == var].set_index(["county", "level"])["population"]
+        want.index = want.index.set_names(["county", var])
+        common = got.index.intersection(want.index)
+        assert len(common) == len(want) >= 4  # every county × level of the margins table
+        np.testing.assert_allclose(got[common], want[common].astype(float), rtol=1e-6)
