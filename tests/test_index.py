@@ -622,3 +622,22 @@ def test_unit_without_region_is_not_ranked_in_one():
     # region= another registry column: the unit report counts that region
     rc = compute_index(RAW, make_fw(), units=units, normalization="goalposts", region="city")
     assert rc.to_frame()["rank_in_region"].tolist() == [2, 3, 1] and rc.unit("u1").n_region == 3
+
+
+def test_outlier_treatment_is_not_monotone():
+    """Documented trade-off (docs/index_engine.md): data-driven winsorisation can lower an improving unit."""
+    fw = {"id": "R", "children": [{"id": "A", "weight": 1.0, "children": [
+        {"id": "x1", "weight": 1.0, "direction": 1, "goalposts": [0, 100]}]}]}
+    idx = [f"u{i}" for i in range(10)]
+    x = np.arange(1, 11.0)  # 1 … 10: skew 0 → passes untouched
+    y = x.copy()
+    y[-1] = 100.0           # 1 … 9, 100: skew 3.16, kurtosis 10.0 → the 100 becomes 9
+    for norm, before, after in (("goalposts", 10.0, 9.0),            # raw value on [0, 100]
+                                ("rank", 100.0, 100 * (9.5 - 1) / 9),  # ties with the 9: average rank 9.5
+                                ("minmax", 100.0, 100.0)):            # still the group maximum
+        a = compute_index(pd.DataFrame({"x1": x}, index=idx), fw, normalization=norm, outliers="winsorise")
+        b = compute_index(pd.DataFrame({"x1": y}, index=idx), fw, normalization=norm, outliers="winsorise")
+        assert a.scores.loc["u9", "total"] == pytest.approx(before) and b.scores.loc["u9", "total"] == pytest.approx(after)
+        # without treatment (the default) the improvement never costs anything
+        c = compute_index(pd.DataFrame({"x1": y}, index=idx), fw, normalization=norm)
+        assert c.scores.loc["u9", "total"] >= a.scores.loc["u9", "total"]
