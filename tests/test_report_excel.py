@@ -254,3 +254,34 @@ def test_rank_interval_charts_from_a_real_sensitivity_run(tmp_path):
     assert sorted(k for k in charts if k.startswith("排名区间")) == [f"排名区间_{g}" for g in groups]
     svg = charts[f"排名区间_{groups[0]}"][1].read_text(encoding="utf-8")
     assert "组内排名不确定性" in svg and groups[0] in svg
+
+
+def test_public_sheet_carries_divergence_evidence_in_chinese(result, tmp_path):
+    # a real qlwork.compare.divergence table: its evidence joins the public table as
+    # Chinese-headed columns (one header row, one row per unit), values written exactly
+    from qlwork.compare import divergence
+
+    s = result.scores
+    rng = np.random.default_rng(4)
+    d = pd.DataFrame({"unit_id": s.index, "internal": s["internal"],
+                      "public": 0.8 * s["internal"] + 12 + rng.normal(0, 1.0, len(s)),
+                      "public_se": np.linspace(1.0, 2.0, len(s)),
+                      "unit_type": result.units.loc[s.index, "peer_group"]})
+    d.loc[d.index[[2, 5]], "public"] -= 25  # two clearly divergent units
+    cmp = divergence(d.reset_index(drop=True), draws=200)
+    path = write_workbook(result, tmp_path / "p.xlsx", compare=cmp)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["群众评价"]
+    header = [c.value for c in ws[1]]
+    assert None not in header and ws.max_row == len(s) + 1  # nothing appended below
+    assert not [h for h in header if h.isascii()]  # every header Chinese (z/p inside are fine)
+    t = _table(ws).set_index("单位编码")
+    c = cmp.set_index("unit_id")
+    for col, h in (("resid_gap", "获得感−同类预期"), ("p_low_adj", "偏低检验校正p值(单侧,BH)"),
+                   ("public_expected", "同类预期获得感"), ("p_bottom", "获得感末位概率")):
+        np.testing.assert_array_equal(t[h].astype(float).reindex(c.index).to_numpy(), c[col].astype(float).to_numpy())
+    flagged = set(c.index[c["flag_low_public"]])
+    assert flagged and set(t.index[t["背离预警"] == "是"]) == flagged
+    L = openpyxl.utils.get_column_letter(header.index("背离预警") + 1)
+    rules = {str(r.sqref) for r in ws.conditional_formatting}
+    assert any(r.startswith(f"{L}2:") for r in rules)

@@ -344,11 +344,17 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     cmp_df = _compare_frame(compare)
     if cmp_df is not None and "unit_id" in cmp_df.columns:
         cmp_df = cmp_df[cmp_df["unit_id"].astype(str).isin(set(b.unit_ids()))]
+    if pt is not None and cmp_df is not None and "unit_id" in cmp_df.columns:
+        # the divergence evidence (qlwork.compare.divergence) joins the public table as
+        # Chinese-headed columns: one row per unit, nothing appended with English names
+        ev = _compare_columns(cmp_df).drop(columns=["unit_id"]).set_index(cmp_df["unit_id"].astype(str).to_numpy())
+        ev = ev[[c for c in ev.columns if c not in pt.columns]]
+        pt = pt.join(ev, on="unit_id")
     if pt is not None or cmp_df is not None:
         ws = wb.create_sheet(_sheet_name(SHEET_PUBLIC, used))
         if pt is not None:
             heads = [COLUMN_ZH.get(c, c) for c in pt.columns]
-            h, last = _write_block(ws, pt, heads, start_row=1, formats=_formats_for(pt))
+            h, last = _write_block(ws, pt, heads, start_row=1, formats=_compare_formats(pt))
             _widths(ws, pt, heads)
             _finish_sheet(ws, h, last, len(heads), title=f"{label} 群众评价")
             if last > h:
@@ -358,13 +364,16 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
                 L = _letter(pt, "象限")
                 ws.conditional_formatting.add(f"{L}{h + 1}:{L}{last}", FormulaRule(
                     formula=[f'${L}{h + 1}="专业分高、获得感低"'], fill=PatternFill("solid", bgColor=WARN_FILL)))
-        if cmp_df is not None:
-            heads = [COLUMN_ZH.get(c, c) for c in cmp_df.columns]
-            hh, ll = _write_block(ws, cmp_df, heads, start_row=None if pt is not None else 1,
-                                  formats=_formats_for(cmp_df))
-            _widths(ws, cmp_df, heads)
-            if pt is None:
-                _finish_sheet(ws, hh, ll, len(heads), title=f"{label} 群众评价")
+                F = _letter(pt, COMPARE_ZH["flag_low_public"])
+                if F:
+                    ws.conditional_formatting.add(f"{F}{h + 1}:{F}{last}", FormulaRule(
+                        formula=[f'${F}{h + 1}="是"'], fill=PatternFill("solid", bgColor=WARN_FILL)))
+        if cmp_df is not None and pt is None:
+            ct = _compare_columns(cmp_df)
+            heads = [COLUMN_ZH.get(c, c) for c in ct.columns]
+            hh, ll = _write_block(ws, ct, heads, start_row=1, formats=_compare_formats(ct))
+            _widths(ws, ct, heads)
+            _finish_sheet(ws, hh, ll, len(heads), title=f"{label} 群众评价")
 
     # 敏感性
     st = b.sens if b.sens is not None else sensitivity_frame(sensitivity)
@@ -472,6 +481,40 @@ def _sens_header(c: str) -> str:
     if str(c).startswith("p_") and str(c)[2:] in GRADE_FILLS:
         return f"{str(c)[2:]}概率"
     return str(c)
+
+
+#: Divergence columns (qlwork.compare.divergence) shown in 群众评价, with their Chinese headers.
+COMPARE_ZH = {
+    "public_se": "获得感标准误",
+    "public_expected": "同类预期获得感",
+    "resid_gap": "获得感−同类预期",
+    "z_resid": "残差z值",
+    "p_low_adj": "偏低检验校正p值(单侧,BH)",
+    "flag_low_public": "背离预警",
+    "p_bottom": "获得感末位概率",
+    "public_rank_lo90": "获得感名次90%区间下限",
+    "public_rank_hi90": "获得感名次90%区间上限",
+}
+
+
+def _compare_columns(cmp_df: pd.DataFrame) -> pd.DataFrame:
+    """unit_id + the known divergence columns, renamed to Chinese; flags as 是/空."""
+    keep = ["unit_id"] + [c for c in COMPARE_ZH if c in cmp_df.columns]
+    out = cmp_df[keep].copy()
+    if "flag_low_public" in out.columns:
+        out["flag_low_public"] = np.where(out["flag_low_public"].fillna(False).astype(bool), "是", "")
+    out["unit_id"] = out["unit_id"].astype(str)
+    return out.rename(columns=COMPARE_ZH)
+
+
+def _compare_formats(df: pd.DataFrame) -> dict[str, str]:
+    f = _formats_for(df)
+    for c in df.columns:
+        if "p值" in str(c):
+            f[c] = "0.0000"
+        elif "90%区间" in str(c):
+            f[c] = "0.0"
+    return f
 
 
 def _compare_frame(compare: Any) -> pd.DataFrame | None:
