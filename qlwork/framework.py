@@ -334,11 +334,13 @@ class Framework:
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
-    def grade_of(self, score: float) -> str:
-        for label, lo in self.grades:
-            if score >= lo:
-                return label
-        return self.grades[-1][0]
+    def grade_of(self, score: float) -> str | None:
+        """Grade of one score by this framework's bands — the same rule as the index engine
+        (:func:`qlwork.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
+        from .grading import assign_grades  # grading imports this module
+
+        g = assign_grades([score], self.grades).iloc[0]
+        return None if pd.isna(g) else str(g)
 
     def __repr__(self) -> str:  # readable in notebooks
         return (f"Framework({self.id!r} {self.name}, version={self.version!r}, "

@@ -139,3 +139,10 @@ def test_fingerprint_stable_and_sensitive():
     b = load_framework(EXAMPLE)
     assert a.fingerprint() == b.fingerprint()
     assert a.with_weights({"A": 0.5, "B": 0.5}).fingerprint() != a.fingerprint()
+
+
+def test_grade_of_is_the_engine_rule():
+    fw = load_framework(builtin_framework("county"))
+    # float noise of an exact 90 is 90; a missing score has no grade (as in IndexResult)
+    assert fw.grade_of(89.99999999999999) == "优秀" and fw.grade_of(60.0) == "合格"
+    assert fw.grade_of(float("nan")) is None
