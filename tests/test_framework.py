@@ -76,7 +76,9 @@ def test_yaml_problems_reported_together_with_lines(tmp_path):
     assert got["empty_node"].row == 3
     assert got["unknown_key"].row == 6 and got["unknown_key"].found == ["colour"]
     assert got["duplicate_id"].row == 9
-    assert got["weights_not_one"].found == pytest.approx(0.9)
+    assert got["weights_not_one"].found == pytest.approx(0.9)  # 0.5 + 0.3 + 0.1
+    assert got["weights_not_one"].row == 1  # the parent node Q, line 1
+    assert got["missing_direction"].row == 6  # the leaf x without a direction
     assert all(pr.file == str(p) for pr in err.problems)
     text = str(err)
     assert "没有子节点" in text and "has no children" in text  # Chinese first, English gloss
