@@ -96,8 +96,11 @@ def test_limits_direct_and_synthetic():
     assert r2.sigma2_u == 0.0
     gls = np.sum(y2 / psi) / np.sum(1 / psi)
     np.testing.assert_allclose(r2.estimates, gls, rtol=1e-10)
-    np.testing.assert_allclose(r2.mse, r2.mse.to_numpy(), rtol=0)  # finite
     assert np.all(r2.gamma == 0)
+    # MSE at σu² = 0 by hand (intercept only, V = ψ): g1 = 0, g2 = 1/Σψ⁻¹,
+    # g3 = ψ_i²/ψ_i³ · 2/Σψ⁻² = 2/(ψ_i Σψ⁻²) → MSE = 1/Σψ⁻¹ + 4/(ψ_i Σψ⁻²)
+    expected = 1 / np.sum(1 / psi) + 4 / (psi * np.sum(psi**-2.0))
+    np.testing.assert_allclose(r2.mse, expected, rtol=1e-10)
 
 
 def test_refuses_internal_score_covariate():
