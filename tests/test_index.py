@@ -341,6 +341,7 @@ def test_score_command_writes_parquet_and_params(tmp_path, capsys):
     assert params["county"]["period"] == "2025H2" and params["county"]["previous_period"] == "2025H1"
     text = capsys.readouterr().out
     assert "等级分布" in text and "已写入" in text
+    assert "低于合格线(below_pass)" in text  # uniform random values: some totals are below 60
     # the same numbers as calling the engine directly
     direct = compute_index(values, fw, units=units).to_frame()
     np.testing.assert_allclose(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])

@@ -30,6 +30,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
+#: Short Chinese names of the warning codes for the console summary.
+_WARN_SHORT = {"below_pass": "低于合格线", "bottom_n": "同类末位", "large_drop": "大幅下降",
+               "missing_data": "数据缺失", "missing_public": "缺群众评价", "veto": "一票否决"}
+
+
 def _read_table(path: Path):
     import pandas as pd
 
@@ -106,7 +111,7 @@ def summary_zh(frame, results: dict, top: int = 3) -> str:
             lines.append(f"  {t}（{len(g)} 个，均分 {g['total'].mean():.1f}）前{top}：{best}；后{top}：{worst}")
         w = res.warnings["code"].value_counts()
         if len(w):
-            lines.append("  预警：" + "，".join(f"{c} {n}" for c, n in w.items()))
+            lines.append("  预警：" + "，".join(f"{_WARN_SHORT.get(c, c)}({c}) {n}" for c, n in w.items()))
     return "\n".join(lines)
 
 
