@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.patheffects import withStroke
 from scipy import stats
 
 from .compare import bland_altman
@@ -68,7 +69,8 @@ def public_internal_scatter(data: pd.DataFrame, *, internal: str = "internal", p
             order = bad.sort_values("resid_gap") if "resid_gap" in bad.columns else bad
             lab = order[label] if label in order.columns else pd.Series(order.index.astype(str), index=order.index)
             placed = _place_point_labels(fig, ax, order[internal].to_numpy(float), order[public].to_numpy(float),
-                                         [wrap_label(t, 10, 1) for t in lab], max_labels, color=WEAK_COLOR)
+                                         [wrap_label(t, 10, 1) for t in lab], max_labels, color=WEAK_COLOR,
+                                         zorder=6, path_effects=[withStroke(linewidth=2.2, foreground="white")])
             if placed < n_flag:  # same length class of text: the layout does not move
                 for lg in fig.legends or [ax.get_legend()]:
                     lg.set_title(f"n = {len(d)}；预警 {n_flag} 个，标注 {placed} 个（单侧检验，BH 校正）")
