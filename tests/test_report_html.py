@@ -283,3 +283,21 @@ def test_divergence_warning_states_the_residual_evidence(result):
     assert "获得感比同类单位预期低 14.2 分" in text and "p=0.0031" in text and "专业分−获得感 +20.0" in text
     assert not any(x["code"] == "divergence" for x in b.warnings_of(s.index[4]))
     assert "获得感比同类单位预期低 14.2 分" in render_notice(b, uid)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(40, 100), st.floats(40, 100)), min_size=2, max_size=6))
+def test_trend_value_labels_never_struck_by_the_peer_line(pairs):
+    # seen in a rendered report: the dashed peer-median line ran through "83.7", "80.7" …
+    from qlwork.report.svg import trend_line
+
+    values, peer = [p[0] for p in pairs], [p[1] for p in pairs]
+    svg = trend_line([f"P{i}" for i in range(len(pairs))], values, peer=peer)
+    cy = [float(m) for m in re.findall(r'<circle cx="[\d.]+" cy="([\d.-]+)"', svg)]
+    base = [float(m) for m in re.findall(r'<text x="[\d.]+" y="([\d.-]+)" font-size="9.5"', svg)]
+    line = re.search(r'<polyline points="([^"]+)"[^>]*stroke-dasharray', svg).group(1)
+    peer_y = [float(pt.split(",")[1]) for pt in line.split()]
+    assert len(cy) == len(base) == len(peer_y) == len(pairs)
+    for y, b, py in zip(cy, base, peer_y):
+        assert not (b - 11.4 <= py <= b + 1.9), (y, b, py)  # band [b − 9.5, b] ± 2 px clear (0.1 px: rounding)
+        assert b < y - 3 or b > y + 3  # and the label is beside its point, not on it

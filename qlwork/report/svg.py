@@ -129,10 +129,37 @@ def trend_line(periods: Sequence[str], values: Sequence[float], *, peer: Sequenc
         if v is not None and not math.isnan(v):
             anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
             out.append(f'<circle cx="{_f(sx(i))}" cy="{_f(sy(v))}" r="3.2" fill="#1d4ed8"/>'
-                       f'<text x="{_f(sx(i))}" y="{_f(sy(v) - 6)}" font-size="9.5" fill="{_TEXT}" '
-                       f'text-anchor="{anchor}">{v:.1f}</text>')
+                       f'<text x="{_f(sx(i))}" y="{_f(_label_baseline(sy(v), _at(peer, i, sy)))}" '
+                       f'font-size="9.5" fill="{_TEXT}" text-anchor="{anchor}">{v:.1f}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _at(peer: Sequence[float] | None, i: int, sy) -> float | None:
+    """The peer line's y at point ``i`` (None where there is no peer value)."""
+    if peer is None or i >= len(peer):
+        return None
+    v = peer[i]
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else sy(v)
+
+
+#: Value labels in the trend chart: 9.5 px text, baseline 6 px above or 13 px below the point.
+_LABEL_ABOVE, _LABEL_BELOW, _LABEL_H = 6.0, 13.0, 9.5
+
+
+def _label_baseline(y: float, peer_y: float | None) -> float:
+    """Baseline for a value label: above the point unless the peer line runs through that
+    spot, then below it (or whichever side keeps farther from the line)."""
+    above = y - _LABEL_ABOVE
+    if peer_y is None:
+        return above
+    below = y + _LABEL_BELOW
+
+    def clear(base: float) -> float:  # distance from the line to the text band [base − h, base]
+        top = base - _LABEL_H
+        return 0.0 if top - 2 <= peer_y <= base + 2 else min(abs(peer_y - top), abs(peer_y - base))
+
+    return above if clear(above) > 0 or clear(above) >= clear(below) else below
 
 
 def gap_axis(internal: float | None, public: float | None, *, peer_internal: float | None = None,
