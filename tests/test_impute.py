@@ -50,3 +50,31 @@ def test_group_without_values_stays_missing():
 def test_unknown_method():
     with pytest.raises(ValueError):
         impute(X, G, "knn")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(X=arrays(float, st.tuples(st.integers(2, 15), st.integers(1, 4)),
+                elements=st.one_of(st.just(np.nan), st.floats(-1e6, 1e6, allow_nan=False))),
+       ng=st.integers(1, 3), method=st.sampled_from(["mean", "median"]))
+def test_fills_stay_within_their_group_and_observed_values_stay(X, ng, method):
+    groups = np.arange(len(X)) % ng
+    before = X.copy()
+    out, filled = impute(X, groups, method)
+    np.testing.assert_array_equal(X, before)  # input untouched
+    obs = ~np.isnan(X)
+    np.testing.assert_array_equal(out[obs], X[obs])  # observed values never change
+    assert (filled == (np.isnan(X) & ~np.isnan(out))).all()
+    for g in range(ng):
+        for j in range(X.shape[1]):
+            col = X[groups == g, j]
+            seen = col[~np.isnan(col)]
+            f = out[(groups == g) & filled[:, j], j]
+            if seen.size == 0:
+                assert f.size == 0 and np.isnan(out[groups == g, j]).all()  # nothing to learn from
+            else:
+                assert ((f >= seen.min() - 1e-9 * abs(seen.min())) & (f <= seen.max() + 1e-9 * abs(seen.max()))).all()
+                assert np.isnan(col).sum() == f.size  # every hole of a group with data is filled

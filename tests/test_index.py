@@ -642,3 +642,19 @@ def test_outlier_treatment_is_not_monotone():
         # without treatment (the default) the improvement never costs anything
         c = compute_index(pd.DataFrame({"x1": y}, index=idx), fw, normalization=norm)
         assert c.scores.loc["u9", "total"] >= a.scores.loc["u9", "total"]
+
+
+def test_inputs_are_never_modified():
+    d = _long(["2025H1", "2025H2"])
+    d.loc[3, "value"] = np.nan
+    units = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "unit_type": ["机关"] * 3, "county": ["甲县"] * 3})
+    pub = pd.Series({"u1": 10.0, "u2": 20.0, "u3": 30.0})
+    copies = (d.copy(), units.copy(), pub.copy(), MISS.copy())
+    fw = make_fw(public=True, social_share=0.3)
+    compute_index(d, fw, units=units, imputation="mean", outliers="winsorise", public=pub)
+    compute_index(MISS, fw, imputation="median", normalization="zscore")
+    for a, b in zip((d, units, pub, MISS), copies):
+        if isinstance(a, pd.Series):
+            pd.testing.assert_series_equal(a, b)
+        else:
+            pd.testing.assert_frame_equal(a, b)
