@@ -37,8 +37,14 @@ SCORE_DECIMALS = 6
 
 
 def on_grid(values) -> np.ndarray:
-    """Scores rounded to the comparison grid (``SCORE_DECIMALS`` decimals); NaN stays NaN."""
-    return np.round(np.asarray(values, dtype=float), SCORE_DECIMALS)
+    """Scores rounded to the comparison grid (``SCORE_DECIMALS`` decimals); NaN stays NaN.
+
+    Beyond |v| ≥ 1e12 the float spacing already exceeds the grid, so such values are
+    returned unchanged (rounding them would overflow in ``v·10⁶``).
+    """
+    v = np.asarray(values, dtype=float)
+    small = np.abs(np.nan_to_num(v, nan=0.0)) < 1e12
+    return np.where(small, np.round(np.where(small, v, 0.0), SCORE_DECIMALS), v)
 
 
 def parse_bands(bands=None) -> tuple[tuple[str, float], ...]:

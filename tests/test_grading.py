@@ -72,3 +72,12 @@ def test_ranks_and_grades_ignore_float_noise(cents, seed):
     # and the grades are those of the exact scores by the band table (≥ 90, ≥ 80, ≥ 60)
     want = ["优秀" if c >= 9000 else "良好" if c >= 8000 else "合格" if c >= 6000 else "不合格" for c in cents]
     assert assign_grades(b).tolist() == want
+
+
+def test_grid_is_safe_for_extreme_values():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning from rounding 1e308·10⁶
+        assert rank_within(pd.Series([1.7e308, -1e305, 5.0])).tolist() == [1, 3, 2]
+        assert assign_grades([np.inf, -np.inf, np.nan]).iloc[:2].tolist() == ["优秀", "不合格"]
