@@ -23,6 +23,16 @@ def _min_version(req: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _max_version(req: str) -> str | None:
+    m = re.search(r"<\s*([0-9][^,; ]*)", req)
+    return m.group(1) if m else None
+
+
+def _specs(reqs) -> dict[str, str]:
+    """name → the full requirement string (pip and conda spell ``>=a,<b`` the same way)."""
+    return {_name(r): r.strip() for r in reqs if not r.startswith("-e")}
+
+
 def _pyproject() -> dict[str, str | None]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["dev"]
@@ -90,3 +100,24 @@ def test_cli_help_lists_commands():
 
     text = build_parser().format_help()
     assert "qlwork" in text
+
+
+def test_jupyter_stack_is_pinned_to_one_major_in_both_files():
+    """voila 0.5 renders ipywidgets 8 widgets in JupyterLab 4: pin all three to those series in both lists,
+    so a new major of one cannot break the dashboards while the other two stay behind."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pp = _specs(data["project"]["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    ce = _specs([d for d in env["dependencies"] if isinstance(d, str)])
+    want = {"voila": "0.6", "ipywidgets": "9", "jupyterlab": "5"}
+    for name, upper in want.items():
+        assert _max_version(pp[name]) == upper, pp[name]
+        assert _max_version(ce[name]) == upper, ce[name]
+    # and the installed versions are inside the pins
+    from importlib.metadata import version
+
+    for name, upper in want.items():
+        got = tuple(int(x) for x in re.findall(r"\d+", version(name))[:2])
+        lo = tuple(int(x) for x in _min_version(pp[name]).split(".")[:2])
+        hi = tuple(int(x) for x in (upper.split(".") + ["0"])[:2])
+        assert lo <= got < hi, (name, version(name))
