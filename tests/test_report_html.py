@@ -301,3 +301,35 @@ def test_trend_value_labels_never_struck_by_the_peer_line(pairs):
     for y, b, py in zip(cy, base, peer_y):
         assert not (b - 11.4 <= py <= b + 1.9), (y, b, py)  # band [b − 9.5, b] ± 2 px clear (0.1 px: rounding)
         assert b < y - 3 or b > y + 3  # and the label is beside its point, not on it
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.browser
+def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
+    # the longest report: 5 goals (四清一和), 19 indicators, trend, public gap and the
+    # sensitivity section; before the print CSS was tightened it took three pages
+    from qlwork.framework import builtin_framework, load_framework
+    from qlwork.index import compute_index
+    from qlwork.sensitivity import run
+    from report_fixtures import registry
+
+    fw = load_framework(builtin_framework("village"))
+    units = registry(30, seed=8).assign(unit_type="村居", framework="village")
+    rng = np.random.default_rng(8)
+    rows = []
+    for p in ("2024H2", "2025H1", "2025H2"):
+        for iid, ind in fw.indicators.items():
+            lo, hi = ind.goalposts or (0.0, 100.0)
+            q = rng.beta(5.0, 2.0, len(units))
+            rows.append(pd.DataFrame({"unit_id": units["unit_id"], "period": p, "indicator_id": iid,
+                                      "value": lo + (hi - lo) * (q if ind.direction > 0 else 1 - q)}))
+    res = compute_index(pd.concat(rows), fw, period="2025H2", units=units, normalization="goalposts")
+    b = UnitReportBuilder(res, sensitivity=run(res, draws=64, seed=3, progress=False))
+    pages = []
+    for uid in res.scores.index[:3]:
+        html = tmp_path / f"{uid}.html"
+        html.write_text(b.render(uid), encoding="utf-8")
+        assert "排名与等次的不确定性" in html.read_text(encoding="utf-8")
+        pdf = html_to_pdf(html, tmp_path / f"{uid}.pdf").read_bytes()
+        pages.append(len(re.findall(rb"/Type\s*/Page[^s]", pdf)))
+    assert pages == [2, 2, 2]
