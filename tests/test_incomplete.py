@@ -82,3 +82,18 @@ def test_completed_matrix_feeds_ahp():
 def test_unknown_method():
     with pytest.raises(QlworkError):
         complete_matrix([[1, N], [N, 1]], method="magic")
+
+
+def test_lambda_optimal_agrees_with_cyclic_coordinates_implementation():
+    """Second implementation: AHPy (PhilipGriffith/AHPy README, "Missing Pairwise Comparisons")
+    completes the matrix below with Bozóki, Fülöp & Rónyai's (2010) cyclic-coordinates
+    minimisation of λmax (tolerance 1e-4) and prints a_cd = 0.7302971, weights
+    a .3738, b .392, c .0985, d .1357, CR .0372 (Donegan–Dodd RI(4) = 0.8286 in AHPy).
+    Our BFGS over log-entries must find the same unique optimum (Bozóki et al. 2010, Thm 2:
+    the optimum is unique when the comparison graph is connected)."""
+    m = np.array([[1, 1, 5, 2], [1, 1, 3, 4], [1 / 5, 1 / 3, 1, N], [1 / 2, 1 / 4, N, 1]])
+    r = complete_matrix(m)
+    assert r.matrix[2, 3] == pytest.approx(0.7302971, abs=1e-4)
+    res = ahp_weights(r.matrix)
+    np.testing.assert_allclose(res.weights, [0.3738, 0.3920, 0.0985, 0.1357], atol=6e-5)
+    assert res.ci / 0.8286 == pytest.approx(0.0372, abs=6e-5)

@@ -123,7 +123,11 @@ RI_TABLES: dict[str, RITable] = {
          1.4497, 1.4643, 1.4822, 1.4969),
         "Donegan, H.A. & Dodd, F.J. (1991) 'A note on Saaty's random indexes', Mathematical "
         "and Computer Modelling 15(10):135–137 (as tabulated in Alonso & Lamata 2006, Table 1).",
-        "NOT re-verified against the primary source in this session; use with care.",
+        "NOT re-verified against the primary source; use with care.  n ≥ 5 agrees with the "
+        "table in AHPy (PhilipGriffith/AHPy, random_index='dd', citing the same paper), and "
+        "CR = 0.072 for the 6×6 'car example' price matrix reproduces AHPy's published output "
+        "(tests/test_ahp.py), but AHPy prints 0.4914 and 0.8286 for n = 3 and 4 where Alonso & "
+        "Lamata's Table 1 gives 0.4887 and 0.8045 — the primary article decides.",
     ),
 }
 
