@@ -333,3 +333,19 @@ def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
         pdf = html_to_pdf(html, tmp_path / f"{uid}.pdf").read_bytes()
         pages.append(len(re.findall(rb"/Type\s*/Page[^s]", pdf)))
     assert pages == [2, 2, 2]
+
+
+def test_gap_comment_is_relative_to_the_peer_gap():
+    # public scores sit ~12 points under internal for every unit (a scale difference shared
+    # by the group), one unit 30 under: only that unit gets the "纸面合规" comment
+    base = make_result(40)
+    internal = base.scores["internal"]
+    pub = (internal - 12).copy()
+    odd = internal.index[5]
+    pub[odd] -= 18
+    res = make_result(40, public=pub.clip(0, 100), social_share=0.3)
+    b = UnitReportBuilder(res)
+    flagged = b.render(odd)
+    assert "需关注“纸面合规”" in flagged and "比同组典型差值再低" in flagged
+    usual = b.render(internal.index[6])
+    assert "纸面合规" not in usual and "差值与同组单位相近" in usual
