@@ -324,3 +324,21 @@ def test_car_example_multilevel_hierarchy():
     # AHPy target weights: Odyssey .219, Accord Sedan .215, CR-V .167, Accord Hybrid .15, Element .144, Pilot .106
     np.testing.assert_allclose(target[list(VEHICLES)], [0.215, 0.150, 0.106, 0.167, 0.144, 0.219], atol=2e-3)
     assert list(target.sort_values(ascending=False).index[:2]) == ["Odyssey", "Accord Sedan"]
+
+
+def test_nodes_without_judgments_do_not_dilute_hierarchical_cr():
+    from qlwork.framework import load_framework
+    from qlwork.weights.hierarchy import hierarchy_weights
+
+    fw = load_framework({"id": "T", "children": [
+        {"id": "A", "weight": 0.5, "children": [{"id": f"x{i}", "weight": 1 / 3, "direction": 1} for i in (1, 2, 3)]},
+        {"id": "B", "weight": 0.3, "children": [{"id": "y1", "weight": 1.0, "direction": 1}]},
+        {"id": "C", "weight": 0.2, "children": [{"id": "z1", "weight": 1.0, "direction": 1}]}]})
+    root = [[1, 2, 3], [1 / 2, 1, 2], [1 / 3, 1 / 2, 1]]
+    h = hierarchy_weights(fw, {"T": root})  # A has three children but no judgments
+    # only the root was judged: CR_H = (1·CI_T)/(1·RI(3)) = CR of the root matrix; by the 3×3 closed form
+    # λ = 1 + r^(1/3) + r^(−1/3), r = 3/4: CI_T = 0.0046013, CR = 0.0046013/0.58 = 0.0079333
+    ci_t = (1 + 0.75 ** (1 / 3) + 0.75 ** (-1 / 3) - 3) / 2
+    assert h.cr == pytest.approx(ci_t / 0.58, abs=1e-9)
+    a = h.nodes.set_index("node").loc["A"]
+    assert a["source"] == "framework" and np.isnan(a["CI"]) and np.isnan(a["CR"])

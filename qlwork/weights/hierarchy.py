@@ -11,7 +11,9 @@ hierarchical consistency ratio (层次总排序一致性检验).
   textbooks): for the inner nodes ``p`` at one level with global weight ``W_p``
   (root: 1), ``CR_level = Σ_p W_p CI_p / Σ_p W_p RI_p``; for the whole hierarchy
   ``CR_H = Σ_all p W_p CI_p / Σ_all p W_p RI_p``.  Nodes with ≤ 2 children
-  contribute 0 to both sums.  Accepted when < 0.10.
+  contribute 0 to both sums, and so do nodes without judgments (their weights
+  come from the framework or are equal; they have no CI, and counting them as
+  CI = 0 would deflate CR_H).  Accepted when < 0.10.
 
 The result plugs into :func:`qlwork.index.compute_index` as
 ``weights=result.leaf_weights`` (index = indicator ids) or
@@ -175,7 +177,9 @@ def hierarchy_weights(framework: Framework, judgments: Any, *, approach: str = "
                  else np.ones(len(kids)))
             w = w / w.sum()
             local.update(dict(zip(kids, w)))
-            info[nid] = {"n": len(kids), "lambda_max": np.nan, "CI": 0.0, "RI": random_index(len(kids), ri_table),
+            # no judgments → no CI: the node is left out of both sums of CR_H (counting it as
+            # CI = 0 with RI > 0 would make the hierarchy look more consistent than the judgments are)
+            info[nid] = {"n": len(kids), "lambda_max": np.nan, "CI": np.nan, "RI": random_index(len(kids), ri_table),
                          "CR": np.nan, "source": missing, "n_experts": 0}
             continue
         ordered = {e: _ordered(m, kids, nid) for e, m in mats.items()}
@@ -210,7 +214,7 @@ def hierarchy_weights(framework: Framework, judgments: Any, *, approach: str = "
                      "consistent": bool(not (d["CR"] >= threshold))})
     nodes = pd.DataFrame(rows)
     num = nodes["global_weight"] * nodes["CI"].fillna(0.0)
-    den = nodes["global_weight"] * nodes["RI"].where(nodes["n"] > 2, 0.0)
+    den = nodes["global_weight"] * nodes["RI"].where((nodes["n"] > 2) & nodes["CI"].notna(), 0.0)
     levels = {int(lv): (float(num[g.index].sum() / den[g.index].sum()) if den[g.index].sum() > 0 else 0.0)
               for lv, g in nodes.groupby("level")}
     cr_h = float(num.sum() / den.sum()) if den.sum() > 0 else 0.0
