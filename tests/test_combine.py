@@ -69,3 +69,34 @@ def test_fill_leaf_weights():
     assert list(out.index) == ["a", "b", "pub"]
     with pytest.raises(QlworkError):
         fill_leaf_weights(pd.Series([1.0], index=["zz"]), ref)
+
+
+def test_weights_plug_into_compute_index():
+    """AHP, objective and combined weights go straight into compute_index(weights=...).
+
+    Data: min and max of every indicator are 0 and 100, so min-max normalisation leaves the
+    values unchanged and every total is a hand-computable weighted sum.
+    """
+    from qlwork.framework import load_framework
+    from qlwork.index import compute_index
+    from qlwork.weights.hierarchy import hierarchy_weights
+    from qlwork.weights.objective import equal_weights
+
+    fw = load_framework({"id": "T", "social_share": 0.0, "children": [
+        {"id": "A", "weight": 0.5, "children": [{"id": "x1", "weight": 0.5, "direction": 1},
+                                                 {"id": "x2", "weight": 0.5, "direction": 1}]},
+        {"id": "B", "weight": 0.5, "children": [{"id": "y1", "weight": 1.0, "direction": 1}]}]})
+    X = pd.DataFrame({"x1": [0, 50, 100.0], "x2": [100, 0, 50.0], "y1": [0, 100, 20.0]}, index=["U1", "U2", "U3"])
+    units = pd.DataFrame({"unit_id": ["U1", "U2", "U3"], "unit_type": ["机关"] * 3})
+    h = hierarchy_weights(fw, {"T": [[1, 3], [1 / 3, 1]], "A": [[1, 3], [1 / 3, 1]]})
+    # leaf weights: x1 = .75·.75 = .5625, x2 = .75·.25 = .1875, y1 = .25
+    # U1 = .1875·100 = 18.75; U2 = .5625·50 + .25·100 = 53.125; U3 = 56.25 + 9.375 + 5 = 70.625
+    for w in (h.leaf_weights, h.local_weights):
+        r = compute_index(X, fw, units=units, normalization="minmax", weights=w)
+        np.testing.assert_allclose(r.scores["total"].reindex(X.index), [18.75, 53.125, 70.625], atol=1e-9)
+    # linear combination with equal weights (α = 0.5): x1 = (.5625 + 1/3)/2 = .4479167,
+    # x2 = (.1875 + 1/3)/2 = .2604167, y1 = (.25 + 1/3)/2 = .2916667
+    # U1 = 26.041667; U2 = 22.395833 + 29.166667 = 51.5625; U3 = 44.791667 + 13.020833 + 5.833333 = 63.645833
+    comb = combine_weights(h.leaf_weights, equal_weights(X), "linear")
+    r = compute_index(X, fw, units=units, normalization="minmax", weights=comb.weights)
+    np.testing.assert_allclose(r.scores["total"].reindex(X.index), [26.041667, 51.5625, 63.645833], atol=1e-5)
