@@ -171,6 +171,14 @@ def test_render_to_png_and_pdf(builder, tmp_path):
     assert im.std() > 20  # not a blank page
     dark = (im.sum(axis=2) < 200).mean()
     assert 0.005 < dark < 0.3  # text is drawn (CJK glyphs, not an empty page or a black one)
+    # the font the report asks for first is installed here (else Chromium draws tofu boxes)
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-match"):
+        css_first = re.search(r'font-family:\s*"([^"]+)"', html.read_text(encoding="utf-8")).group(1)
+        got = subprocess.run(["fc-match", "-f", "%{family}", css_first], capture_output=True, text=True).stdout
+        assert css_first in got, (css_first, got)
     pdf = html_to_pdf(html, tmp_path / "u.pdf")
     data = pdf.read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 20_000
