@@ -105,3 +105,17 @@ def test_equal_weights():
         {"id": "B", "weight": 0.1, "children": [{"id": "y1", "weight": 1.0, "direction": 1}]}]})
     # equal within nodes: A = B = 1/2; x1 = x2 = 1/4; y1 = 1/2
     assert equal_weights(fw).to_dict() == {"x1": 0.25, "x2": 0.25, "y1": 0.5}
+
+
+def test_critic_raw_values_keep_scale_and_negate_cost():
+    # normalization=None: raw values, the cost indicator c negated.  d is scaled ×10:
+    # a = (1,2,3,4), −c = (−4,−1,−3,−2), d = (10,30,20,40); SS about the mean: 5, 5, 500
+    # σ (n−1): 1.290994, 1.290994, 12.909944; correlations are scale-free, so as in
+    # test_critic_hand_computed r_ac = 0.4, r_ad = 0.8, r_cd = 0.8 → conflict (0.8, 0.8, 0.4)
+    # C = (1.032796, 1.032796, 5.163978), Σ = 7.229569 → w = (1/7, 1/7, 5/7)
+    data = CR.drop(columns="b").assign(d=CR["d"] * 10)
+    r = critic_weights(data, directions={"c": -1}, normalization=None)
+    np.testing.assert_allclose(r.weights, [1 / 7, 1 / 7, 5 / 7], atol=1e-12)
+    assert r.details.loc["d", "std"] == pytest.approx(12.909944, abs=1e-6)
+    # min-max removes the scale: back to (0.4, 0.4, 0.2)
+    np.testing.assert_allclose(critic_weights(data, directions={"c": -1}).weights, [0.4, 0.4, 0.2], atol=1e-12)
