@@ -29,6 +29,12 @@ def test_command_writes_parquet_and_prints_least_stable(demo_root, capsys, tmp_p
     first = df.copy()
     assert main(argv + ["--period", "2025H2", "--jobs", "2", "--chunk-size", "64"]) == 0
     pd.testing.assert_frame_equal(first, pd.read_parquet(proc / "sensitivity_2025H2.parquet"))
+    # imputation choice as an uncertain input: one normalised matrix per imputation, mixed per draw
+    assert main(["sensitivity", "--processed", str(proc), "--raw", str(demo_root / "data" / "raw"), "--draws", "64",
+                 "--period", "2025H2", "--imputations", "none,mean", "--no-progress"]) == 0
+    params = json.loads((proc / "sensitivity_2025H2.params.json").read_text(encoding="utf-8"))
+    assert params["county"]["variants"][0].endswith("/none") and len(params["county"]["variants"]) == 2
+    assert sum(params["county"]["variant_share"].values()) == 1
 
 
 def test_command_missing_store_is_a_located_error(tmp_path, capsys):

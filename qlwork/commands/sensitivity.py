@@ -28,6 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--ahp-steps", type=int, default=1, help="Saaty 标度移动步数 steps [1]")
     p.add_argument("--normalizations", default=None,
                    help="参与抽样的标准化方法，逗号分隔 normalisations to mix, e.g. minmax,zscore,rank")
+    p.add_argument("--imputations", default=None,
+                   help="参与抽样的缺失值处理方法，逗号分隔 imputations to mix, e.g. none,mean,reweight")
     p.add_argument("--aggregations", default="arithmetic", help="合成方法，逗号分隔 aggregations [arithmetic]")
     p.add_argument("--social-share-range", default=None, help="群众评价占比范围 share range, e.g. 0.2,0.4")
     p.add_argument("--leave-one-out", action="store_true", help="随机剔除一个指标 leave one indicator out")
@@ -112,6 +114,7 @@ def _run(args) -> int:
         frameworks = {k: load_framework(builtin_framework(k)) for k in ("county", "village")}
     aggs = tuple(a.strip() for a in args.aggregations.split(",") if a.strip())
     norms = [n.strip() for n in args.normalizations.split(",")] if args.normalizations else None
+    imps = [i.strip() for i in args.imputations.split(",")] if args.imputations else None
     methods = Methods(aggregations=aggs, social_share=_floats(args.social_share_range),
                       leave_one_out=args.leave_one_out)
     frames, params = [], {}
@@ -126,9 +129,10 @@ def _run(args) -> int:
             raise
         res = results[key]
         data = None
-        if norms:
+        if norms or imps:
             data = values[values["indicator_id"].isin(fw_used.indicator_ids)]
-        sens = run(res, weights=model, methods=methods, data=data, normalizations=norms, draws=args.draws,
+        sens = run(res, weights=model, methods=methods, data=data, normalizations=norms, imputations=imps,
+                   draws=args.draws,
                    seed=args.seed, chunk_size=args.chunk_size, n_jobs=args.jobs, progress=not args.no_progress)
         f = sens.to_frame()
         f.insert(1, "framework", key)
