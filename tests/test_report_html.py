@@ -333,13 +333,16 @@ def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
                                       "value": lo + (hi - lo) * (q if ind.direction > 0 else 1 - q)}))
     res = compute_index(pd.concat(rows), fw, period="2025H2", units=units, normalization="goalposts")
     b = UnitReportBuilder(res, sensitivity=run(res, draws=64, seed=3, progress=False))
-    pages = []
+    from qlwork.report.pdf import htmls_to_pdf
+
+    htmls = []
     for uid in res.scores.index[:3]:
         html = tmp_path / f"{uid}.html"
         html.write_text(b.render(uid), encoding="utf-8")
         assert "排名与等次的不确定性" in html.read_text(encoding="utf-8")
-        pdf = html_to_pdf(html, tmp_path / f"{uid}.pdf").read_bytes()
-        pages.append(len(re.findall(rb"/Type\s*/Page[^s]", pdf)))
+        htmls.append(html)
+    pdfs, _ = htmls_to_pdf(htmls, progress=False)  # one browser for the three
+    pages = [len(re.findall(rb"/Type\s*/Page[^s]", p.read_bytes())) for p in pdfs]
     assert pages == [2, 2, 2]
 
 
@@ -357,3 +360,24 @@ def test_gap_comment_is_relative_to_the_peer_gap():
     assert "需关注“纸面合规”" in flagged and "比同组典型差值再低" in flagged
     usual = b.render(internal.index[6])
     assert "纸面合规" not in usual and "差值与同组单位相近" in usual
+
+
+def test_cli_report_with_sensitivity_and_charts(tmp_path):
+    # regression: `qlwork report --sensitivity-draws N` (charts on) crashed in export_charts
+    import openpyxl
+
+    from qlwork.cli import main
+    from report_fixtures import raw_values, registry
+
+    proc, raw, out = tmp_path / "processed", tmp_path / "raw", tmp_path / "out"
+    proc.mkdir()
+    raw.mkdir()
+    units = registry(16, seed=5)
+    raw_values(units, seed=5).to_parquet(proc / "values.parquet")
+    units.to_parquet(proc / "units.parquet")
+    assert main(["report", "--period", "2025H2", "--processed", str(proc), "--raw", str(raw), "--out", str(out),
+                 "--quiet", "--normalization", "goalposts", "--sensitivity-draws", "16"]) == 0
+    book = next(out.glob("清廉指数_2025H2_*.xlsx"))
+    assert "敏感性" in openpyxl.load_workbook(book, read_only=True).sheetnames
+    groups = sorted(units["unit_type"].unique())
+    assert {p.stem for p in (out / "charts").glob("*排名区间_*.png")} == {f"QLI_排名区间_{g}" for g in groups}
