@@ -122,3 +122,29 @@ def test_aligns_by_label():
     a = fay_herriot(ys, ps, Xs)
     b = fay_herriot(ys, ps.iloc[::-1], Xs.iloc[::-1])
     np.testing.assert_allclose(a.estimates, b.estimates)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["REML", "ML"]))
+def test_eblup_lies_between_direct_and_synthetic(seed, method):
+    # EBLUP = γ·direct + (1 − γ)·synthetic with γ = σu²/(σu² + ψ) ∈ [0, 1] (Rao & Molina 2015,
+    # §6.1): it lies between the two, and units with noisier direct estimates shrink more
+    rng = np.random.default_rng(seed)
+    m = 40
+    grp = rng.choice(["机关", "学校"], m)
+    X = design_matrix(pd.Series(grp, name="t"))
+    psi = rng.uniform(2, 50, m)
+    y = 70 + 5 * (grp == "学校") + rng.normal(0, rng.uniform(0.5, 8), m) + rng.normal(0, np.sqrt(psi))
+    r = fay_herriot(y, psi, X, method=method)
+    g = r.gamma.to_numpy()
+    assert np.all((g >= 0) & (g <= 1))
+    np.testing.assert_allclose(r.estimates, g * y + (1 - g) * r.synthetic.to_numpy(), atol=1e-9)
+    lo, hi = np.minimum(y, r.synthetic), np.maximum(y, r.synthetic)
+    assert np.all((r.estimates >= lo - 1e-9) & (r.estimates <= hi + 1e-9))
+    # more sampling variance → more shrinkage (γ decreasing in ψ)
+    order = np.argsort(psi)
+    assert np.all(np.diff(g[order]) <= 1e-12)
+    assert np.all(r.mse > 0)

@@ -119,3 +119,18 @@ def test_survey_command_writes_parquet(tmp_path, capsys):
     assert est["unit_id"].nunique() == 12
     assert "有效" in capsys.readouterr().out
     assert main(["survey", "--period", "2031H1", "--raw", str(raw), "--out", str(out)]) == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 60), st.floats(1e-3, 1e3))
+def test_weighted_mean_invariants(seed, n, c):
+    # scale invariance: survey weights only matter relative to each other (Hájek ratio)
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0, 100, n)
+    w = rng.uniform(0.1, 10, n)
+    a, b = weighted_mean(y, w), weighted_mean(y, c * w)
+    assert (b.mean, b.se, b.n_eff, b.deff) == pytest.approx((a.mean, a.se, a.n_eff, a.deff), rel=1e-9)
+    assert y.min() - 1e-9 <= a.mean <= y.max() + 1e-9
+    assert 1 - 1e-12 <= a.n_eff <= n + 1e-9 and a.deff >= 1 - 1e-12  # Kish: 1 ≤ n_eff ≤ n
+    assert a.deff == pytest.approx(n / a.n_eff)
+    assert a.ci_low <= a.mean <= a.ci_high
