@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from qlwork.weights.ahp import SAATY_SCALE, ahp_weights, lambda_max
@@ -114,3 +115,36 @@ def test_combine_weights_bounds(s, data):
         assert abs(w.sum() - 1) < 1e-9 and (w >= 0).all()
     lin = combine_weights(s, o).weights.to_numpy()
     assert np.all(lin <= np.maximum(s, o) + 1e-12) and np.all(lin >= np.minimum(s, o) - 1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(judgment_matrices(3, 6))
+def test_repair_reports_exactly_the_pairs_it_changed(a):
+    from qlwork.weights.repair import repair_consistency
+
+    r = repair_consistency(a)
+    rep = np.asarray(r.repaired)
+    np.testing.assert_allclose(rep * rep.T, 1.0, atol=1e-12)  # still reciprocal
+    iu = np.triu_indices(a.shape[0], 1)
+    changed = np.flatnonzero(~np.isclose(rep[iu], a[iu]))
+    assert len(changed) == len(r.changes)  # every change is reported, nothing silent
+    assert set(np.round(rep[iu][changed], 9)) <= set(np.round(SAATY_SCALE, 9))  # suggestions on the scale
+    assert r.success == (r.cr_after < 0.1)
+    assert r.cr_after == pytest.approx(ahp_weights(rep).cr, abs=1e-9)
+    if ahp_weights(a).cr < 0.1:
+        assert r.changes.empty
+
+
+@settings(max_examples=12, deadline=None)
+@given(judgment_matrices(2, 5))
+def test_questionnaire_roundtrip(tmp_path_factory, a):
+    from qlwork.weights.questionnaire import read_questionnaire, write_questionnaire
+
+    n = a.shape[0]
+    ids = [f"k{i}" for i in range(n)]
+    m = pd.DataFrame(a, index=ids, columns=ids)
+    p = write_questionnaire(tmp_path_factory.mktemp("q") / "expert_E09.xlsx", "E09", {"T_T": m}, weight=0.4)
+    q = read_questionnaire(p)
+    assert not [x for x in q.problems if x.severity == "error"]
+    np.testing.assert_allclose(q.matrices["T_T"].to_numpy(), a, rtol=1e-12)
+    assert q.expert_id == "E09" and q.weight == 0.4
