@@ -285,3 +285,17 @@ def test_public_sheet_carries_divergence_evidence_in_chinese(result, tmp_path):
     L = openpyxl.utils.get_column_letter(header.index("背离预警") + 1)
     rules = {str(r.sqref) for r in ws.conditional_formatting}
     assert any(r.startswith(f"{L}2:") for r in rules)
+
+
+def test_scatter_chart_marks_divergent_units(tmp_path):
+    from qlwork.report.charts import export_charts
+
+    small = make_result(12, seed=3)
+    f = small.to_frame()
+    odd = f["unit_id"].iloc[4]
+    cmp = pd.DataFrame({"unit_id": f["unit_id"], "flag_low_public": f["unit_id"] == odd})
+    charts, skipped = export_charts(small, tmp_path / "charts", divergence=cmp, stem="QLI", dpi=50)
+    svg = charts["专业分与获得感"][1].read_text(encoding="utf-8")
+    assert skipped == {} and "背离预警" in svg  # the flagged point's legend entry
+    name = f.set_index("unit_id").loc[odd, "unit_name"]
+    assert name in svg  # and its label

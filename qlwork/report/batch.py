@@ -224,7 +224,9 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             chart_map: dict[str, list[Path]] = {}
             if charts:
                 t0 = time.perf_counter()
-                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=fw.id)
+                cmp = _pick(compare, fw.id, n)
+                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=fw.id,
+                                                   divergence=cmp if isinstance(cmp, pd.DataFrame) else None)
                 for k, v in skipped.items():
                     messages.append(f"图表 {fw.id}/{k} 未生成 (chart skipped): {v}")
                 written["charts"] += [p for ps in chart_map.values() for p in ps]

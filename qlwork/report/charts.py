@@ -21,8 +21,13 @@ MAX_BARS = 40
 
 
 def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFrame | None = None,
-                  stem: str = "", dpi: int = 150) -> tuple[dict[str, list[Path]], dict[str, str]]:
-    """Draw the standard charts into ``out_dir``; returns ({name: [png, svg]}, {name: reason skipped})."""
+                  divergence: pd.DataFrame | None = None, stem: str = "",
+                  dpi: int = 150) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """Draw the standard charts into ``out_dir``; returns ({name: [png, svg]}, {name: reason skipped}).
+
+    ``divergence``: a :func:`qlwork.compare.divergence` table (unit_id, flag_low_public);
+    its flagged units are drawn red and labelled in 专业分与获得感.
+    """
     try:
         import matplotlib
 
@@ -70,9 +75,17 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             draw("地区分维度热图", lambda: plots.region_heatmap(long, region=region, node="node", score="score",
                                                        node_order=[fw.name_of(n) for n in nodes]))
     if {"internal", "public"} <= set(f.columns) and f["public"].notna().sum() >= 3:
+        sc = f.dropna(subset=["internal", "public"])
+        flag = None
+        cmp = divergence.reset_index() if divergence is not None and "unit_id" not in divergence.columns \
+            else divergence
+        if cmp is not None and {"unit_id", "flag_low_public"} <= set(cmp.columns):
+            flagged = set(cmp.loc[cmp["flag_low_public"].fillna(False).astype(bool), "unit_id"].astype(str))
+            sc = sc.assign(divergent=sc["unit_id"].isin(flagged))
+            flag = "divergent"
         draw("专业分与获得感", lambda: plots.agreement_scatter(
-            f.dropna(subset=["internal", "public"]), x="internal", y="public", label="unit_name",
-            group="unit_type" if "unit_type" in f.columns else None))
+            sc, x="internal", y="public", label="unit_name", flag=flag,
+            group="unit_type" if "unit_type" in sc.columns else None))
     st = sensitivity_table
     if st is not None and {"rank_lo", "rank_hi"} <= set(st.columns) and "rank" in f.columns:
         # ranks are within a peer group, so each group gets its own chart (rank 10 of 12
