@@ -167,3 +167,27 @@ def test_cli_weights_reports_bad_cell(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "off_scale" in err and "QLI_G1" in err and "D4" in err
+
+
+def test_hierarchy_from_questionnaires_uses_expert_weights(tmp_path):
+    """Two experts disagree on x1 vs x2 (3 and 1/3); the 专家信息 weights 0.75 / 0.25 make the
+    AIJ cell 3^0.75 · (1/3)^0.25 = 3^0.5 = 1.7320508, so x1 = 1.7320508/2.7320508 = 0.6339746.
+    Root: both experts give A:B:C = 2, 6, 3 (consistent, w ∝ 6:3:1 → 0.6, 0.3, 0.1)."""
+    from qlwork.weights.hierarchy import hierarchy_weights
+
+    (tmp_path / "ahp").mkdir()
+    for eid, a, w in (("E01", 3.0, 0.75), ("E02", 1 / 3, 0.25)):
+        mats = {"T_T": root_matrix(),
+                "T_A": pd.DataFrame([[1, a], [1 / a, 1]], index=["x1", "x2"], columns=["x1", "x2"])}
+        write_questionnaire(tmp_path / "ahp" / f"expert_{eid}.xlsx", eid, mats, weight=w)
+    qs = read_questionnaires(tmp_path / "ahp", frameworks=[FW])
+    assert qs.expert_weights.to_dict() == {"E01": 0.75, "E02": 0.25}
+    h = hierarchy_weights(FW, qs)
+    assert h.local_weights["x1"] == pytest.approx(0.6339746, abs=1e-7)
+    np.testing.assert_allclose(h.local_weights[["A", "B", "C"]], [0.6, 0.3, 0.1], atol=1e-12)
+    # global: x1 = 0.6 · 0.6339746 = 0.3803848; single-child nodes pass their weight down (x3 = 0.3)
+    assert h.leaf_weights["x1"] == pytest.approx(0.6 * 0.6339746, abs=1e-7)
+    assert h.leaf_weights["x3"] == pytest.approx(0.3)
+    assert h.params["expert_weights"] == {"E01": 0.75, "E02": 0.25}
+    ex = h.experts().set_index(["node", "expert"])
+    assert ex.loc[("A", "E01"), "weight_used"] == pytest.approx(0.75)
