@@ -119,3 +119,21 @@ def test_critic_raw_values_keep_scale_and_negate_cost():
     assert r.details.loc["d", "std"] == pytest.approx(12.909944, abs=1e-6)
     # min-max removes the scale: back to (0.4, 0.4, 0.2)
     np.testing.assert_allclose(critic_weights(data, directions={"c": -1}).weights, [0.4, 0.4, 0.2], atol=1e-12)
+
+
+def test_pca_weights_hand_computed():
+    # u1, u2, u3 are orthogonal centred vectors, so x = u1, y = u1 + u2, z = u3 have sample
+    # correlations r_xy = 1/√2, r_xz = r_yz = 0.  Eigen-decomposition of R by hand:
+    # λ1 = 1 + 1/√2 = 1.707107, v1 = (1, 1, 0)/√2; λ2 = 1, v2 = (0, 0, 1); λ3 = 0.292893.
+    u1, u2, u3 = np.array([1, -1, 1, -1.0]), np.array([1, 1, -1, -1.0]), np.array([1, -1, -1, 1.0])
+    d = pd.DataFrame({"x": u1, "y": u1 + u2, "z": u3})
+    # variance_share, 2 components: |Σ_k λ_k v_jk| = (λ1/√2, λ1/√2, λ2) = (1.207107, 1.207107, 1)
+    # → / 3.414214 = (0.353553, 0.353553, 0.292893)
+    r = pca_weights(d, n_components=2)
+    np.testing.assert_allclose(r.weights, [0.353553, 0.353553, 0.292893], atol=1e-6)
+    # squared_loadings: PC1 loadings² ∝ (½, ½, 0), PC2 (0, 0, 1); variance shares λ/Σλ_kept =
+    # (0.630602, 0.369398); each indicator takes its largest: (½·0.630602, ½·0.630602, 0.369398)
+    s = pca_weights(d, n_components=2, variant="squared_loadings")
+    np.testing.assert_allclose(s.weights, [0.315301, 0.315301, 0.369398], atol=1e-6)
+    # one component: only PC1, which ignores z
+    np.testing.assert_allclose(pca_weights(d, n_components=1).weights, [0.5, 0.5, 0.0], atol=1e-12)
