@@ -374,3 +374,29 @@ def test_improving_a_unit_never_hurts_its_standing(unit, ind, delta, seed, agg):
         assert b[c] <= a[c], c
     assert b["p_bottom_n"] <= a["p_bottom_n"]
     assert b["p_优"] >= a["p_优"] and b["p_差"] <= a["p_差"]
+
+
+def test_ahp_judgment_transform_matches_scalar_ahp(fw):
+    """Each draw's local weights equal ahp_weights() of the matrix built by hand from that draw's
+    inputs: log mode moves a_ij to a_ij · factor^(2u − 1) (upper triangle, row-major pair order
+    as in input_names), reciprocals below."""
+    from qlwork.weights.ahp import ahp_weights
+
+    hier = Hierarchy.from_framework(fw)
+    B = np.array([[1, 2, 5], [1 / 2, 1, 3], [1 / 5, 1 / 3, 1]])  # node B: b1, b2, b3
+    root = np.array([[1, 3, 2], [1 / 3, 1, 1 / 2], [1 / 2, 2, 1]])  # T: A, B, C
+    m = AHPJudgments(judgments={"B": B, "T": root}, mode="log", factor=3.0)
+    names = m.input_names(hier)
+    assert names == ["B:b1/b2", "B:b1/b3", "B:b2/b3", "T:A/B", "T:A/C", "T:B/C"]
+    u = np.random.default_rng(4).random((6, len(names)))
+    local = m.transform(u, hier, hier.center)
+    for d in range(u.shape[0]):
+        for node, mat, off, kids in (("B", B, 0, ["b1", "b2", "b3"]), ("T", root, 3, ["A", "B", "C"])):
+            a = mat.copy()
+            for k, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
+                a[i, j] = mat[i, j] * 3.0 ** (2 * u[d, off + k] - 1)
+                a[j, i] = 1 / a[i, j]
+            exp = ahp_weights(a).weights
+            np.testing.assert_allclose(local[d, [hier.items.index(c) for c in kids]], exp, atol=1e-10)
+        # node A (no matrix given) keeps its centre weights
+        np.testing.assert_allclose(local[d, [hier.items.index("a1"), hier.items.index("a2")]], [0.6, 0.4])
