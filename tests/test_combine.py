@@ -100,3 +100,16 @@ def test_weights_plug_into_compute_index():
     comb = combine_weights(h.leaf_weights, equal_weights(X), "linear")
     r = compute_index(X, fw, units=units, normalization="minmax", weights=comb.weights)
     np.testing.assert_allclose(r.scores["total"].reindex(X.index), [26.041667, 51.5625, 63.645833], atol=1e-5)
+
+
+def test_game_theory_three_vectors_hand_computed():
+    s = pd.Series([0.6, 0.3, 0.1], index=list("abc"))
+    o1 = pd.Series([0.2, 0.3, 0.5], index=list("abc"))
+    o2 = pd.Series([0.3, 0.4, 0.3], index=list("abc"))
+    # Gram matrix (dot products): ss .46, s·o1 .26, s·o2 .33, o1o1 .38, o1·o2 .33, o2o2 .34;
+    # right-hand side (.46, .38, .34).  Cramer's rule in exact fractions: det = 1/625,
+    # a = (229/100, 63/20, −107/25) = (2.29, 3.15, −4.28); |a|/Σ|a| = (229, 315, 428)/972
+    # = (0.235597, 0.324074, 0.440329); w = Σ a*_k w_k = (0.338272, 0.344033, 0.317695)
+    r = combine_weights(s, [o1, o2], "game_theory")
+    np.testing.assert_allclose(r.params["coefficients"], [0.235597, 0.324074, 0.440329], atol=1e-6)
+    np.testing.assert_allclose(r.weights, [0.338272, 0.344033, 0.317695], atol=1e-6)
