@@ -137,3 +137,17 @@ def test_pca_weights_hand_computed():
     np.testing.assert_allclose(s.weights, [0.315301, 0.315301, 0.369398], atol=1e-6)
     # one component: only PC1, which ignores z
     np.testing.assert_allclose(pca_weights(d, n_components=1).weights, [0.5, 0.5, 0.0], atol=1e-12)
+
+
+def test_float_noise_column_counts_as_constant():
+    # b = 0.1 + 0.2 in one row (0.30000000000000004) and 0.3 elsewhere: a range of 5.6e-17,
+    # float noise.  Min-max would stretch it to (0, 0, 0, 1) — the same pattern as c, which
+    # takes 0.787 of the weight in test_entropy_minmax_hand_computed.  It must get weight 0,
+    # leaving the hand-computed a/c split of that test: (0.212862, 0, 0.787138).
+    noisy = X.assign(b=[0.3, 0.3, 0.3, 0.1 + 0.2])
+    assert noisy["b"].max() > noisy["b"].min()
+    r = entropy_weights(noisy)
+    np.testing.assert_allclose(r.weights, [0.212862, 0.0, 0.787138], atol=2e-6)
+    assert bool(r.details.loc["b", "constant"])
+    c = critic_weights(noisy)
+    assert c.weights["b"] == 0.0 and c.details.loc["b", "std"] == 0.0

@@ -14,7 +14,9 @@ by column.
   indicators) or ``"sum"`` (raw values; negative data is an error; a cost
   indicator is reflected ``max + min − x``), plus ``shift`` (a small positive
   shift, e.g. 0.01, avoids the zero that min-max always produces).  A constant
-  indicator carries no information: weight 0, not NaN.
+  indicator carries no information: weight 0, not NaN.  "Constant" means a
+  range ≤ 1e-12 × the largest absolute value (:data:`CONSTANT_RTOL`), so float
+  noise in a constant column is not stretched to 0…1 (entropy and CRITIC alike).
 * **CRITIC** (Diakoulaki, Mavrotas & Papayannakis 1995, "Determining objective
   weights in multiple criteria problems: the CRITIC method", Computers & OR
   22(7):763–770): ``C_j = σ_j Σ_k (1 − r_jk)`` with σ the standard deviation of
@@ -101,10 +103,20 @@ def _directions(df: pd.DataFrame, directions: Any) -> np.ndarray:
     return d
 
 
+#: Relative spread below which an indicator counts as constant: a range of float noise
+#: (e.g. 0.1 + 0.2 vs 0.3) must not be stretched to 0…1 by min-max and win the largest weight.
+CONSTANT_RTOL = 1e-12
+
+
+def _constant(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per column: max − min ≤ CONSTANT_RTOL · max(|min|, |max|) (or not finite)."""
+    return ~((hi - lo) > CONSTANT_RTOL * np.maximum(np.abs(lo), np.abs(hi)))
+
+
 def _minmax(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
     rng = hi - lo
-    const = ~(rng > 0)
+    const = _constant(lo, hi)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(d > 0, (x - lo) / rng, (hi - x) / rng)
     z[:, const] = np.where(np.isnan(x[:, const]), np.nan, 0.0)
@@ -126,7 +138,7 @@ def entropy_weights(data: Any, directions: Any = None, normalization: str = "min
                                       expected="非负数据，或用 normalization='minmax'"))
         lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
         z = np.where(d > 0, x, hi + lo - x)
-        const = ~(hi - lo > 0)
+        const = _constant(lo, hi)
     else:
         raise QlworkError(Problem("unknown_normalization", f"未知的标准化方式 {normalization!r}",
                                   f"unknown normalization {normalization!r}", found=normalization, expected="minmax | sum"))
@@ -159,7 +171,7 @@ def critic_weights(data: Any, directions: Any = None, normalization: str | None 
         z, const = _minmax(x, d)
     elif normalization is None:
         z = x * d
-        const = ~(np.nanmax(x, axis=0) - np.nanmin(x, axis=0) > 0)
+        const = _constant(np.nanmin(x, axis=0), np.nanmax(x, axis=0))
     else:
         raise QlworkError(Problem("unknown_normalization", f"未知的标准化方式 {normalization!r}",
                                   f"unknown normalization {normalization!r}", found=normalization, expected="minmax | None"))
