@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
+        _guard_raw(args)
         return int(args.func(args) or 0)
     except QlworkError as e:
         print(f"错误 error:\n{e}", file=sys.stderr)
@@ -47,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断 interrupted", file=sys.stderr)
         return 130
+
+
+def _guard_raw(args: argparse.Namespace) -> None:
+    """Every sub-command but ``demo`` (which builds the demo inputs) must not write into data/raw."""
+    if args.command == "demo" or not getattr(args, "out", None):
+        return
+    from .paths import ensure_outside_raw
+
+    ensure_outside_raw(args.out, getattr(args, "raw", None) or None)
+    if getattr(args, "raw", None):  # the default raw folder stays protected as well
+        ensure_outside_raw(args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover

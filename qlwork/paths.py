@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "raw_dir", "processed_dir", "reports_dir", "PACKAGE_DATA"]
+__all__ = ["project_root", "raw_dir", "processed_dir", "reports_dir", "ensure_outside_raw", "PACKAGE_DATA"]
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
@@ -42,3 +42,24 @@ def processed_dir(root: str | os.PathLike | None = None) -> Path:
 
 def reports_dir(period: str, root: str | os.PathLike | None = None) -> Path:
     return processed_dir(root) / "reports" / period
+
+
+def ensure_outside_raw(path: str | os.PathLike, raw: str | os.PathLike | None = None) -> Path:
+    """Refuse an output path inside ``data/raw`` (inputs are read-only to qlwork).
+
+    Returns the resolved path; raises :class:`~qlwork.errors.QlworkError` when
+    ``path`` is ``raw`` itself or lies beneath it (symlinks resolved, so a link
+    into the raw folder is caught too).
+    """
+    from .errors import Problem, QlworkError
+
+    target = Path(path).resolve()
+    raw_path = Path(raw if raw is not None else raw_dir()).resolve()
+    if target == raw_path or raw_path in target.parents:
+        raise QlworkError(Problem(
+            "output_in_raw",
+            f"输出位置在原始数据文件夹内：{target}；data/raw 只读，请改用 data/processed 或其他文件夹",
+            f"output path is inside the raw-data folder {raw_path}; data/raw is read-only — "
+            "write to data/processed or elsewhere",
+            file=str(target), found=str(target), expected=f"{raw_path} 以外的位置 a path outside it"))
+    return target

@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ and dashboards/ executes top to bottom on the demo data."""
+"""Every notebook in notebooks/ and dashboards/ executes top to bottom on the demo data,
+and leaves the demo's ``data/raw`` exactly as it found it (checksums, sizes, modes, mtimes)."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from rawsnap import diff, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(list((REPO / "notebooks").glob("*.ipynb")) + list((REPO / "dashboards").glob("*.ipynb")))
@@ -28,9 +30,11 @@ def test_notebook_executes(path, demo_root, monkeypatch):
     monkeypatch.setenv("QLWORK_ROOT", str(demo_root))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
+    before = snapshot(demo_root / "data" / "raw")
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    assert diff(before, snapshot(demo_root / "data" / "raw")) == [], "notebook wrote into data/raw"

@@ -8,7 +8,8 @@ seen) — then every ``qlwork`` sub-command runs on it as a user would
 (``QLWORK_ROOT`` pointing at the copy, default paths), in pipeline order,
 with a snapshot after each step.  ``qlwork dashboard`` is started, the review
 page rendered through the server (its kernel runs dashboards/review.ipynb)
-and stopped with Ctrl-C; the analysis notebooks are executed with nbclient.
+and stopped with Ctrl-C.  The analysis notebooks are executed once, in
+tests/test_notebooks.py, with the same raw-folder snapshot around each run.
 At the end nothing under ``data/raw`` may have changed, appeared or
 disappeared, and the outputs must exist elsewhere (so the steps did run).
 
@@ -18,7 +19,6 @@ shows that the check itself can fail.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -31,35 +31,10 @@ from pathlib import Path
 
 import pytest
 
+from rawsnap import diff, snapshot
+
 PERIOD = "2025H2"
 REPO = Path(__file__).resolve().parents[1]
-# 05_reports writes one county's reports with papermill defaults; all are cheap at county scale
-NOTEBOOKS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("*.ipynb"))
-
-
-def snapshot(raw: Path) -> dict[str, tuple]:
-    """{relative path: (kind, mode, mtime_ns, size, sha256)} for everything under raw."""
-    snap = {".": ("dir", raw.stat().st_mode, raw.stat().st_mtime_ns, None, None)}
-    for p in sorted(raw.rglob("*")):
-        st = p.lstat()
-        rel = p.relative_to(raw).as_posix()
-        if p.is_dir():
-            snap[rel] = ("dir", st.st_mode, st.st_mtime_ns, None, None)
-        else:
-            snap[rel] = ("file", st.st_mode, st.st_mtime_ns, st.st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-    return snap
-
-
-def diff(before: dict, after: dict) -> list[str]:
-    """Readable differences between two snapshots; empty when nothing changed."""
-    out = [f"新增 added: {k}" for k in sorted(after.keys() - before.keys())]
-    out += [f"删除 removed: {k}" for k in sorted(before.keys() - after.keys())]
-    names = ("kind", "mode", "mtime", "size", "sha256")
-    for k in sorted(before.keys() & after.keys()):
-        if before[k] != after[k]:
-            what = [n for n, a, b in zip(names, before[k], after[k]) if a != b]
-            out.append(f"改变 changed: {k} ({', '.join(what)})")
-    return out
 
 
 def _small_scope(root: Path) -> str:
@@ -187,21 +162,6 @@ def test_dashboard_start_render_stop(project, pipeline):
             p.wait(10)
             pytest.fail("qlwork dashboard did not stop on Ctrl-C within 30 s")
     assert "application/vnd.jupyter.widget-view+json" in page, page[-1500:]  # the dashboard widget was built
-    assert diff(before, snapshot(root / "data" / "raw")) == []
-
-
-@pytest.mark.parametrize("nb", NOTEBOOKS)
-def test_notebook_leaves_raw_untouched(project, pipeline, nb, monkeypatch):
-    import nbformat
-    from nbclient import NotebookClient
-
-    root, env, before = project
-    path = root / nb
-    monkeypatch.setenv("QLWORK_ROOT", str(root))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    book = nbformat.read(path, as_version=4)
-    NotebookClient(book, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
     assert diff(before, snapshot(root / "data" / "raw")) == []
 
 
