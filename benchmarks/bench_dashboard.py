@@ -14,6 +14,12 @@
   framework and period, first table) and one slider move → re-ranked weights
   table (target < 3 s; the browser adds ≈0.3 s of transport and drawing, see
   the county rows).  Same for the county framework at county scale.
+* **Five simultaneous viewers** — from ``tests/browser/test_multi_viewer.py``
+  (``multi_viewer_*`` keys of the same file): five browser contexts open the
+  page at once (render time of each, own kernel each), a slider move and a
+  period change for all five while the others are open, kernel shutdown when a
+  tab is closed and culling of the kernels of viewers who vanished, and the
+  peak RSS of the whole server (Voilà + kernels).
 """
 from __future__ import annotations
 
@@ -30,9 +36,46 @@ ROOT = HERE.parent
 TIMINGS = HERE / "dashboard_timings.json"
 
 
-def _row(name, seconds, target, passed, notes, baseline=None):
-    return {"name": name, "seconds": None if seconds is None else round(float(seconds), 3),
-            "baseline_seconds": baseline, "ratio": None, "target": target, "passed": passed, "notes": notes}
+def _row(name, seconds, target, passed, notes, baseline=None, peak_rss_mb=None):
+    row = {"name": name, "seconds": None if seconds is None else round(float(seconds), 3),
+           "baseline_seconds": baseline, "ratio": None, "target": target, "passed": passed, "notes": notes}
+    if peak_rss_mb is not None:
+        row["peak_rss_mb"] = round(float(peak_rss_mb), 1)
+    return row
+
+
+def multi_viewer_rows(t: dict, zh: str, ctx: str, slider_target: float = 1.0) -> list[dict]:
+    """Rows from the five-viewer browser test (``multi_viewer_*`` keys)."""
+    if "multi_viewer_render_s" not in t:
+        return []
+    n = t.get("multi_viewer_n", 5)
+    renders = t["multi_viewer_render_s"]
+    rss = t.get("multi_viewer_peak_rss_mb")
+    kern = t.get("multi_viewer_peak_kernel_rss_mb")
+    cull = t.get("multi_viewer_cull_idle_timeout_s")
+    return [
+        _row(f"dashboard {n} simultaneous viewers: slowest first render, {zh} (browser)", max(renders), "", True,
+             f"{n} browser contexts navigate at once (spread {t.get('multi_viewer_arrival_spread_s')} s); "
+             f"navigation → ranking table per viewer {renders} s; each its own kernel "
+             f"(peak {t.get('multi_viewer_peak_kernels')} kernel processes incl. the pre-started one); "
+             f"peak RSS of one kernel {kern} MiB; {ctx}", peak_rss_mb=rss),
+        _row(f"dashboard weight slider → updated ranking with {n} viewers open, {zh} (browser)",
+             t["multi_viewer_slider_s"], f"< {slider_target:g} s", t["multi_viewer_slider_s"] < slider_target,
+             f"worst of {t.get('multi_viewer_slider_all_s')}; the other viewers' tables unchanged; {ctx}",
+             peak_rss_mb=rss),
+        _row(f"dashboard period change by all {n} viewers at once → all {n} tables updated, {zh} (browser)",
+             t.get("multi_viewer_all_period_change_s"), "", True, ctx),
+        _row(f"dashboard kernels stopped after their tabs are closed, {zh}",
+             t.get("multi_viewer_tab_close_shutdown_s"), "", True,
+             "2 tabs closed → their kernels gone (Voilà's beforeunload shutdown request; works because "
+             "voila.json turns the XSRF check off, voila#1458); " + ctx),
+        _row(f"dashboard kernels culled after their viewers vanished, {zh}",
+             t.get("multi_viewer_dropped_culled_s"), f"≈ idle timeout ({cull} s in the test) + interval", True,
+             f"2 browser contexts dropped without closing the tab → MappingKernelManager culls the "
+             f"disconnected kernels (cull_idle_timeout {cull} s, cull_interval "
+             f"{t.get('multi_viewer_cull_interval_s')} s in the test; 900 s / 60 s in voila.json); the open "
+             f"tab, idle as long, kept its kernel; {ctx}"),
+    ]
 
 
 SLIDER_TARGET = {"county": 1.0, "province": 3.0}
@@ -70,6 +113,7 @@ def browser_rows() -> list[dict]:
                              f"< {tgt:g} s", t["slider_update_s"] < tgt,
                              f"worst of {t.get('slider_update_all_s')}; slider readout edit → re-ranked weights "
                              f"table on screen; {ctx}"))
+        rows += multi_viewer_rows(t, zh, ctx, SLIDER_TARGET[scale])
     return rows
 
 

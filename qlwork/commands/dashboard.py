@@ -13,11 +13,14 @@ are refused: use ``--host`` for the bind address.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..errors import Problem, QlworkError
@@ -125,16 +128,36 @@ def _run(args) -> int:
         print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"
               " Bound to all interfaces; viewers use this machine's IP.", flush=True)
     print("按 Ctrl-C 停止 press Ctrl-C to stop", flush=True)
-    proc = subprocess.Popen(voila_command(host, port, extra), cwd=folder, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
+    # SIGTERM (service stop, test teardown) ends the server like Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    with tempfile.TemporaryDirectory(prefix="qlwork_kernels_") as ipdir:
+        env["IPYTHONDIR"] = _kernel_profile(Path(ipdir))
+        proc = subprocess.Popen(voila_command(host, port, extra), cwd=folder, env=env)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        raise
+            return proc.wait()
+        except (KeyboardInterrupt, SystemExit):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+
+
+def _kernel_profile(ipdir: Path) -> str:
+    """An IPython folder of the dashboard's own for its kernels.
+
+    ``IPKernelApp.quiet = False``: what a kernel writes to stderr (the
+    tracebacks the dashboard prints when it shows a Chinese alert instead) is
+    echoed to this server's log, where the administrator finds it; Voilà keeps
+    it out of the page.  No history database; the user's own IPython profile
+    and start-up files do not change what the committee sees.
+    """
+    prof = ipdir / "profile_default"
+    prof.mkdir(parents=True, exist_ok=True)
+    (prof / "ipython_kernel_config.json").write_text(json.dumps(
+        {"IPKernelApp": {"quiet": False}, "HistoryManager": {"enabled": False}}), encoding="utf-8")
+    return str(ipdir)
 
 
 def register(subparsers) -> None:

@@ -156,6 +156,9 @@ def test_broken_store_shows_chinese_message(default_server, browser_context):
         _assert_nothing_technical(page)
     finally:
         page.close()
+    # the details reach the administrator: the kernels echo stderr to the server log
+    log = default_server.log_text()
+    assert "Traceback" in log and "Parquet" in log
 
 
 def test_failing_cell_shows_generic_chinese_message(raising_server, browser_context):
@@ -236,6 +239,34 @@ def test_only_dashboards_folder_is_served(default_server, broken_root):
     assert status == 200 and json.loads(body)["content"] is None  # metadata only, never the source
     status, body, _ = _get(default_server.base, "/")  # the folder page (filled in by the listing above)
     assert status == 200 and b"Voil" in body
+
+
+def _send(base: str, method: str, path: str, headers=None) -> int:
+    u = urlparse(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request(method, path, body=b"", headers=headers or {})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_no_kernel_can_be_started_or_named_from_outside(default_server):
+    """voila.json turns Tornado's XSRF check off (Voilà's page-close shutdown
+    request carries no XSRF token without it: voila#1458).  What that leaves
+    to a cross-site request: nothing that starts code or needs no kernel id."""
+    cfg = json.loads((REPO / "dashboards" / "voila.json").read_text(encoding="utf-8"))
+    assert cfg["Voila"]["tornado_settings"] == {"disable_check_xsrf": True}
+    evil = {"Origin": "http://evil.example", "Referer": "http://evil.example/x"}
+    n0 = len(default_server.kernels())
+    for method, path in [("POST", "/api/kernels"), ("POST", "/api/sessions"), ("POST", "/api/contents"),
+                         ("PUT", "/api/contents/x.ipynb"), ("POST", "/api/terminals"),
+                         ("POST", "/voila/api/contents"), ("POST", "/voila/render/review.ipynb")]:
+        assert _send(default_server.base, method, path, evil) in (403, 404, 405), (method, path)
+    fake = "0b6f2a4e-9c1d-4e8a-a0c3-5d7e9f1b2c3d"  # kernel ids are random UUIDs, never listed
+    assert _send(default_server.base, "POST", f"/voila/api/shutdown/{fake}", evil) == 404
+    assert _send(default_server.base, "DELETE", f"/api/kernels/{fake}", evil) == 404
+    assert _send(default_server.base, "GET", "/api/kernels") == 404
+    assert len(default_server.kernels()) == n0
 
 
 # ------------------------------------------------------------ documented
