@@ -22,7 +22,8 @@ from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
 from qlwork.profile import indicator_profile, outlier_units, to_long
 
-ASEM = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "coinr-asem"
+# vendored copy of ../shared/reference/coinr-asem (byte-identical; see tests/data/coinr_asem/README.md)
+ASEM = Path(__file__).resolve().parent / "data" / "coinr_asem"
 
 # fmsb::CronbachAlpha example data (Nakazawa; fmsb docs, citing Bland & Altman BMJ 1997).
 QUEST = pd.DataFrame({
@@ -159,8 +160,6 @@ def test_node_alpha_table():
 @pytest.fixture(scope="module")
 def coinr_xlsx():
     p = ASEM / "COINrDoc_ASEM_results.xlsx"
-    if not p.is_file():
-        pytest.skip(f"COINr reference data not found at {p}")
     return pd.read_excel(p, sheet_name=None, engine="openpyxl")
 
 
@@ -304,8 +303,6 @@ def asem_framework():
 
 @pytest.fixture(scope="module")
 def asem():
-    if not (ASEM / "v06_Normalised.csv").is_file():
-        pytest.skip(f"COINr ASEM reference data not found at {ASEM}")
     fw = asem_framework()
     norm = pd.read_csv(ASEM / "v06_Normalised.csv").set_index("UnitCode")[fw.indicator_ids]
     agg = pd.read_csv(ASEM / "v06_Aggregated.csv").set_index("UnitCode")
