@@ -15,15 +15,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-@pytest.fixture(scope="session")
-def shared_reference() -> Path:
-    ref = SHARED / "reference"
-    if not ref.is_dir():
-        pytest.skip(f"../shared/reference 不存在 (not found at {ref})")
-    return ref
 
 
 @pytest.fixture(scope="session")
