@@ -137,6 +137,21 @@ def _open(ctx, url):
     return page
 
 
+def _ws_handshake(base: str, kernel_id: str, origin: str) -> int:
+    """Status of a websocket upgrade to the kernel's channels from ``origin``."""
+    import base64
+    import secrets
+
+    u = urlparse(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("GET", f"/api/kernels/{kernel_id}/channels", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(secrets.token_bytes(16)).decode(), "Origin": origin})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
 def _assert_nothing_technical(page):
     html, text = page.content(), page.inner_text("body")
     for bad in ("Traceback", 'File "', ".py\", line", SECRET, "build_review_dashboard",
@@ -154,6 +169,11 @@ def test_broken_store_shows_chinese_message(default_server, browser_context):
         assert re.match(r"[\u4e00-\u9fff]", msg), msg  # Chinese first
         assert "加载评审看板" in msg and "数据管理员" in msg
         _assert_nothing_technical(page)
+        # this viewer's kernel: its websocket accepts this page's origin only
+        kid = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+        own = f"http://127.0.0.1:{default_server.port}"
+        assert _ws_handshake(default_server.base, kid, "http://evil.example") == 403
+        assert _ws_handshake(default_server.base, kid, own) == 101
     finally:
         page.close()
     # the details reach the administrator: the kernels echo stderr to the server log
