@@ -314,7 +314,7 @@ def test_trend_value_labels_never_struck_by_the_peer_line(pairs):
 @NEEDS_CHROMIUM
 @pytest.mark.browser
 def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
-    # the longest report: 5 goals (四清一和), 19 indicators, trend, public gap and the
+    # the longest report: 5 goals (四清一和), 26 indicators, trend, public gap and the
     # sensitivity section; before the print CSS was tightened it took three pages
     from qlwork.framework import builtin_framework, load_framework
     from qlwork.index import compute_index
