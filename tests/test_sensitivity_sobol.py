@@ -7,7 +7,7 @@ import pytest
 
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.sensitivity import AHPJudgments, Dirichlet, UniformPerturbation, make_design
+from qlwork.sensitivity import AHPJudgments, Dirichlet, Methods, UniformPerturbation, make_design
 from qlwork.sensitivity.sobol import sobol_analyze, sobol_indices
 
 
@@ -113,3 +113,43 @@ def test_weight_model_indices_agree_with_independent_pick_freeze():
         st = 0.5 * np.mean((fA - fABj) ** 2) / var
         assert got.loc[ind, "S1"] == pytest.approx(s1, abs=0.03), ind
         assert got.loc[ind, "ST"] == pytest.approx(st, abs=0.03), ind
+
+
+def test_method_choices_as_sobol_inputs_analytic():
+    """Aggregation (two equally likely levels) and social share s ~ U(0.1, 0.5) as inputs, weights
+    fixed (UniformPerturbation with pct = 0: its inputs have no effect).  For one unit
+    Y(a, s) = I_a + s (P − I_a), I_0 = (a1 + a2)/2 (arithmetic), I_1 = √(a1·a2) (geometric),
+    P = p1 (the only public indicator).  With d_a = P − I_a, m = E[s] = 0.3, v = Var s = 0.4²/12:
+    V_agg = (E[Y|0] − E[Y|1])²/4 with E[Y|a] = I_a + m d_a;  V_share = d̄² v;
+    V = mean_a(d_a²)·v + V_agg;  S1 = V_i/V;  ST_agg = 1 − S1_share, ST_share = 1 − S1_agg.
+    a1 = 90, a2 = 30, p1 = 80: I = (60, 51.961524), d = (20, 28.038476), E[Y|a] = (66, 60.373067),
+    V_agg = 7.916843, d̄ = 24.019238, V_share = 7.692152, V = 15.867849 →
+    S1_agg = 0.498924, S1_share = 0.484763, ST_agg = 0.515237, ST_share = 0.501076.
+    """
+    fw = load_framework({"id": "T", "social_share": 0.3, "children": [
+        {"id": "A", "weight": 0.6, "children": [{"id": "a1", "weight": 0.5, "direction": 1},
+                                                {"id": "a2", "weight": 0.5, "direction": 1}]},
+        {"id": "P", "weight": 0.4, "children": [{"id": "p1", "weight": 1.0, "direction": 1, "public": True}]}]})
+    X = pd.DataFrame({"a1": [90.0, 20, 50], "a2": [30.0, 70, 50], "p1": [80.0, 40, 60]}, index=["U0", "U1", "U2"])
+    methods = Methods(aggregations=("arithmetic", "geometric"), social_share=(0.1, 0.5))
+    res = sobol_indices(make_design(fw, X), UniformPerturbation(0.0), N=4096, units=["U0"], outputs=("score",),
+                        methods=methods, num_resamples=10, seed=2)
+    t = res.to_frame().query("output == 'score:U0'").set_index("input")
+    assert res.params["method_inputs"] == ["method:aggregation", "method:social_share"]
+    np.testing.assert_allclose(t.loc["method:aggregation", ["S1", "ST"]], [0.498924, 0.515237], atol=0.02)
+    np.testing.assert_allclose(t.loc["method:social_share", ["S1", "ST"]], [0.484763, 0.501076], atol=0.02)
+    weights_only = t.drop(index=["method:aggregation", "method:social_share"])
+    assert np.abs(weights_only[["S1", "ST"]].to_numpy()).max() < 1e-9
+
+
+def test_variant_and_leave_one_out_inputs_are_named():
+    fw = load_framework(FW)
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(0, 100, (20, 5)), index=[f"U{i}" for i in range(20)], columns=fw.indicator_ids)
+    d = make_design(fw, {"raw": X, "sqrt": np.sqrt(X) * 10})
+    res = sobol_indices(d, UniformPerturbation(0.2), N=64, num_resamples=5,
+                        methods=Methods(leave_one_out=True))
+    assert res.params["method_inputs"] == ["method:variant", "method:leave_one_out"]
+    t = res.to_frame()
+    assert set(t["input"]) >= {"method:variant", "method:leave_one_out"}
+    assert (t.set_index("input").loc["method:leave_one_out", "ST"] > 0).all()
