@@ -16,7 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SensitivityResult", "hist_quantile", "ZH_COLUMNS"]
+from ..errors import Problem, QlworkError
+
+__all__ = ["SensitivityResult", "hist_quantile", "ZH_COLUMNS", "RankStatistics", "rank_statistics"]
 
 #: Chinese export headers for :meth:`SensitivityResult.to_frame` (``zh=True``).
 ZH_COLUMNS = {
@@ -96,6 +98,59 @@ class SensitivityResult:
                 f"model={p.get('weights', {}).get('model')}, "
                 f"median rank-interval width={float(u['rank_interval_width'].median()) if len(u) else 0:g}, "
                 f"units with P(nominal grade) < 0.95: {unstable})")
+
+
+@dataclass(frozen=True)
+class RankStatistics:
+    """Per-unit rank statistics of a stored units × draws rank matrix (see :func:`rank_statistics`)."""
+
+    table: pd.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        return (f"RankStatistics({len(self.table)} units, draws={self.params.get('draws')}, "
+                f"quantile_method={self.params.get('quantile_method')!r})")
+
+
+def rank_statistics(ranks, *, quantiles: Sequence[float] = (0.05, 0.95),
+                    quantile_method: str = "inverted_cdf") -> RankStatistics:
+    """Mean, median and quantiles of each unit's rank over stored draws.
+
+    ``ranks``: units × draws (a DataFrame indexed by unit, or an array); NaN =
+    run failed/unit unranked, ignored as R's ``na.rm = TRUE``.  Columns:
+    ``mean_rank``, ``median_rank`` (the 0.5 quantile by the same rule) and
+    ``rank_p05``/``rank_p95`` (``rank_p<100·q>`` for each of ``quantiles``).
+
+    ``quantile_method`` is passed to :func:`numpy.nanquantile` (Hyndman & Fan
+    1996).  The default ``"inverted_cdf"`` (definition 1: smallest rank r with
+    P(rank ≤ r) ≥ q) is the rule of the streaming engine
+    (:func:`hist_quantile`), so intervals are always attained ranks;
+    ``"linear"`` (definition 7) is R's default ``quantile``/``median``, used by
+    COINr's ``get_sensitivity`` (e.g. Q5 = 5.95 from 100 runs).
+    """
+    if isinstance(ranks, pd.DataFrame):
+        index = ranks.index
+        R = ranks.to_numpy(dtype=float)
+    else:
+        R = np.asarray(ranks, dtype=float)
+        index = pd.RangeIndex(R.shape[0]) if R.ndim == 2 else None
+    if R.ndim != 2 or R.shape[1] == 0:
+        raise QlworkError(Problem("bad_shape", "排名矩阵须为 单位 × 抽样 的二维表且至少一列",
+                                  "ranks must be a units × draws matrix with at least one draw",
+                                  found=getattr(R, "shape", None), expected="units × draws"))
+    qs = [float(q) for q in quantiles]
+    out = {"mean_rank": np.nanmean(R, axis=1),
+           "median_rank": np.nanquantile(R, 0.5, axis=1, method=quantile_method)}
+    vals = np.nanquantile(R, qs, axis=1, method=quantile_method)
+    for q, v in zip(qs, vals):
+        out[f"rank_p{round(100 * q):02d}"] = v
+    table = pd.DataFrame(out, index=index)
+    params = {"draws": int(R.shape[1]), "quantiles": qs, "quantile_method": quantile_method,
+              "na": "ignored per unit (R na.rm = TRUE)"}
+    return RankStatistics(table, params)
 
 
 def finalize(design, acc, nominal_score: np.ndarray, nominal_rank: np.ndarray, params: dict) -> SensitivityResult:
