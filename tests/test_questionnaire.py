@@ -142,10 +142,11 @@ def test_cli_weights_writes_table(tmp_path, capsys):
     from qlwork.framework import builtin_framework
 
     fws = [load_framework(builtin_framework(n)) for n in ("county", "village")]
-    (tmp_path / "ahp").mkdir()
-    _consistent_questionnaires(tmp_path / "ahp", fws)
+    raw = tmp_path / "raw"  # the CLI refuses outputs inside the raw folder
+    (raw / "ahp").mkdir(parents=True)
+    _consistent_questionnaires(raw / "ahp", fws)
     out = tmp_path / "w.csv"
-    rc = main(["weights", "--raw", str(tmp_path), "--out", str(out)])
+    rc = main(["weights", "--raw", str(raw), "--out", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "CR_H" in text and "E01" in text
@@ -160,10 +161,11 @@ def test_cli_weights_reports_bad_cell(tmp_path, capsys):
     from qlwork.framework import builtin_framework
 
     fws = [load_framework(builtin_framework(n)) for n in ("county", "village")]
-    (tmp_path / "ahp").mkdir()
-    _consistent_questionnaires(tmp_path / "ahp", fws, experts=("E01",))
-    edit(tmp_path / "ahp" / "expert_E01.xlsx", "QLI_G1", "D4", 10)
-    rc = main(["weights", "--raw", str(tmp_path), "--out", str(tmp_path / "w.parquet")])
+    raw = tmp_path / "raw"
+    (raw / "ahp").mkdir(parents=True)
+    _consistent_questionnaires(raw / "ahp", fws, experts=("E01",))
+    edit(raw / "ahp" / "expert_E01.xlsx", "QLI_G1", "D4", 10)
+    rc = main(["weights", "--raw", str(raw), "--out", str(tmp_path / "w.parquet")])
     assert rc == 2
     err = capsys.readouterr().err
     assert "off_scale" in err and "QLI_G1" in err and "D4" in err
