@@ -10,8 +10,11 @@ not depend on the chunking or on which worker computed which chunk.
 
 Ranking: within each peer group, rank = 1 + number of peers with a strictly
 higher score (ties share the best rank, pandas ``method="min"``).  Scores are
-compared on a 1e-6-point grid (``SCORE_RESOLUTION``) so that floating-point
-noise from BLAS never splits a genuine tie; the grid is recorded in ``params``.
+compared on a 1e-6-point grid (``SCORE_RESOLUTION``: scores rounded half-to-even
+to 6 decimals, exactly :func:`qlwork.grading.on_grid`, the rule ``compute_index``
+grades and ranks by) so that floating-point noise from BLAS never splits a genuine
+tie and the nominal ranks and grades here equal the index engine's; the grid is
+recorded in ``params``.
 The sort packs (quantised score, unit position) into one uint64 key so one
 SIMD sort per draw yields both the order and the ties.
 """
@@ -29,7 +32,11 @@ from .draws import BLOCK, Hierarchy, WeightModel, sample
 __all__ = ["Design", "Methods", "Accumulator", "Workspace", "grade_index", "nominal", "SCORE_RESOLUTION", "method_choices", "process_range",
            "scores_for", "rank_matrix"]
 
-SCORE_RESOLUTION = 1e-6
+from ..grading import SCORE_DECIMALS
+
+#: 1 / SCORE_RESOLUTION as an exact float: s·10⁶ then rint is what np.round(s, 6) does.
+SCORE_SCALE = float(10 ** SCORE_DECIMALS)
+SCORE_RESOLUTION = 1.0 / SCORE_SCALE
 
 
 class Workspace:
@@ -289,14 +296,15 @@ def rank_matrix(Sg: np.ndarray, ws: Workspace | None = None) -> tuple[np.ndarray
 
     ``Sg`` is draws × units.  Returns (order, rank) both draws × units: ``order``
     the unit positions from best to worst and ``rank[d, k]`` the ('min') rank of
-    unit ``order[d, k]``.  Key = ⌊2³¹ − s/r⌋ (r = SCORE_RESOLUTION, so higher
+    unit ``order[d, k]``.  Key = 2³¹ − rint(s/r) (r = SCORE_RESOLUTION, so higher
     scores sort first) in the high 32 bits, unit position in the low 32 bits:
     one sort per draw gives both the order and the ties.
     """
     ws = ws if ws is not None else Workspace()
     n, G = Sg.shape
     buf = ws.get("rk_buf", (n, G), np.float64)
-    np.multiply(Sg, -1.0 / SCORE_RESOLUTION, out=buf)
+    np.multiply(Sg, -SCORE_SCALE, out=buf)
+    np.rint(buf, out=buf)
     buf += float(1 << 31)
     np.clip(buf, 0.0, float((1 << 32) - 1), out=buf)
     key = ws.get("rk_key", (n, G), np.uint64)
@@ -350,13 +358,22 @@ class Accumulator:
 
 
 def grade_index(design: Design, S: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-    """Grade position (0 = best) of each score: number of cut-offs the score falls below."""
+    """Grade position (0 = best) of each score: number of cut-offs its on-grid value falls below.
+
+    The score is first rounded to the 1e-6 grid (``np.rint(s·10⁶)/10⁶`` = ``qlwork.grading.on_grid``),
+    so a unit whose score is 89.99999999999999 from float noise gets the 90-point grade, as in
+    ``compute_index``.
+    """
     ws = ws if ws is not None else Workspace()
     g = ws.get("gr_g", S.shape, np.int8)
     g[...] = 0
     tmp = ws.get("gr_b", S.shape, np.bool_)
+    Sq = ws.get("gr_q", S.shape, np.float64)
+    np.multiply(S, SCORE_SCALE, out=Sq)
+    np.rint(Sq, out=Sq)
+    Sq /= SCORE_SCALE
     for c in design.grade_cuts:
-        np.less(S, c, out=tmp)
+        np.less(Sq, c, out=tmp)
         g += tmp
     if design.forced_grade is not None:
         f = np.flatnonzero(design.forced_grade >= 0)
@@ -417,7 +434,7 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
             continue
         if fast:
             keys = ws.get("rk_key", (n, G), np.uint64)
-            kernels.make_keys(S[:, sl], 1.0 / SCORE_RESOLUTION, keys, cuts, forced[sl], acc.grade[sl])
+            kernels.make_keys(S[:, sl], SCORE_SCALE, keys, cuts, forced[sl], acc.grade[sl])
             keys.sort(axis=1)
             m = max(8, min(n, (2 << 20) // (4 * G)))  # rank block ≈ 2 MB (cache-resident)
             tmp = ws.get("rk_tmp", (G, m), np.int32)

@@ -37,14 +37,18 @@ def _compile():
 
     @nb.njit(cache=True, nogil=True)
     def make_keys(S, inv_res, keys, cuts, forced, grade):
-        """keys[d, k] = (⌊2³¹ − S[d, k]/res⌋ clipped to uint32) << 32 | k; grade counts on the way."""
+        """keys[d, k] = (2³¹ − rint(S[d, k]/res) clipped to uint32) << 32 | k; grade counts on the way.
+
+        Grades compare the on-grid score rint(s/res)·res with the cut-offs (qlwork.grading.on_grid).
+        """
         n, G = S.shape
         nc = cuts.shape[0]
         hi = float((1 << 32) - 1)
         for d in range(n):
             for k in range(G):
-                s = S[d, k]
-                v = 2147483648.0 - s * inv_res
+                q = np.rint(S[d, k] * inv_res)
+                s = q / inv_res
+                v = 2147483648.0 - q
                 if v < 0.0:
                     v = 0.0
                 elif v > hi:
@@ -111,7 +115,7 @@ def _compile():
                 bottom[u] += acc_b
 
     @nb.njit(cache=True, nogil=True)
-    def count_grades(S, cuts, forced, grade):
+    def count_grades(S, inv_res, cuts, forced, grade):
         n, U = S.shape
         nc = cuts.shape[0]
         for d in range(n):
@@ -120,7 +124,7 @@ def _compile():
                 if f >= 0:
                     grade[u, f] += 1
                     continue
-                s = S[d, u]
+                s = np.rint(S[d, u] * inv_res) / inv_res
                 g = 0
                 for c in range(nc):
                     if s < cuts[c]:
@@ -148,5 +152,5 @@ def scan_ranks(keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp):
     return _funcs()[1](keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp)
 
 
-def count_grades(S, cuts, forced, grade):
-    return _funcs()[2](S, cuts, forced, grade)
+def count_grades(S, inv_res, cuts, forced, grade):
+    return _funcs()[2](S, inv_res, cuts, forced, grade)
