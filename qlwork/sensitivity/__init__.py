@@ -8,13 +8,13 @@ from __future__ import annotations
 from .api import DEFAULT_CHUNK, make_design, run, run_arrays, run_design
 from .draws import BLOCK, AHPJudgments, Dirichlet, Fixed, Hierarchy, UniformPerturbation, WeightModel
 from .engine import Design, Methods
-from .summaries import SensitivityResult
+from .summaries import RankStatistics, SensitivityResult, rank_statistics
 
 __all__ = [
     "run", "run_arrays", "run_design", "make_design", "DEFAULT_CHUNK", "BLOCK",
     "Hierarchy", "WeightModel", "Fixed", "Dirichlet", "UniformPerturbation", "AHPJudgments",
-    "Design", "Methods", "SensitivityResult",
-    "tipping_points", "TippingResult", "sobol_indices", "SobolResult",
+    "Design", "Methods", "SensitivityResult", "RankStatistics", "rank_statistics",
+    "tipping_points", "TippingResult", "sobol_indices", "SobolResult", "saltelli_indices",
 ]
 
 
@@ -23,7 +23,7 @@ def __getattr__(name):
         from . import tipping
 
         return getattr(tipping, name)
-    if name in ("sobol_indices", "SobolResult"):
+    if name in ("sobol_indices", "SobolResult", "saltelli_indices"):
         from . import sobol
 
         return getattr(sobol, name)
