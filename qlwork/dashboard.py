@@ -36,13 +36,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .errors import Problem, QlworkError
-from .paths import PACKAGE_DATA, processed_dir, project_root, raw_dir
+from .paths import processed_dir, project_root, raw_dir
+from .store import read_store
 
 __all__ = [
     "DashboardData", "load_dashboard_data", "load_units_table", "unit_counts",
@@ -115,7 +116,7 @@ def load_units_table(root: str | Path | None = None) -> pd.DataFrame:
     root = Path(root) if root else project_root()
     p = processed_dir(root) / "units.parquet"
     if p.is_file():
-        df = pd.read_parquet(p)
+        df = read_store(p)
     else:
         x = raw_dir(root) / "units.xlsx"
         if not x.is_file():
@@ -188,7 +189,7 @@ def load_dashboard_data(root: str | Path | None = None) -> DashboardData:
     pdir = processed_dir(root)
     values = None
     if (pdir / "values.parquet").exists():
-        values = pd.read_parquet(pdir / "values.parquet", columns=["unit_id", "period", "indicator_id", "value"])
+        values = read_store(pdir / "values.parquet", columns=["unit_id", "period", "indicator_id", "value"])
         values["unit_id"] = values["unit_id"].astype(str)
         values["period"] = values["period"].astype(str)
     periods = sorted(values["period"].unique().tolist()) if values is not None else []
@@ -196,10 +197,10 @@ def load_dashboard_data(root: str | Path | None = None) -> DashboardData:
     for p in periods:
         f = pdir / f"public_{p}.parquet"
         if f.is_file():
-            public[p] = pd.read_parquet(f)
+            public[p] = read_store(f)
         f = pdir / f"sensitivity_{p}.parquet"
         if f.is_file():
-            sens[p] = pd.read_parquet(f)
+            sens[p] = read_store(f)
     return DashboardData(root=root, units=units, values=values, frameworks=_load_frameworks(root),
                          periods=periods, public=public, sensitivity=sens)
 
@@ -686,7 +687,7 @@ def weight_presets(framework, data: DashboardData | None = None) -> dict:
     for f in sorted(processed_dir(data.root).glob("weights_*.parquet")):
         method = f.stem[len("weights_"):]
         try:
-            w = preset_from_table(pd.read_parquet(f), framework)
+            w = preset_from_table(read_store(f), framework)
         except Exception:  # noqa: BLE001 — an unreadable optional file just adds no preset
             traceback.print_exc()
             continue

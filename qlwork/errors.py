@@ -8,7 +8,7 @@ at once rather than the first traceback from deep inside pandas.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 import pandas as pd

@@ -479,7 +479,6 @@ def _build(data: dict, fname: str | None) -> Framework:
             return None
         seen_at[nid] = path
         has_children = "children" in n
-        is_indicator = not has_children and ("direction" in n or level > 0 and not has_children)
         allowed = (_NODE_KEYS | (_FRAMEWORK_KEYS if level == 0 else set())) if has_children else _INDICATOR_KEYS
         if level == 0:
             allowed = allowed | {"name_en"}

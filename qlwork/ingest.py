@@ -21,7 +21,6 @@ that finds errors writes nothing unless ``exclude_invalid=True``.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -621,11 +620,9 @@ def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
     """The tidy value table written by :func:`ingest` (``values.parquet``): unit_id,
     period, indicator_id, value, source, file, sheet, row, column."""
     base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
-    p = base / "values.parquet"
-    if not p.is_file():
-        raise QlworkError(Problem("file_not_found", "找不到 values.parquet，请先运行 qlwork ingest",
-                                  "values.parquet not found; run `qlwork ingest` first", file=str(p)))
-    return pd.read_parquet(p)
+    from .store import read_store
+
+    return read_store(base / "values.parquet")
 
 
 class _CallableModule(__import__("types").ModuleType):

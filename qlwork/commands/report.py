@@ -70,7 +70,9 @@ def _public(args, proc: Path, period: str):
     path = Path(args.public) if args.public else proc / f"public_{period}.parquet"
     if not path.is_file():
         return None, None, "无群众评价文件 (no public scores)"
-    t = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
+    from ..store import read_store
+
+    t = read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
     if "indicator_id" in t.columns:  # qlwork survey output (long, one row per unit × indicator)
         from ..survey.pipeline import public_component
 
@@ -91,7 +93,6 @@ def _public(args, proc: Path, period: str):
 
 
 def run(args) -> "object":
-    import pandas as pd
 
     from .. import paths
     from ..errors import Problem, QlworkError
@@ -102,12 +103,10 @@ def run(args) -> "object":
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()
     vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    for pth in (vpath, upath):
-        if not pth.is_file():
-            raise QlworkError(Problem("file_not_found", f"找不到 {pth.name}，请先运行 qlwork ingest",
-                                      f"{pth.name} not found; run `qlwork ingest` first", file=str(pth)))
-    values = pd.read_parquet(vpath)
-    units = pd.read_parquet(upath)
+    from ..store import read_store
+
+    values = read_store(vpath)
+    units = read_store(upath)
     periods = sorted(values["period"].astype(str).unique())
     if args.period not in periods:
         raise QlworkError(Problem("unknown_period", f"数据中没有期别 {args.period}", "period not in the data",
@@ -127,7 +126,7 @@ def run(args) -> "object":
     _, results = score_all(v, scoped, frameworks, **kw)
     res_list = list(results.values())
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
-    log(f"已评分 scored: " + "；".join(repr(r) for r in res_list) + f"（{pub_note}）")
+    log("已评分 scored: " + "；".join(repr(r) for r in res_list) + f"（{pub_note}）")
 
     compare = None
     if se_tab is not None:

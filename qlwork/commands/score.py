@@ -38,7 +38,9 @@ _WARN_SHORT = {"below_pass": "低于合格线", "bottom_n": "同类末位", "lar
 def _read_table(path: Path):
     import pandas as pd
 
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
+    from ..store import read_store
+
+    return read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
 
 
 def load_public(path: Path, which: str = "direct"):
@@ -120,17 +122,14 @@ def _run(args) -> int:
 
     from .. import paths
     from ..atomic import atomic_path, atomic_write_text
-    from ..errors import Problem, QlworkError
 
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()
     vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    for pth in (vpath, upath):
-        if not pth.is_file():
-            raise QlworkError(Problem("file_not_found", f"找不到 {pth.name}，请先运行 qlwork ingest",
-                                      f"{pth.name} not found; run `qlwork ingest` first", file=str(pth)))
-    values = pd.read_parquet(vpath)
-    units = pd.read_parquet(upath)
+    from ..store import read_store
+
+    values = read_store(vpath)
+    units = read_store(upath)
     try:
         from ..ingest import load_frameworks
 

@@ -98,12 +98,10 @@ def _run(args) -> int:
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()
     vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    for pth in (vpath, upath):
-        if not pth.is_file():
-            raise QlworkError(Problem("file_not_found", f"找不到 {pth.name}，请先运行 qlwork ingest",
-                                      f"{pth.name} not found; run `qlwork ingest` first", file=str(pth)))
-    values = pd.read_parquet(vpath)
-    units = pd.read_parquet(upath)
+    from ..store import read_store
+
+    values = read_store(vpath)
+    units = read_store(upath)
     try:
         from ..ingest import load_frameworks
 

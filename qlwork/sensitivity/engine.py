@@ -21,7 +21,7 @@ SIMD sort per draw yields both the order and the ties.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -24,7 +24,7 @@ from .estimates import REPORTING_DEFAULTS, group_estimates, proportion_interval,
 from .read import DEFAULT_ITEMS, ItemsSpec, SurveyRead, load_items, read_survey
 from .scoring import ValidityReport, ValidityRules, apply_validity, score_responses
 from .shrinkage import beta_binomial, design_matrix, fay_herriot
-from .weighting import RakeResult, kish, rake_by
+from .weighting import RakeResult, rake_by
 
 __all__ = ["SurveyResult", "estimate_public", "shrink", "public_component", "ESTIMATE_COLUMNS",
            "load_survey_inputs"]

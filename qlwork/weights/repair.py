@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem, QlworkError
+from ..errors import QlworkError
 from .ahp import (
-    CR_THRESHOLD, DEFAULT_RI_TABLE, SAATY_SCALE, _perron, _table, ahp_weights, as_matrix, check_matrix, consistency,
+    CR_THRESHOLD, DEFAULT_RI_TABLE, SAATY_SCALE, _perron, _table, as_matrix, check_matrix, consistency,
     saaty_label, snap_to_scale,
 )
 
