@@ -8,6 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8866
 DEMO_MARKER := data/raw/units.xlsx
 SCORES := data/processed/values.parquet
+# the demo's four half-year periods; the dashboard shows survey and sensitivity views when these exist
+PERIODS := 2024H1 2024H2 2025H1 2025H2
+LATEST := 2025H2
+WEIGHTS := data/processed/weights_ahp.parquet
+PUBLIC := $(foreach p,$(PERIODS),data/processed/public_$(p).parquet)
+SENSITIVITY := data/processed/sensitivity_$(LATEST).parquet
 
 .PHONY: dashboard test bench demo data system clean-processed lab help
 
@@ -35,7 +41,17 @@ demo: $(DEMO_MARKER)
 $(SCORES): $(DEMO_MARKER) | $(VENV)/.installed
 	$(QLWORK) ingest --exclude-invalid
 
-data: $(SCORES)
+$(WEIGHTS): $(DEMO_MARKER) | $(VENV)/.installed
+	$(QLWORK) weights
+
+data/processed/public_%.parquet: $(SCORES) | $(VENV)/.installed
+	$(QLWORK) survey --period $*
+
+$(SENSITIVITY): $(SCORES) $(PUBLIC) | $(VENV)/.installed
+	$(QLWORK) sensitivity --period $(LATEST) --no-progress
+
+# everything the review dashboard shows: scores, AHP weight preset, survey estimates, rank intervals
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(SENSITIVITY)
 
 dashboard: $(VENV)/.installed data
 	$(QLWORK) dashboard --host $(HOST) --port $(PORT)

@@ -37,6 +37,42 @@ def demo_root(tmp_path_factory) -> Path:
     return root
 
 
+#: what ``make data`` runs after ingest, so the dashboard shows every view (see the Makefile)
+FULL_STEPS = (
+    ["weights"],
+    *(["survey", "--period", p] for p in ("2024H1", "2024H2", "2025H1", "2025H2")),
+    ["sensitivity", "--period", "2025H2", "--draws", "400", "--no-progress"],
+)
+
+
+@pytest.fixture(scope="session")
+def demo_root_full(demo_root, tmp_path_factory) -> Path:
+    """``demo_root`` plus what ``make dashboard`` builds for the review meeting: AHP
+    weights, survey estimates for every period and the latest period's sensitivity
+    analysis, written by the same ``qlwork`` sub-commands (in-process) on a copy."""
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    from qlwork.cli import main
+
+    root = tmp_path_factory.mktemp("demo_full") / "project"
+    shutil.copytree(demo_root, root)
+    old = os.environ.get("QLWORK_ROOT")
+    os.environ["QLWORK_ROOT"] = str(root)
+    try:
+        for argv in FULL_STEPS:
+            out = StringIO()
+            with redirect_stdout(out):
+                rc = main(argv)
+            assert rc == 0, f"qlwork {' '.join(argv)} → {rc}\n{out.getvalue()[-2000:]}"
+    finally:
+        if old is None:
+            os.environ.pop("QLWORK_ROOT", None)
+        else:
+            os.environ["QLWORK_ROOT"] = old
+    return root
+
+
 @pytest.fixture(scope="session")
 def demo_env(demo_root) -> dict[str, str]:
     env = dict(os.environ)

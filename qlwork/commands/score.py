@@ -18,12 +18,7 @@ def register(subparsers) -> None:
                    help="缺失值处理 imputation")
     p.add_argument("--outliers", default=None, choices=["winsorise", "log"], help="异常值处理 outlier treatment")
     p.add_argument("--social-share", type=float, default=None, help="群众评价占比 social-evaluation share (默认取框架)")
-    p.add_argument("--public", default=None,
-                   help="群众评价得分文件 public scores (.parquet/.csv: unit_id[, period], public; 或 qlwork survey 的输出)。"
-                        "默认使用 data/processed/public_<期别>.parquet（若存在） default: the survey output if present")
-    p.add_argument("--public-source", default="direct", choices=["direct", "eblup"],
-                   help="群众评价口径 direct estimate or shrunk EBLUP (survey output only)")
-    p.add_argument("--no-public", action="store_true", help="不使用群众评价 ignore survey scores")
+    add_public_arguments(p)
     p.add_argument("--processed", default=None, help="数据文件夹 processed folder (默认 data/processed)")
     p.add_argument("--raw", default=None, help="原始数据文件夹 raw folder, for frameworks (默认 data/raw)")
     p.add_argument("--top", type=int, default=3, help="摘要中每类列出的单位数 units listed per type in the summary")
@@ -42,6 +37,50 @@ def _read_table(path: Path):
 
     return read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
 
+
+
+def add_public_arguments(p) -> None:
+    """--public / --public-source / --no-public, the same for every command that scores."""
+    p.add_argument("--public", default=None,
+                   help="群众评价得分文件 public scores (.parquet/.csv: unit_id[, period], public; 或 qlwork survey 的输出)。"
+                        "默认使用 data/processed/public_<期别>.parquet（若存在） default: the survey output if present")
+    p.add_argument("--public-source", default="direct", choices=["direct", "eblup"],
+                   help="群众评价口径 direct estimate or shrunk EBLUP (survey output only)")
+    p.add_argument("--no-public", action="store_true", help="不使用群众评价 ignore survey scores")
+
+
+def public_scores(args, values, proc: Path):
+    """The public (survey) part for ``compute_index(public=...)`` as the CLI finds it.
+
+    ``--no-public`` → None; ``--public FILE`` → that file; otherwise every period's
+    ``data/processed/public_<period>.parquet`` that exists (``qlwork survey --period P``),
+    stacked on a (period, unit_id) index.  Shared by ``score`` and ``sensitivity`` so
+    both rank the same totals.  Prints what it used.
+    """
+    import pandas as pd
+
+    if getattr(args, "no_public", False):
+        return None
+    which = getattr(args, "public_source", "direct")
+    if getattr(args, "public", None):
+        print(f"群众评价 public scores: {args.public}（{which}）")
+        return load_public(Path(args.public), which)
+    found = {}
+    for per in sorted(values["period"].astype(str).unique()):
+        cand = proc / f"public_{per}.parquet"
+        if cand.is_file():
+            found[per] = load_public(cand, which)
+    if not found:
+        return None
+    parts = []
+    for per, s in found.items():
+        s = s if isinstance(s, pd.Series) else s.set_index("unit_id").iloc[:, -1]
+        parts.append(pd.Series(s.to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
+            [[per] * len(s), s.index.astype(str)], names=["period", "unit_id"])))
+    pub = pd.concat(parts)
+    pub.attrs["public_source"] = which
+    print(f"群众评价 public scores（{which}）: 期别 {'、'.join(found)}")
+    return pub
 
 def load_public(path: Path, which: str = "direct"):
     """Public scores for ``compute_index(public=...)`` from a file.
@@ -140,27 +179,9 @@ def _run(args) -> int:
         frameworks = {k: load_framework(builtin_framework(k)) for k in ("county", "village")}
     kw = dict(period=args.period, normalization=args.normalization, aggregation=args.aggregation,
               imputation=args.imputation, outliers=args.outliers, social_share=args.social_share)
-    if not args.no_public:
-        if args.public:
-            kw["public"] = load_public(Path(args.public), args.public_source)
-            print(f"群众评价 public scores: {args.public}（{args.public_source}）")
-        else:
-            # every period's survey output that exists (qlwork survey --period P)
-            found = {}
-            for per in sorted(values["period"].astype(str).unique()):
-                cand = proc / f"public_{per}.parquet"
-                if cand.is_file():
-                    found[per] = load_public(cand, args.public_source)
-            if found:
-                parts = []
-                for per, s in found.items():
-                    s = s if isinstance(s, pd.Series) else s.set_index("unit_id").iloc[:, -1]
-                    parts.append(pd.Series(s.to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
-                        [[per] * len(s), s.index.astype(str)], names=["period", "unit_id"])))
-                pub = pd.concat(parts)
-                pub.attrs["public_source"] = args.public_source
-                kw["public"] = pub
-                print(f"群众评价 public scores（{args.public_source}）: 期别 {'、'.join(found)}")
+    pub = public_scores(args, values, proc)
+    if pub is not None:
+        kw["public"] = pub
     frame, results = score_all(values, units, frameworks, **kw)
     period = frame["period"].iloc[0]
     out = proc / f"scores_{period}.parquet"

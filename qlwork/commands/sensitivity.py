@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--chunk-size", type=int, default=512, help="每块抽样数 draws per chunk [512]")
     p.add_argument("--jobs", type=int, default=1, help="线程数 threads [1]")
     p.add_argument("--top", type=int, default=10, help="打印最不稳定的单位数 least-stable units printed [10]")
+    from .score import add_public_arguments
+
+    add_public_arguments(p)
     p.add_argument("--processed", default=None, help="数据文件夹 processed folder (默认 data/processed)")
     p.add_argument("--raw", default=None, help="原始数据文件夹 raw folder (默认 data/raw)")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条 no progress bar")
@@ -93,7 +96,7 @@ def _run(args) -> int:
     from ..atomic import atomic_path, atomic_write_text
     from ..errors import Problem, QlworkError
     from ..sensitivity import Methods, run
-    from .score import score_all
+    from .score import public_scores, score_all
 
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()
@@ -116,11 +119,13 @@ def _run(args) -> int:
     methods = Methods(aggregations=aggs, social_share=_floats(args.social_share_range),
                       leave_one_out=args.leave_one_out)
     frames, params = [], {}
+    pub = public_scores(args, values, proc)  # the same totals `qlwork score` ranks
+    extra = {"public": pub} if pub is not None else {}
     for key, fw in frameworks.items():
         model, fw_used = _model(args, fw, raw)
         try:
             _, results = score_all(values, units[units["framework"].astype(str) == key] if "framework" in units else units,
-                                   {key: fw_used}, period=args.period, aggregation=aggs[0])
+                                   {key: fw_used}, period=args.period, aggregation=aggs[0], **extra)
         except QlworkError as e:
             if any(p.code == "no_data" for p in e.problems):
                 continue

@@ -63,14 +63,14 @@ def build_demo_root(root: Path, scale: str = "county", seed: int = DEMO_SEED) ->
 
 @pytest.fixture(scope="session")
 def dashboard_root(request, tmp_path_factory) -> Path:
-    """A temp project root with the county demo, processed (the lead's
-    ``demo_root`` fixture when the suite provides one).  ``QLWORK_TEST_ROOT``
+    """A temp project root with the county demo, processed as ``make dashboard``
+    does (the suite's ``demo_root_full`` fixture when it provides one).  ``QLWORK_TEST_ROOT``
     points the browser tests at an existing processed root instead (e.g. a
     province-scale demo for the timing run)."""
     if os.environ.get("QLWORK_TEST_ROOT"):
         return Path(os.environ["QLWORK_TEST_ROOT"]).resolve()
-    try:
-        return Path(request.getfixturevalue("demo_root"))
+    try:  # with survey estimates and sensitivity results, so every view has content
+        return Path(request.getfixturevalue("demo_root_full"))
     except pytest.FixtureLookupError:
         pass
     return build_demo_root(tmp_path_factory.mktemp("qlwork_dash"))

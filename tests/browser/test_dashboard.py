@@ -9,6 +9,7 @@ first-render and slider-to-update times go to benchmarks/dashboard_timings.json.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -282,6 +283,49 @@ def test_other_views_render(page, artifacts, view):
     assert_no_errors(page)
     assert ERROR_TEXT not in page.content()
     shoot(page, artifacts, f"{VIEWS.index(view) + 1}_{view}")
+
+
+def test_sensitivity_and_survey_views_show_results(page, oracle, dashboard_root, artifacts):
+    """With what ``make dashboard`` builds (survey estimates for every period, the latest
+    period's sensitivity analysis) both views show their results, and the numbers are
+    those of the files and of an independent computation: the stability count from the
+    sensitivity Parquet read with pandas, nominal ranks equal to ``compute_index``'s
+    ranks on the same totals, and Lin's CCC (Lin 1989: 2·s_xy / (s_x² + s_y² + (x̄ − ȳ)²),
+    1/n moments) computed here with numpy on the oracle's internal and public scores."""
+    proc = Path(dashboard_root) / "data" / "processed"
+    period = oracle.periods[-1]
+    sens_file = proc / f"sensitivity_{period}.parquet"
+    if os.environ.get("QLWORK_TEST_ROOT") and not sens_file.is_file():
+        pytest.skip("QLWORK_TEST_ROOT has no sensitivity results")
+    assert sens_file.is_file() and oracle.public is not None, "demo_root_full should hold survey and sensitivity"
+
+    show_tab(page, "敏感性分析")
+    page.wait_for_function("() => [...document.querySelectorAll('.qlw-sensitivity img')]"
+                           ".filter(i => i.naturalWidth > 0).length >= 2", timeout=TIMEOUT)
+    text = page.inner_text(".qlw-sensitivity")
+    assert "尚无" not in text
+    s = pd.read_parquet(sens_file)
+    s = s[s["framework"] == "county"].set_index("unit_id")
+    n_unstable = int((s["p_nominal_grade"] < 0.95).sum())
+    assert f"筛选范围内 {len(s)} 个单位，等级不稳定（保持原等级概率 < 95%）的 {n_unstable} 个" in text
+    f = oracle.frame(period).set_index("unit_id")
+    assert (s["nominal_rank"].astype(int) == f.loc[s.index, "rank"].astype(int)).all()
+    assert_no_errors(page)
+    shoot(page, artifacts, "4_敏感性分析_结果")
+
+    show_tab(page, "群众评价")
+    page.wait_for_function("() => { const i = document.querySelector('.qlw-survey img');"
+                           " return i && i.naturalWidth > 0; }", timeout=TIMEOUT)
+    assert "尚无" not in page.inner_text(".qlw-survey")
+    d = f.dropna(subset=["internal", "public"])
+    x, y = d["internal"].to_numpy(float), d["public"].to_numpy(float)
+    sxy = ((x - x.mean()) * (y - y.mean())).mean()
+    ccc = 2 * sxy / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+    row = page.locator(".qlw-survey table.qlw-table tr", has_text="全部").first.inner_text()
+    assert row.split()[1] == str(len(d)), row  # 单位数
+    assert f"{ccc:.3f}" in row.split(), (row, ccc)
+    assert_no_errors(page)
+    shoot(page, artifacts, "5_群众评价_结果")
 
 
 def test_no_code_or_traceback_shown(page):
