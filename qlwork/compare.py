@@ -211,14 +211,21 @@ def fit_models(df: pd.DataFrame, *, internal: str = "internal", public: str = "p
     rhs = ["internal"] + [f"C({c})" for c in covariates if d[c].nunique() > 1]
     f_wls = "public ~ " + " + ".join(rhs + ([f"C({region})"] if region and d[region].nunique() > 1 else []))
     wls = smf.wls(f_wls, data=d, weights=1.0 / d["public_se"] ** 2).fit()
-    mixed = None
+    mixed, notes = None, []
     if region and d[region].nunique() > 2:
+        import warnings
+
         try:
-            mixed = smf.mixedlm("public ~ " + " + ".join(rhs), data=d, groups=d[region]).fit(reml=True)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                mixed = smf.mixedlm("public ~ " + " + ".join(rhs), data=d, groups=d[region]).fit(reml=True)
+            # a region variance estimated at 0 is a finding (no regional effect), not a failure: record it
+            notes = sorted({f"{type(w.message).__name__ if isinstance(w.message, Warning) else w.category.__name__}: "
+                            f"{w.message}" for w in caught})
         except Exception:  # singular fits are reported as absent, not as a crash
             mixed = None
     return ModelResults(wls, mixed, d, {"wls_formula": f_wls, "weights": "1/se(public)^2",
-                                        "mixed_groups": region})
+                                        "mixed_groups": region, "mixed_warnings": notes})
 
 
 def ordinal_model(respondents: pd.DataFrame, item: str = "q1",

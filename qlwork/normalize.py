@@ -168,12 +168,18 @@ def zscore(X, groups=None, direction=None, *, ddof: int = 1) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / cnt
     M = mean[gi.inverse]
-    D = np.where(np.isnan(S), 0.0, S - M)
-    ss = np.add.reduceat((D * D)[gi.order], gi.starts, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(ss / (cnt - ddof))
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf inputs: their z is set below
+        D = np.where(np.isnan(S), 0.0, S - M)
+    # squares of deviations near the float limit overflow: sum (D/a)² with a = max|D| per column
+    with np.errstate(invalid="ignore"):
+        a = np.max(np.where(np.isfinite(D), np.abs(D), 0.0), axis=0, initial=0.0)
+    a = np.where(a > 0, a, 1.0)
+    Dn = D / a
+    ss = np.add.reduceat((Dn * Dn)[gi.order], gi.starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        sd = a * np.sqrt(ss / (cnt - ddof))
     SD = sd[gi.inverse]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         z = (S - M) / SD
     return np.where((SD > 0) & np.isfinite(SD), z, np.where(np.isnan(S), np.nan, 0.0))
 
@@ -193,7 +199,7 @@ def goalposts(X, low, high, direction=None) -> np.ndarray:
     d = _directions(direction, X.shape[1])
     lo = np.asarray(low, dtype=float).reshape(-1)
     hi = np.asarray(high, dtype=float).reshape(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # clipped below
         up = 100.0 * (X - lo) / (hi - lo)
         down = 100.0 * (hi - X) / (hi - lo)
     return np.clip(np.where(d > 0, up, down), 0.0, 100.0)
