@@ -121,3 +121,20 @@ def test_jupyter_stack_is_pinned_to_one_major_in_both_files():
         lo = tuple(int(x) for x in _min_version(pp[name]).split(".")[:2])
         hi = tuple(int(x) for x in (upper.split(".") + ["0"])[:2])
         assert lo <= got < hi, (name, version(name))
+
+
+def test_make_data_builds_what_the_test_dashboard_shows():
+    """`make dashboard` and the browser tests' demo (conftest.FULL_STEPS) run the same steps."""
+    import re
+
+    from conftest import FULL_STEPS
+
+    mk = (ROOT / "Makefile").read_text(encoding="utf-8")
+    periods = re.search(r"^PERIODS := (.+)$", mk, re.M).group(1).split()
+    latest = re.search(r"^LATEST := (\S+)$", mk, re.M).group(1)
+    assert sorted(a[2] for a in FULL_STEPS if a[0] == "survey") == sorted(periods)
+    assert [a[:3] for a in FULL_STEPS if a[0] == "sensitivity"] == [["sensitivity", "--period", latest]]
+    assert ["weights"] in [list(a) for a in FULL_STEPS]
+    data_rule = re.search(r"^data: (.+)$", mk, re.M).group(1)
+    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)"):
+        assert target in data_rule
