@@ -100,24 +100,17 @@ def run(args) -> "object":
     from ..report.methodology import data_files_from_values
     from .score import score_all
 
-    proc = Path(args.processed) if args.processed else paths.processed_dir()
-    raw = Path(args.raw) if args.raw else paths.raw_dir()
-    vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    from ..store import read_store
+    from ._inputs import processed_inputs
 
-    values = read_store(vpath)
-    units = read_store(upath)
+    proc, raw, values, units, frameworks = processed_inputs(args)
     periods = sorted(values["period"].astype(str).unique())
     if args.period not in periods:
         raise QlworkError(Problem("unknown_period", f"数据中没有期别 {args.period}", "period not in the data",
-                                  file=str(vpath), column="period", found=args.period, expected="、".join(periods)))
+                                  file=str(proc / "values.parquet"), column="period", found=args.period, expected="、".join(periods)))
     scoped, label = select_scope(units, args.scope)
     ids = set(scoped["unit_id"].astype(str))
     v = values[values["unit_id"].astype(str).isin(ids)]
     v = v[v["period"].astype(str) <= args.period]  # the report never looks into later periods
-    from ..ingest import load_frameworks
-
-    frameworks = load_frameworks(raw)
     public, se_tab, pub_note = _public(args, proc, args.period)
     kw = dict(period=args.period, normalization=args.normalization, aggregation=args.aggregation,
               imputation=args.imputation)

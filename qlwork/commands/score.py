@@ -159,24 +159,11 @@ def summary_zh(frame, results: dict, top: int = 3) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from .. import paths
     from ..atomic import atomic_path, atomic_write_text
 
-    proc = Path(args.processed) if args.processed else paths.processed_dir()
-    raw = Path(args.raw) if args.raw else paths.raw_dir()
-    vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    from ..store import read_store
+    from ._inputs import processed_inputs
 
-    values = read_store(vpath)
-    units = read_store(upath)
-    try:
-        from ..ingest import load_frameworks
-
-        frameworks = load_frameworks(raw)
-    except ImportError:  # pragma: no cover - ingest module missing
-        from ..framework import builtin_framework, load_framework
-
-        frameworks = {k: load_framework(builtin_framework(k)) for k in ("county", "village")}
+    proc, raw, values, units, frameworks = processed_inputs(args)
     kw = dict(period=args.period, normalization=args.normalization, aggregation=args.aggregation,
               imputation=args.imputation, outliers=args.outliers, social_share=args.social_share)
     pub = public_scores(args, values, proc)

@@ -92,27 +92,14 @@ def summary_zh(frame, top: int) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from .. import paths
     from ..atomic import atomic_path, atomic_write_text
     from ..errors import Problem, QlworkError
     from ..sensitivity import Methods, run
     from .score import public_scores, score_all
 
-    proc = Path(args.processed) if args.processed else paths.processed_dir()
-    raw = Path(args.raw) if args.raw else paths.raw_dir()
-    vpath, upath = proc / "values.parquet", proc / "units.parquet"
-    from ..store import read_store
+    from ._inputs import processed_inputs
 
-    values = read_store(vpath)
-    units = read_store(upath)
-    try:
-        from ..ingest import load_frameworks
-
-        frameworks = load_frameworks(raw)
-    except Exception:  # noqa: BLE001 - fall back to the shipped frameworks
-        from ..framework import builtin_framework, load_framework
-
-        frameworks = {k: load_framework(builtin_framework(k)) for k in ("county", "village")}
+    proc, raw, values, units, frameworks = processed_inputs(args)
     aggs = tuple(a.strip() for a in args.aggregations.split(",") if a.strip())
     norms = [n.strip() for n in args.normalizations.split(",")] if args.normalizations else None
     imps = [i.strip() for i in args.imputations.split(",")] if args.imputations else None
