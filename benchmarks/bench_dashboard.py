@@ -121,7 +121,6 @@ def kernel_rows() -> list[dict]:
     sys.path.insert(0, str(HERE))
     from bench_index import province_values
 
-    import pandas as pd
 
     from qlwork.dashboard import DashboardData, ReviewDashboard
 

@@ -26,56 +26,39 @@ TARGET_S = 2.0
 REPEATS = 5
 
 
-def province_values(seed: int = 20251231):
-    """(values long table, units registry, frameworks, note)."""
+def demo_values(scale: str = "province", seed: int = 20251231):
+    """(values long table, units registry, frameworks, note) of the demo at ``scale``,
+    built in memory from the exact seeded streams ``qlwork.demo.generate_demo`` uses."""
+    from qlwork.demo import PERIODS
+    from qlwork.demo.latent import indicator_values, latent_scores
+    from qlwork.demo.regions import SCALES, build_registry
     from qlwork.framework import load_framework
     from qlwork.paths import PACKAGE_DATA
 
     fws = {k: load_framework(PACKAGE_DATA / f"framework_{k}.yaml") for k in ("county", "village")}
-    try:
-        from qlwork.demo import PERIODS
-        from qlwork.demo.latent import indicator_values, latent_scores
-        from qlwork.demo.regions import SCALES, build_registry
-
-        ss = np.random.SeedSequence(int(seed))
-        r_reg, r_lat, r_val, *_ = (np.random.default_rng(s) for s in ss.spawn(6))
-        units = build_registry(r_reg, SCALES["province"])
-        lat = latent_scores(r_lat, units, len(PERIODS))
-        parts = []
-        for key, fw in fws.items():
-            m = (units["framework"] == key).to_numpy()
-            u = units[m].reset_index(drop=True)
-            vals = indicator_values(r_val, fw, u, lat["internal"][m])
-            for ind, arr in vals.items():
-                for t, per in enumerate(PERIODS):
-                    ok = ~np.isnan(arr[:, t])
-                    parts.append(pd.DataFrame({"unit_id": u["unit_id"].to_numpy()[ok], "period": per,
-                                               "indicator_id": ind, "value": arr[ok, t]}))
-        note = "demo province (qlwork.demo streams, in memory)"
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        n = 30000
-        types = rng.choice(["村居", "机关", "学校", "医院", "企业"], n, p=[0.8, 0.08, 0.06, 0.03, 0.03])
-        units = pd.DataFrame({"unit_id": [f"U{i:06d}" for i in range(n)], "unit_type": types,
-                              "county": rng.integers(0, 120, n).astype(str),
-                              "framework": np.where(types == "村居", "village", "county")})
-        units["unit_name"] = units["unit_id"]
-        parts = []
-        for key, fw in fws.items():
-            u = units[units.framework == key]
-            for ind in fw.indicators.values():
-                if ind.public:
-                    continue
-                uu = u[[ind.applies(t) for t in u.unit_type]]
-                for per in ("2024H1", "2024H2", "2025H1", "2025H2"):
-                    parts.append(pd.DataFrame({"unit_id": uu.unit_id.to_numpy(), "period": per, "indicator_id": ind.id,
-                                               "value": rng.gamma(2.0, 10.0, len(uu))}))
-        note = "synthetic long table (demo generator unavailable)"
+    ss = np.random.SeedSequence(int(seed))
+    r_reg, r_lat, r_val, *_ = (np.random.default_rng(s) for s in ss.spawn(6))
+    units = build_registry(r_reg, SCALES[scale])
+    lat = latent_scores(r_lat, units, len(PERIODS))
+    parts = []
+    for key, fw in fws.items():
+        m = (units["framework"] == key).to_numpy()
+        u = units[m].reset_index(drop=True)
+        vals = indicator_values(r_val, fw, u, lat["internal"][m])
+        for ind, arr in vals.items():
+            for t, per in enumerate(PERIODS):
+                ok = ~np.isnan(arr[:, t])
+                parts.append(pd.DataFrame({"unit_id": u["unit_id"].to_numpy()[ok], "period": per,
+                                           "indicator_id": ind, "value": arr[ok, t]}))
     values = pd.concat(parts, ignore_index=True)
-    values["unit_id"] = values["unit_id"].astype(str)
-    values["period"] = values["period"].astype(str)
-    values["indicator_id"] = values["indicator_id"].astype(str)
-    return values, units, fws, note
+    for c in ("unit_id", "period", "indicator_id"):
+        values[c] = values[c].astype(str)
+    return values, units, fws, f"demo {scale} (qlwork.demo streams, in memory)"
+
+
+def province_values(seed: int = 20251231):
+    """:func:`demo_values` at province scale (used by the index, sensitivity and dashboard benchmarks)."""
+    return demo_values("province", seed)
 
 
 def baseline(values: pd.DataFrame, units: pd.DataFrame, fw) -> pd.DataFrame:

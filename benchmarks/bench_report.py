@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 
 TARGET_S = 60.0
 FULL_TARGET_S = 120.0
@@ -32,32 +30,13 @@ SAMPLE = 20
 
 def county_results(seed: int = 20251231):
     """({framework key: IndexResult}, note) for the county demo (in memory)."""
+    from bench_index import demo_values
     from qlwork.commands.score import score_all
-    from qlwork.framework import load_framework
-    from qlwork.paths import PACKAGE_DATA
-
-    fws = {k: load_framework(PACKAGE_DATA / f"framework_{k}.yaml") for k in ("county", "village")}
     from qlwork.demo import PERIODS
-    from qlwork.demo.latent import indicator_values, latent_scores
-    from qlwork.demo.regions import SCALES, build_registry
 
-    ss = np.random.SeedSequence(int(seed))
-    r_reg, r_lat, r_val, *_ = (np.random.default_rng(s) for s in ss.spawn(6))
-    units = build_registry(r_reg, SCALES["county"])
-    lat = latent_scores(r_lat, units, len(PERIODS))
-    parts = []
-    for key, fw in fws.items():
-        m = (units["framework"] == key).to_numpy()
-        u = units[m].reset_index(drop=True)
-        vals = indicator_values(r_val, fw, u, lat["internal"][m])
-        for ind, arr in vals.items():
-            for t, per in enumerate(PERIODS):
-                ok = ~np.isnan(arr[:, t])
-                parts.append(pd.DataFrame({"unit_id": u["unit_id"].to_numpy()[ok], "period": per,
-                                           "indicator_id": ind, "value": arr[ok, t]}))
-    values = pd.concat(parts, ignore_index=True)
+    values, units, fws, note = demo_values("county", seed)
     _, results = score_all(values, units, fws, period=PERIODS[-1])
-    return results, "county demo (qlwork.demo streams, in memory)"
+    return results, note
 
 
 def _mpl_report(builder, uid: str, tpl) -> str:

@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 DRAWS = 10_000
 BASE_DRAWS = 100
