@@ -20,6 +20,7 @@ import io
 import os
 import tempfile
 import time
+import sys
 from pathlib import Path
 
 
@@ -30,6 +31,7 @@ SAMPLE = 20
 
 def county_results(seed: int = 20251231):
     """({framework key: IndexResult}, note) for the county demo (in memory)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_index import demo_values
     from qlwork.commands.score import score_all
     from qlwork.demo import PERIODS
