@@ -18,9 +18,9 @@ from __future__ import annotations
 import base64
 import io
 import os
+import sys
 import tempfile
 import time
-import sys
 from pathlib import Path
 
 
