@@ -19,14 +19,8 @@ from qlwork.ingest import (
     UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, period_range, read_department_workbook,
 )
 
-FW = {"id": "T", "name": "测试框架", "unit_types": ["机关", "学校"], "children": [
-    {"id": "A", "name": "甲", "weight": 1.0, "children": [
-        {"id": "cnt", "name": "问题数", "direction": -1, "unit": "件", "source": "纪检监察", "kind": "count",
-         "weight": 0.5, "range": [0, None]},
-        {"id": "pct", "name": "整改率", "direction": 1, "unit": "%", "source": "纪检监察", "kind": "percent",
-         "weight": 0.3, "range": [0, 100]},
-        {"id": "sch", "name": "乱收费数", "direction": -1, "unit": "件", "source": "纪检监察", "kind": "count",
-         "weight": 0.2, "range": [0, None], "applies_to": ["学校"]}]}]}
+from mini_framework import FW
+
 UNITS = [["单位编码", "单位名称", "单位类型", "市州", "县市区", "乡镇(街道)", "框架", "在编人数", "服务人口"],
          ["U1", "甲局", "机关", "清江市", "临川县", "东城街道", "county", 20, 1000],
          ["U2", "乙校", "学校", "清江市", "临川县", "东城街道", "county", "３０", 800],
