@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +32,20 @@ def pytest_collection_modifyitems(items):
     for it in items:
         if here in Path(str(it.fspath)).parents:
             it.add_marker(pytest.mark.browser)
+
+
+def local_only(blocked: list[str]):
+    """A Playwright route handler: local and data/blob URLs pass, anything else is
+    aborted and its URL appended to ``blocked`` (the machine has no outside network;
+    a page must not need it)."""
+    def route(r):
+        host = urlparse(r.request.url).hostname or ""
+        if r.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+    return route
 
 
 class Server(str):
@@ -134,15 +147,7 @@ def browser_context(tmp_path_factory):
             str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1366, "height": 768}, locale="zh-CN")
 
-        def route(r):
-            host = urlparse(r.request.url).hostname or ""
-            if r.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        ctx.route("**/*", route)
+        ctx.route("**/*", local_only(blocked))
         ctx.blocked_requests = blocked
         yield ctx
         ctx.close()

@@ -192,6 +192,19 @@ def _set_slider(page, node: str, value: float):
     page.keyboard.press("Enter")
 
 
+def time_slider_moves(page, node: str, values=(0.55, 0.10)) -> list[float]:
+    """Seconds from each slider edit to the re-ranked weights table on screen."""
+    times = []
+    for value in values:
+        before = seq(page, "qlw-wrank")
+        t0 = time.perf_counter()
+        _set_slider(page, node, value)
+        wait_seq(page, before, "qlw-wrank")
+        times.append(time.perf_counter() - t0)
+        page.wait_for_timeout(300)  # let the rebalanced sliders settle
+    return times
+
+
 def _page_weights(page, oracle) -> dict:
     """The weights the page shows on its sliders (3 decimals, summing to 1)."""
     return {n: float(page.locator(f".qlw-w-{n} .widget-readout").inner_text()) for n in oracle.fw.level1}
@@ -208,12 +221,7 @@ def test_weight_slider_reranks_like_compute_index(page, oracle, artifacts, timin
     node = oracle.fw.level1[0]
     times = []
     for value in (0.55, 0.10):
-        before = seq(page, "qlw-wrank")
-        t0 = time.perf_counter()
-        _set_slider(page, node, value)
-        wait_seq(page, before, "qlw-wrank")
-        times.append(time.perf_counter() - t0)
-        page.wait_for_timeout(300)  # let the rebalanced sliders settle
+        times += time_slider_moves(page, node, (value,))
         w = _page_weights(page, oracle)
         assert w[node] == pytest.approx(value, abs=0.006)
         assert sum(w.values()) == pytest.approx(1.0, abs=1e-9)

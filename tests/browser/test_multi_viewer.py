@@ -27,13 +27,12 @@ import os
 import re
 import threading
 import time
-from urllib.parse import urlparse
 
 import pytest
 
 from . import dashboard_server as ds
-from .conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS
-from .test_dashboard import ERROR_TEXT, _set_slider, seq, show_tab, wait_seq
+from .conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, local_only
+from .test_dashboard import ERROR_TEXT, seq, show_tab, time_slider_moves, wait_seq
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ≈ 100 s: five kernels on two cores
 
@@ -120,18 +119,10 @@ def _scenario(srv, periods, node) -> dict:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         blocked: list[str] = []
 
-        def route(r):
-            host = urlparse(r.request.url).hostname or ""
-            if r.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
         ctxs, pages = [], []
         for _ in range(N_VIEWERS):
             c = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            c.route("**/*", route)
+            c.route("**/*", local_only(blocked))
             c.add_init_script(MARK_JS)
             ctxs.append(c)
             pages.append(c.new_page())
@@ -182,14 +173,7 @@ def _scenario(srv, periods, node) -> dict:
         show_tab(first, "权重调整")
         first.wait_for_selector("table.qlw-wrank tr[data-unit]", timeout=TIMEOUT)
         others_seq = [seq(p) for p in pages[1:]]
-        times = []
-        for value in (0.55, 0.10):
-            before = seq(first, "qlw-wrank")
-            t0 = time.perf_counter()
-            _set_slider(first, node, value)
-            wait_seq(first, before, "qlw-wrank")
-            times.append(time.perf_counter() - t0)
-            first.wait_for_timeout(300)
+        times = time_slider_moves(first, node)
         out["slider_s"] = [round(t, 3) for t in times]
         out["others_untouched"] = [seq(p) for p in pages[1:]] == others_seq
         assert first.locator(".qlwork-error").count() == 0
