@@ -122,7 +122,7 @@ def kernel_rows() -> list[dict]:
     from bench_index import province_values
 
 
-    from qlwork.dashboard import DashboardData, ReviewDashboard
+    from qlwork.dashboard.app import DashboardData, ReviewDashboard
 
     values, units, fws, note = province_values()
     units = units.copy()

@@ -5,7 +5,7 @@ responses in 2025H2) in a temporary project root, then runs the pipeline the
 way an analyst would, each step a separate ``python -m qlwork`` process:
 validate → ingest --exclude-invalid → weights → score → survey → sensitivity
 (1,000 draws, the command's default) → report for one 县市区 → dashboard first build (in a kernel-like
-process: ``qlwork.dashboard.build_review_dashboard`` on the processed store,
+process: ``qlwork.dashboard.app.build_review_dashboard`` on the processed store,
 the work Voilà's kernel does before the first paint).
 
 Peak RSS of a step is the ``ru_maxrss`` of that child alone, read with
@@ -34,7 +34,7 @@ DRAWS = 1000  # the `qlwork sensitivity` default
 
 DASH_SNIPPET = (
     "import time; t=time.perf_counter();"
-    "from qlwork.dashboard import build_review_dashboard;"
+    "from qlwork.dashboard.app import build_review_dashboard;"
     "app = build_review_dashboard();"
     "print('built', round(time.perf_counter()-t, 2), flush=True);"
     "failed = type(app).__name__ == '_Failed' or bool(app.error.value);"

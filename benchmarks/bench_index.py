@@ -97,7 +97,7 @@ def baseline(values: pd.DataFrame, units: pd.DataFrame, fw) -> pd.DataFrame:
 
 
 def run() -> list[dict]:
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
 
     t0 = time.perf_counter()
     values, units, fws, note = province_values()
@@ -153,8 +153,8 @@ def _weight_draws(res, split, fw, n_draws: int = 1000, n_base: int = 5):
     per availability pattern.  Baseline: re-running ``compute_index(weights=...)``
     per draw, timed on ``n_base`` draws and extrapolated.  The first draws must agree.
     """
-    from qlwork.aggregate import aggregate_matrix, effective_weights
-    from qlwork.index import _row_patterns, compute_index
+    from qlwork.engine.aggregate import aggregate_matrix, effective_weights
+    from qlwork.engine.index import _row_patterns, compute_index
 
     rng = np.random.default_rng(1)
     local = fw.local_weights()

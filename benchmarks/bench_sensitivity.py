@@ -41,7 +41,7 @@ def _index_results():
     sys.path.insert(0, str(HERE))
     from bench_index import province_values
 
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
 
     values, units, fws, note = province_values()
     values = values[values["period"] == PERIOD]
@@ -83,7 +83,7 @@ def _child(pickle_path: str, n_jobs: int) -> None:
 
 def _baseline(results) -> tuple[float, float]:
     """Seconds for BASE_DRAWS compute_index calls per framework, and the extrapolation to DRAWS."""
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
     from qlwork.sensitivity import Dirichlet, Hierarchy
     from qlwork.sensitivity.draws import sample
 

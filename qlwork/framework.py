@@ -336,8 +336,8 @@ class Framework:
 
     def grade_of(self, score: float) -> str | None:
         """Grade of one score by this framework's bands — the same rule as the index engine
-        (:func:`qlwork.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
-        from .grading import assign_grades  # grading imports this module
+        (:func:`qlwork.engine.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
+        from .engine.grading import assign_grades  # grading imports this module
 
         g = assign_grades([score], self.grades).iloc[0]
         return None if pd.isna(g) else str(g)

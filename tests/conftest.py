@@ -2,7 +2,7 @@
 
 ``demo_root``: a temporary project root holding the county-scale demo province
 in ``data/raw`` (``qlwork.demo.generate_demo``) and its ingested tables in
-``data/processed`` (``qlwork.ingest.ingest(exclude_invalid=True)``), built once
+``data/processed`` (``qlwork.io.ingest.ingest(exclude_invalid=True)``), built once
 per test session.  Subprocesses (CLI, notebooks, Voilà) find it through the
 ``QLWORK_ROOT`` variable in ``demo_env``.
 """
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     from qlwork.demo import generate_demo
-    from qlwork.ingest import ingest
+    from qlwork.io.ingest import ingest
 
     root = tmp_path_factory.mktemp("demo_project")
     (root / "data" / "raw").mkdir(parents=True)

@@ -1,5 +1,5 @@
 """Synthetic inputs for the report tests: a unit registry (with formula-like names)
-and raw indicator values for two periods, scored with the real ``qlwork.index.compute_index``.
+and raw indicator values for two periods, scored with the real ``qlwork.engine.index.compute_index``.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def raw_values(units: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 
 
 def make_result(n: int = 40, seed: int = 7, **kw):
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
 
     units = registry(n, seed)
     vals = raw_values(units, seed)

@@ -40,12 +40,12 @@ def run_loader(case: dict, tmp_path: Path):
     loader = case["loader"]
     try:
         if loader == "department":
-            from qlwork.validate import run_checks
+            from qlwork.io.validate import run_checks
 
             res = run_checks(_raw(tmp_path, file, case.get("dest", DEFAULT_DEST)))
             return list(res.report.problems), res
         if loader == "registry":
-            from qlwork.ingest import read_units
+            from qlwork.io.ingest import read_units
 
             units, probs = read_units(_raw(tmp_path, file, "units.xlsx"))
             return probs, units

@@ -1,4 +1,4 @@
-"""Coherence (qlwork.coherence) and indicator profiles (qlwork.profile).
+"""Coherence (qlwork.analysis.coherence) and indicator profiles (qlwork.analysis.profile).
 
 Oracles: hand computations (arithmetic in comments), independent second
 methods (Hoyt's ANOVA for α, eigen-decomposition for PCA), and COINr's
@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from qlwork import coherence as C
+from qlwork.analysis import coherence as C
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.profile import indicator_profile, outlier_units, to_long
+from qlwork.analysis.profile import indicator_profile, outlier_units, to_long
 
 # vendored copy of ../shared/reference/coinr-asem (byte-identical; see tests/data/coinr_asem/README.md)
 ASEM = Path(__file__).resolve().parent / "data" / "coinr_asem"
@@ -427,9 +427,9 @@ def test_profile_without_registry_and_outlier_units():
 
 
 def test_real_index_result_agrees_with_own_aggregation():
-    # Two implementations must agree: qlwork.index (min–max, arithmetic, no imputation)
+    # Two implementations must agree: qlwork.engine.index (min–max, arithmetic, no imputation)
     # and this module's direction + min–max preparation and re-normalised aggregation.
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
 
     fw, d = small_framework(), small_data()
     res = compute_index(d, fw)

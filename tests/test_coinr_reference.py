@@ -7,7 +7,7 @@ index (51 countries × 49 indicators).  We rebuild four stages with qlwork and
 compare with COINr's own numbers:
 
 * Denominated → Imputed: mean of the unit's ``Group_EurAsia`` group (COINr
-  ``i_mean_grp``), by :func:`qlwork.impute.impute` and through
+  ``i_mean_grp``), by :func:`qlwork.engine.impute.impute` and through
   ``compute_index(imputation="mean", peer_group=...)``;
 * Imputed → Treated: winsorisation by skew/kurtosis (``v06_TreatSummary.csv``
   gives the number of points winsorised per indicator);
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qlwork.aggregate import aggregate_matrix, effective_weights
+from qlwork.engine.aggregate import aggregate_matrix, effective_weights
 from qlwork.framework import load_framework
-from qlwork.index import compute_index
-from qlwork.impute import impute
-from qlwork.normalize import minmax, treat_outliers
+from qlwork.engine.index import compute_index
+from qlwork.engine.impute import impute
+from qlwork.engine.normalize import minmax, treat_outliers
 
 REF = Path(__file__).resolve().parent / "data" / "coinr_asem"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "coinr-asem"

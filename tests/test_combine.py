@@ -78,7 +78,7 @@ def test_weights_plug_into_compute_index():
     values unchanged and every total is a hand-computable weighted sum.
     """
     from qlwork.framework import load_framework
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
     from qlwork.weights.hierarchy import hierarchy_weights
     from qlwork.weights.objective import equal_weights
 

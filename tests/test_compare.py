@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from qlwork.compare import agreement, bland_altman, divergence, fit_models, lins_ccc, p_bottom_n
+from qlwork.analysis.compare import agreement, bland_altman, divergence, fit_models, lins_ccc, p_bottom_n
 
 X = [1, 2, 3, 4, 5]
 Y = [2, 1, 4, 3, 6]
@@ -113,7 +113,7 @@ def test_p_bottom_by_hand_and_seeded():
 
 
 def test_survey_plots_draw(tmp_path):
-    from qlwork.plots_survey import bland_altman_ci_plot, public_internal_scatter, region_gap_plot
+    from qlwork.charts.survey import bland_altman_ci_plot, public_internal_scatter, region_gap_plot
 
     d = _frame(4, 80)
     d.loc[:2, "public"] -= 30
@@ -126,7 +126,7 @@ def test_survey_plots_draw(tmp_path):
 
 
 def test_ordinal_model_recovers_direction():
-    from qlwork.compare import ordinal_model
+    from qlwork.analysis.compare import ordinal_model
 
     rng = np.random.default_rng(5)
     n = 3000
@@ -145,7 +145,7 @@ def test_ordinal_model_recovers_direction():
 
 
 def test_large_drop_by_hand():
-    from qlwork.compare import large_drop
+    from qlwork.analysis.compare import large_drop
 
     cur = pd.DataFrame({"mean": [60.0, 70.0], "se": [3.0, 3.0]}, index=["A", "B"])
     prev = pd.DataFrame({"mean": [75.0, 74.0], "se": [4.0, 4.0]}, index=["A", "B"])

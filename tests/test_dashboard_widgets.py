@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qlwork.dashboard import (ALL, DashboardData, ReviewDashboard, WeightModel, build_review_dashboard,
+from qlwork.dashboard.app import (ALL, DashboardData, ReviewDashboard, WeightModel, build_review_dashboard,
                               filter_ranking, load_dashboard_data, rebalance, round_weights, sort_ranking)
 from qlwork.errors import Problem, QlworkError
 
@@ -69,7 +69,8 @@ def test_round_weights_sum_exactly_one(ws):
 
 
 def test_grade_colours_match_the_charts():
-    from qlwork import dashboard, plots
+    from qlwork.dashboard import app as dashboard
+    from qlwork.charts import plots
 
     assert dashboard._FALLBACK_GRADE_COLORS == plots.GRADE_COLORS
     assert dashboard.grade_colors() == plots.GRADE_COLORS
@@ -115,7 +116,7 @@ def oracle_frame(data: DashboardData, key: str, period: str, weights=None) -> pd
 
 
 def _oracle_frame(data: DashboardData, key: str, period: str, weights=None) -> pd.DataFrame:
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
 
     u = data.units[data.units["framework"] == key]
     v = data.values[data.values["unit_id"].isin(set(u["unit_id"]))]
@@ -190,7 +191,7 @@ def test_paging(app, data):
 @pytest.mark.parametrize("key", ["county", "village"])
 def test_weight_model_equals_compute_index(data, key):
     """The fast re-aggregation must give compute_index's numbers exactly."""
-    from qlwork.dashboard import IndexCache
+    from qlwork.dashboard.app import IndexCache
 
     cache = IndexCache(data)
     period = data.periods[-1]

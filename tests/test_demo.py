@@ -12,7 +12,7 @@ import pytest
 from qlwork.demo import DEFAULT_SEED, PERIODS, generate_demo
 from qlwork.demo.ahp import consistency_ratio
 from qlwork.errors import QlworkError
-from qlwork.excel import parse_fraction, read_rows, sheet_names
+from qlwork.io.excel import parse_fraction, read_rows, sheet_names
 from qlwork.framework import load_framework
 
 

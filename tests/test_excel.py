@@ -1,4 +1,4 @@
-"""qlwork.excel: messy-cell parsing, header helpers, row reading, deterministic saving."""
+"""qlwork.io.excel: messy-cell parsing, header helpers, row reading, deterministic saving."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 from openpyxl import Workbook
 
-from qlwork import excel
-from qlwork.excel import (
+from qlwork.io import excel
+from qlwork.io.excel import (
     FIXED_TIMESTAMP, cell_text, col_index, col_letter, combine_header_rows, find_row, header_key,
     is_missing_marker, normalize_text, parse_fraction, parse_number, read_rows, read_workbook, save_deterministic,
 )

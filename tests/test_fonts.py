@@ -1,4 +1,4 @@
-"""CJK font discovery and the house style (qlwork.fonts)."""
+"""CJK font discovery and the house style (qlwork.charts.fonts)."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ from matplotlib import font_manager as fm
 from matplotlib import ft2font
 from matplotlib.figure import Figure
 
-from qlwork import fonts
+from qlwork.charts import fonts
 from qlwork.errors import QlworkError
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qlwork.errors import QlworkError
-from qlwork.index import compute_index
+from qlwork.engine.index import compute_index
 
 FW = {"id": "R", "unit_types": ["机关", "学校", "医院"], "children": [
     {"id": "A", "weight": 0.6, "children": [

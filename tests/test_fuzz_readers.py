@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from qlwork.errors import QlworkError
-from qlwork.excel import parse_fraction, parse_number
+from qlwork.io.excel import parse_fraction, parse_number
 
 SET = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.function_scoped_fixture])
@@ -65,7 +65,7 @@ FW = {"id": "T", "name": "测试", "unit_types": ["机关", "学校"], "children
        header_shift=st.integers(0, 3))
 def test_department_reader_never_crashes(tmp_path_factory, body, header_shift):
     from qlwork.framework import load_framework
-    from qlwork.ingest import read_department_workbook
+    from qlwork.io.ingest import read_department_workbook
 
     fw = {"county": load_framework(FW)}
     rows = [["标题"]] * header_shift + [["单位编码", "问题数（件）", "整改率（%）"]] + [list(r) for r in body]

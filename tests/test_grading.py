@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qlwork.grading import assign_grades, bottom_n_mask, lowest_grade, parse_bands, rank_within
+from qlwork.engine.grading import assign_grades, bottom_n_mask, lowest_grade, parse_bands, rank_within
 
 
 def test_default_bands_and_boundaries():

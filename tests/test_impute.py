@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qlwork.impute import impute
+from qlwork.engine.impute import impute
 
 # 4 units × 2 indicators, groups: rows 0–2 in group 0, row 3 in group 1
 X = np.array([[20, 1], [np.nan, 2], [100, np.nan], [30, 7]], float)

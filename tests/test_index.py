@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qlwork.aggregate import aggregate_matrix, aggregate_rows, effective_weights, node_weights
+from qlwork.engine.aggregate import aggregate_matrix, aggregate_rows, effective_weights, node_weights
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.index import compute_index
+from qlwork.engine.index import compute_index
 
 GP = [0, 100]
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from qlwork.index import compute_index
+from qlwork.engine.index import compute_index
 
 FW = {"id": "R", "children": [
     {"id": "A", "weight": 0.5, "children": [

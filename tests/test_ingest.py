@@ -1,4 +1,4 @@
-"""qlwork.ingest: registry and workbook readers, the Parquet store, all-or-nothing writes."""
+"""qlwork.io.ingest: registry and workbook readers, the Parquet store, all-or-nothing writes."""
 from __future__ import annotations
 
 import os
@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from qlwork.demo import generate_demo
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.ingest import (
+from qlwork.io.ingest import (
     UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, period_range, read_department_workbook,
 )
 
@@ -207,9 +207,9 @@ def test_cli_ingest(demo_ingested):
     assert len(load_values(demo_ingested / "data" / "processed")) > 50_000
 
 
-def test_package_level_ingest_is_callable(tmp_path):
+def test_package_level_ingest_is_the_function(tmp_path):
     import qlwork
-    import qlwork.ingest  # noqa: F401
+    import qlwork.io.ingest  # noqa: F401
 
     res = qlwork.ingest(make_raw(tmp_path), tmp_path / "o")
     assert res.n_values == 16

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from qlwork.normalize import (distance_to_target, goalposts, minmax, normalize, percentile_rank, skew_kurt,
+from qlwork.engine.normalize import (distance_to_target, goalposts, minmax, normalize, percentile_rank, skew_kurt,
                               treat_outliers, zscore, zscore_to_scale)
 
 X = np.array([[2, 10, 0, 50], [4, 30, 5, 50], [8, 20, 10, 80]], float)

@@ -1,4 +1,4 @@
-"""Charts (qlwork.plots): Chinese glyphs, exports, wrapping, no overlap on 40 units."""
+"""Charts (qlwork.charts.plots): Chinese glyphs, exports, wrapping, no overlap on 40 units."""
 from __future__ import annotations
 
 import functools
@@ -15,10 +15,10 @@ from matplotlib import font_manager as fm
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from qlwork import plots as P
-from qlwork import plots_survey as PS
+from qlwork.charts import plots as P
+from qlwork.charts import survey as PS
 from qlwork.errors import QlworkError
-from qlwork.fonts import find_cjk_font
+from qlwork.charts.fonts import find_cjk_font
 
 N = 40
 COUNTIES = ["芙蓉区", "天心区", "岳麓区", "开福区", "雨花区", "望城区", "长沙县", "浏阳市"]
@@ -99,7 +99,7 @@ def corr_df():
 
 
 def divergence_df():
-    """Shaped like qlwork.compare.divergence output; 10 flagged units packed close together."""
+    """Shaped like qlwork.analysis.compare.divergence output; 10 flagged units packed close together."""
     rng0 = np.random.default_rng(20251240)  # own seed: data independent of test order
     d = agree_df().rename(columns={"flag": "_f"}).drop(columns="_f")
     d["public_se"] = rng0.uniform(1.5, 5, N)
@@ -132,7 +132,7 @@ CHARTS = {
     "bland_altman_plot": lambda: P.bland_altman_plot(agree_df()),
     "ranking_bar_long_title": lambda: P.ranking_bar(
         ranking_df().head(8), title="一个很长的标题：某某县二〇二五年下半年清廉机关建设指数排行榜（机关、学校、医院、企业）"),
-    # qlwork.plots_survey (issue 6): the same glyph, title and overlap checks
+    # qlwork.charts.survey (issue 6): the same glyph, title and overlap checks
     "public_internal_scatter": lambda: PS.public_internal_scatter(divergence_df(), label="unit_name"),
     "bland_altman_ci_plot": lambda: PS.bland_altman_ci_plot(agree_df()["internal"], agree_df()["public"]),
     "region_gap_plot": lambda: PS.region_gap_plot(divergence_df()),

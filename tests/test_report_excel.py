@@ -257,9 +257,9 @@ def test_rank_interval_charts_from_a_real_sensitivity_run(tmp_path):
 
 
 def test_public_sheet_carries_divergence_evidence_in_chinese(result, tmp_path):
-    # a real qlwork.compare.divergence table: its evidence joins the public table as
+    # a real qlwork.analysis.compare.divergence table: its evidence joins the public table as
     # Chinese-headed columns (one header row, one row per unit), values written exactly
-    from qlwork.compare import divergence
+    from qlwork.analysis.compare import divergence
 
     s = result.scores
     rng = np.random.default_rng(4)

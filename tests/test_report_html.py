@@ -278,7 +278,7 @@ def test_batch_pdf(tmp_path):
 
 
 def test_divergence_warning_states_the_residual_evidence(result):
-    # a qlwork.compare.divergence table: the warning must give the evidence the flag rests on
+    # a qlwork.analysis.compare.divergence table: the warning must give the evidence the flag rests on
     # (public score below the peers' expectation, BH-adjusted one-sided p), not only the raw gap
     s = result.scores
     cmp = pd.DataFrame({"unit_id": s.index, "gap": 20.0, "z_gap": 3.7, "quadrant": "专业分高、获得感低",
@@ -317,7 +317,7 @@ def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
     # the longest report: 5 goals (四清一和), 26 indicators, trend, public gap and the
     # sensitivity section; before the print CSS was tightened it took three pages
     from qlwork.framework import builtin_framework, load_framework
-    from qlwork.index import compute_index
+    from qlwork.engine.index import compute_index
     from qlwork.sensitivity import run
     from report_fixtures import registry
 

@@ -100,7 +100,7 @@ def _formula_book(path: Path, cached: str | None) -> Path:
 
 
 def test_formula_cached_value_is_used_and_never_evaluated(tmp_path):
-    from qlwork.excel import read_rows, sheet_facts
+    from qlwork.io.excel import read_rows, sheet_facts
 
     p = _formula_book(tmp_path / "a.xlsx", cached="7")
     rows = read_rows(p, "数据")
@@ -111,7 +111,7 @@ def test_formula_cached_value_is_used_and_never_evaluated(tmp_path):
 
 
 def test_formula_without_cached_value_is_reported(tmp_path):
-    from qlwork.excel import read_rows, sheet_facts
+    from qlwork.io.excel import read_rows, sheet_facts
 
     p = _formula_book(tmp_path / "b.xlsx", cached=None)
     assert read_rows(p, "数据")[5][3] is None  # blank, not computed
@@ -128,7 +128,7 @@ def test_dangerous_formula_is_only_text_to_qlwork(tmp_path):
     ws.append(["U2", "=cmd|' /C calc'!A0"])
     p = tmp_path / "dde.xlsx"
     wb.save(p)
-    from qlwork.excel import parse_number, read_rows, sheet_facts
+    from qlwork.io.excel import parse_number, read_rows, sheet_facts
 
     rows = read_rows(p, "数据")
     assert rows[1][1] is None and rows[2][1] is None
@@ -161,7 +161,7 @@ def test_questionnaire_formula_cells_use_cached_values(tmp_path):
 
 # ------------------------------------------------------------------ exports
 def test_safe_csv_prefixes_formula_like_text(tmp_path):
-    from qlwork.safe_export import safe_csv
+    from qlwork.io.safe_export import safe_csv
 
     df = pd.DataFrame({"单位名称": TRICKY + ["普通单位"], "得分": [1.5, -2.0, 3, 4, 5, 6, 7]})
     path = safe_csv(df, tmp_path / "x.csv")
@@ -175,7 +175,7 @@ def test_safe_csv_prefixes_formula_like_text(tmp_path):
 
 
 def test_safe_excel_stores_formula_like_text_as_strings(tmp_path):
-    from qlwork.safe_export import safe_excel
+    from qlwork.io.safe_export import safe_excel
 
     df = pd.DataFrame({"单位名称": TRICKY, "得分": range(len(TRICKY))})
     p = safe_excel({"汇总": df}, tmp_path / "x.xlsx")

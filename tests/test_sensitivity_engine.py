@@ -1,8 +1,8 @@
 """Monte Carlo engine of qlwork.sensitivity against known answers and a brute-force oracle.
 
 The oracle re-scores every draw independently: effective weights from
-qlwork.aggregate.effective_weights (a separate implementation of within-node
-renormalisation), pandas ranks (method="min"), qlwork.grading grades and
+qlwork.engine.aggregate.effective_weights (a separate implementation of within-node
+renormalisation), pandas ranks (method="min"), qlwork.engine.grading grades and
 bottom-N, NumPy quantiles (method="inverted_cdf").
 """
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qlwork.aggregate import effective_weights
+from qlwork.engine.aggregate import effective_weights
 from qlwork.framework import load_framework
-from qlwork.grading import assign_grades, bottom_n_mask
+from qlwork.engine.grading import assign_grades, bottom_n_mask
 from qlwork.sensitivity import (AHPJudgments, Dirichlet, Fixed, Hierarchy, Methods, UniformPerturbation,
                                 make_design, run_arrays, run_design)
 from qlwork.sensitivity.draws import BLOCK, sample

@@ -1,6 +1,6 @@
 """The sensitivity engine ranks and grades on the same 1e-6 grid as the index engine.
 
-``qlwork.grading`` rounds scores half-to-even to 6 decimals before ranking and grading
+``qlwork.engine.grading`` rounds scores half-to-even to 6 decimals before ranking and grading
 (``on_grid``); the Monte Carlo engine packs scores into integer sort keys and counts
 grades in a compiled kernel.  Both must agree on every score, including the awkward
 ones: float noise just under a cut-off (89.99999999999999 is 90), two scores closer
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qlwork.grading import assign_grades, parse_bands, rank_within
+from qlwork.engine.grading import assign_grades, parse_bands, rank_within
 from qlwork.sensitivity import kernels
 from qlwork.sensitivity.engine import SCORE_SCALE, grade_index, rank_matrix
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qlwork.framework import builtin_framework, load_framework
-from qlwork.index import compute_index
+from qlwork.engine.index import compute_index
 from qlwork.sensitivity import Dirichlet, Fixed, Methods, run
 
 

@@ -1,4 +1,4 @@
-"""Closed-form tipping points: a hand-built two-unit case and brute force against qlwork.index."""
+"""Closed-form tipping points: a hand-built two-unit case and brute force against qlwork.engine.index."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.index import compute_index
+from qlwork.engine.index import compute_index
 from qlwork.sensitivity import make_design
 from qlwork.sensitivity.tipping import score_path, tipping_points
 

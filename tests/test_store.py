@@ -8,7 +8,7 @@ import pytest
 
 from qlwork.cli import main
 from qlwork.errors import QlworkError
-from qlwork.store import read_store
+from qlwork.io.store import read_store
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_cli_reports_a_corrupt_store(tmp_path, monkeypatch, capsys, argv):
 
 
 def test_dashboard_loader_reports_a_corrupt_store(tmp_path, monkeypatch):
-    from qlwork.dashboard import error_html, load_dashboard_data
+    from qlwork.dashboard.app import error_html, load_dashboard_data
 
     _project(tmp_path, monkeypatch, good_values=False)
     with pytest.raises(QlworkError) as e:

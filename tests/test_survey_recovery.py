@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qlwork.compare import divergence
+from qlwork.analysis.compare import divergence
 from qlwork.survey.pipeline import estimate_public, load_survey_inputs, public_component
 
 PERIOD = "2025H2"
@@ -87,8 +87,8 @@ def test_low_public_units_flagged_latent_internal(demo):
 
 def _index(demo, **kw):
     from qlwork.framework import load_framework
-    from qlwork.index import compute_index
-    from qlwork.ingest import load_values
+    from qlwork.engine.index import compute_index
+    from qlwork.io.ingest import load_values
 
     vals = load_values(demo["processed"])
     units = demo["units"]

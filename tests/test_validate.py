@@ -1,4 +1,4 @@
-"""qlwork.validate: every check on small hand-made workbooks, the demo's deliberate
+"""qlwork.io.validate: every check on small hand-made workbooks, the demo's deliberate
 errors (each exactly once, located), read-only behaviour, and the CLI end to end."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from qlwork.validate import validate
+from qlwork.io.validate import validate
 
 # ---------------------------------------------------------------- mini raw folder
 from mini_framework import FW
@@ -296,9 +296,9 @@ def test_cli_demo_then_validate(demo_root, demo_raw, tmp_path):
     assert r.returncode == 0 and "未发现问题" in r.stdout
 
 
-def test_package_level_validate_is_callable_after_submodule_import(tmp_path):
+def test_package_level_validate_is_the_function_after_submodule_import(tmp_path):
     import qlwork
-    import qlwork.validate  # noqa: F401 - binds the package attribute to the module
+    import qlwork.io.validate  # noqa: F401 - binds the package attribute to the module
 
     rep = qlwork.validate(make_raw(tmp_path))
     assert rep.ok and rep.n_files == 2

@@ -8,13 +8,13 @@ def processed_inputs(args):
     """``(processed folder, raw folder, values, units, frameworks)`` for a scoring command.
 
     Folders come from ``--processed`` / ``--raw`` or the project defaults; the two
-    tables from the processed store through :func:`qlwork.store.read_store` (a
+    tables from the processed store through :func:`qlwork.io.store.read_store` (a
     missing or damaged file is a located error); the frameworks from the raw
-    folder, or the built-in ones when it has none (:func:`qlwork.ingest.load_frameworks`).
+    folder, or the built-in ones when it has none (:func:`qlwork.io.ingest.load_frameworks`).
     """
     from .. import paths
-    from ..ingest import load_frameworks
-    from ..store import read_store
+    from ..io.ingest import load_frameworks
+    from ..io.store import read_store
 
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()

@@ -1,6 +1,6 @@
 """``qlwork report --period 2025H2 [--scope 县市区|市州|单位类型] [--units all|U000123,...] [--pdf]``
 
-Scores the units in scope (``qlwork.index.compute_index`` per framework, via
+Scores the units in scope (``qlwork.engine.index.compute_index`` per framework, via
 ``qlwork score``'s ``score_all``), adds the public component and divergence
 flags when ``data/processed/public_<period>.parquet`` exists (``qlwork
 survey``), optionally a Monte Carlo sensitivity run, and writes the whole
@@ -70,7 +70,7 @@ def _public(args, proc: Path, period: str):
     path = Path(args.public) if args.public else proc / f"public_{period}.parquet"
     if not path.is_file():
         return None, None, "无群众评价文件 (no public scores)"
-    from ..store import read_store
+    from ..io.store import read_store
 
     t = read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
     if "indicator_id" in t.columns:  # qlwork survey output (long, one row per unit × indicator)
@@ -124,7 +124,7 @@ def run(args) -> "object":
     compare = None
     if se_tab is not None:
         try:
-            from ..compare import divergence
+            from ..analysis.compare import divergence
 
             compare = {}
             for r in res_list:

@@ -33,7 +33,7 @@ _WARN_SHORT = {"below_pass": "低于合格线", "bottom_n": "同类末位", "lar
 def _read_table(path: Path):
     import pandas as pd
 
-    from ..store import read_store
+    from ..io.store import read_store
 
     return read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
 
@@ -98,7 +98,7 @@ def load_public(path: Path, which: str = "direct"):
 
 
 def score_all(values, units, frameworks: dict, **kw):
-    """Run :func:`qlwork.index.compute_index` once per framework key of the registry.
+    """Run :func:`qlwork.engine.index.compute_index` once per framework key of the registry.
 
     Returns ``(frame, results)``: the concatenated ``to_frame()`` tables (with
     ``framework`` and ``period`` columns) and ``{key: IndexResult}``.
@@ -106,7 +106,7 @@ def score_all(values, units, frameworks: dict, **kw):
     import pandas as pd
 
     from ..errors import Problem, QlworkError
-    from ..index import compute_index
+    from ..engine.index import compute_index
 
     if "framework" in units.columns:
         keys = [k for k in pd.unique(units["framework"].astype(str))]
@@ -159,7 +159,7 @@ def summary_zh(frame, results: dict, top: int = 3) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..atomic import atomic_path, atomic_write_text
+    from ..io.atomic import atomic_path, atomic_write_text
 
     from ._inputs import processed_inputs
 

@@ -1,7 +1,7 @@
 """``qlwork sensitivity`` — Monte Carlo over weights and methods for one period.
 
 Reads data/processed (values, units), scores every framework with
-:func:`qlwork.index.compute_index`, runs :func:`qlwork.sensitivity.run` and
+:func:`qlwork.engine.index.compute_index`, runs :func:`qlwork.sensitivity.run` and
 writes ``data/processed/sensitivity_<period>.parquet`` (one row per unit) plus
 ``sensitivity_<period>.params.json`` atomically, then prints the least-stable
 units of each framework.
@@ -92,7 +92,7 @@ def summary_zh(frame, top: int) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..atomic import atomic_path, atomic_write_text
+    from ..io.atomic import atomic_path, atomic_write_text
     from ..errors import Problem, QlworkError
     from ..sensitivity import Methods, run
     from .score import public_scores, score_all

@@ -14,7 +14,7 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     import sys
 
-    from ..validate import validate
+    from ..io.validate import validate
 
     report = validate(args.raw, progress=sys.stderr.isatty())
     for i, prob in enumerate(report.problems, 1):

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, atomic_write_text
+from ..io.atomic import atomic_path, atomic_write_text
 from ..errors import Problem, QlworkError
-from ..excel import rows_xml, save_deterministic
+from ..io.excel import rows_xml, save_deterministic
 from ..framework import load_framework
 from ..paths import PACKAGE_DATA, raw_dir
 from .ahp import write_ahp_workbooks

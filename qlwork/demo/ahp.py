@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
-from ..excel import save_deterministic
+from ..io.excel import save_deterministic
 from ..framework import Framework
 
 __all__ = ["write_ahp_workbooks", "consistency_ratio", "SAATY", "EXPERTS"]

@@ -26,7 +26,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from ..excel import rows_xml, save_deterministic
+from ..io.excel import rows_xml, save_deterministic
 from ..framework import Framework
 
 __all__ = ["SHEET_NAMES", "DEPT_OFFICE", "write_department_workbooks", "ERROR_FILE"]

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 from ..paths import reports_dir
 from ._common import result_frame, sha256_file, slug
 from .charts import export_charts

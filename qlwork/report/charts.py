@@ -1,4 +1,4 @@
-"""Analyst charts (PNG + SVG) for a report set, drawn with :mod:`qlwork.plots`.
+"""Analyst charts (PNG + SVG) for a report set, drawn with :mod:`qlwork.charts.plots`.
 
 These are the matplotlib charts embedded in the Excel workbook and exported
 alongside it; the per-unit reports use the light inline SVG of
@@ -25,7 +25,7 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
                   dpi: int = 150) -> tuple[dict[str, list[Path]], dict[str, str]]:
     """Draw the standard charts into ``out_dir``; returns ({name: [png, svg]}, {name: reason skipped}).
 
-    ``divergence``: a :func:`qlwork.compare.divergence` table (unit_id, flag_low_public);
+    ``divergence``: a :func:`qlwork.analysis.compare.divergence` table (unit_id, flag_low_public);
     its flagged units are drawn red and labelled in 专业分与获得感.
     """
     try:
@@ -34,9 +34,9 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from .. import plots
+        from ..charts import plots
     except Exception as e:  # noqa: BLE001 - plots module is optional for the report
-        return {}, {"all": f"图表模块不可用 (qlwork.plots unavailable): {e}"}
+        return {}, {"all": f"图表模块不可用 (qlwork.charts.plots unavailable): {e}"}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fw = result.framework

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
+from ..io.atomic import atomic_path
 from ._common import COLUMN_ZH, clean_value, display_width, is_formula_like, node_label, result_frame
 from .methodology import data_files_table, methodology_table, weights_table
 from .unit_report import UnitReportBuilder, sensitivity_frame
@@ -345,7 +345,7 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     if cmp_df is not None and "unit_id" in cmp_df.columns:
         cmp_df = cmp_df[cmp_df["unit_id"].astype(str).isin(set(b.unit_ids()))]
     if pt is not None and cmp_df is not None and "unit_id" in cmp_df.columns:
-        # the divergence evidence (qlwork.compare.divergence) joins the public table as
+        # the divergence evidence (qlwork.analysis.compare.divergence) joins the public table as
         # Chinese-headed columns: one row per unit, nothing appended with English names
         ev = _compare_columns(cmp_df).drop(columns=["unit_id"]).set_index(cmp_df["unit_id"].astype(str).to_numpy())
         ev = ev[[c for c in ev.columns if c not in pt.columns]]
@@ -483,7 +483,7 @@ def _sens_header(c: str) -> str:
     return str(c)
 
 
-#: Divergence columns (qlwork.compare.divergence) shown in 群众评价, with their Chinese headers.
+#: Divergence columns (qlwork.analysis.compare.divergence) shown in 群众评价, with their Chinese headers.
 COMPARE_ZH = {
     "public_se": "获得感标准误",
     "public_expected": "同类预期获得感",

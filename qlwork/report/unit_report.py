@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 from ._common import result_frame, units_frame
 from .svg import gap_axis, grade_color, score_bars, trend_line
 
@@ -494,7 +494,7 @@ def _warning_level(code: str) -> str:
 
 
 def _divergence_warnings(compare: Any) -> pd.DataFrame:
-    """``divergence`` warnings from a survey-vs-internal comparison (qlwork.compare.divergence table)."""
+    """``divergence`` warnings from a survey-vs-internal comparison (qlwork.analysis.compare.divergence table)."""
     cols = ["unit_id", "code", "reason_zh", "detail"]
     df = compare.to_frame() if hasattr(compare, "to_frame") and not isinstance(compare, pd.DataFrame) else compare
     if not isinstance(df, pd.DataFrame) or df.empty:

@@ -1,7 +1,7 @@
 """Entry points: build a :class:`~qlwork.sensitivity.engine.Design` and run draws.
 
 ``run(index_result, ...)`` is the main entry (an IndexResult from
-:func:`qlwork.index.compute_index`); :func:`run_arrays` does the same from a
+:func:`qlwork.engine.index.compute_index`); :func:`run_arrays` does the same from a
 normalised units × indicators table, a framework and peer groups.
 """
 from __future__ import annotations
@@ -53,8 +53,8 @@ def make_design(framework: Framework | Any, normalized: pd.DataFrame | Mapping[s
     them — the result then carries their rank-reversal probabilities.
     ``social_share``: default the framework's; ``public``: fixed public scores
     per unit (0–100, NaN = none) replacing the public indicators (as the
-    ``public=`` argument of :func:`qlwork.index.compute_index`).  Scores follow
-    qlwork.index: internal tree without public indicators, total =
+    ``public=`` argument of :func:`qlwork.engine.index.compute_index`).  Scores follow
+    qlwork.engine.index: internal tree without public indicators, total =
     (1 − s)·internal + s·public.
     """
     fw = load_framework(framework)
@@ -212,11 +212,11 @@ def run_arrays(framework, normalized, *, groups=None, grades=None, bottom_n=None
 def run(index_result, *, weights: WeightModel | None = None, methods: Methods | None = None,
         variants: Mapping[str, pd.DataFrame] | None = None, data=None, normalizations: Sequence[str] | None = None,
         imputations: Sequence[str] | None = None, pairs=None, max_bins: int = 1024, **kw) -> SensitivityResult:
-    """Sensitivity of an :class:`~qlwork.index.IndexResult` (main entry point).
+    """Sensitivity of an :class:`~qlwork.engine.index.IndexResult` (main entry point).
 
     Uses the result's normalised matrix, framework, leaf weights, peer groups,
     grade bands, bottom-N and social share.  ``normalizations`` / ``imputations``
-    add method variants recomputed with :func:`qlwork.index.compute_index`
+    add method variants recomputed with :func:`qlwork.engine.index.compute_index`
     on ``data`` (the index's input table), or pass ready ``variants``.
 
     Example::

@@ -11,7 +11,7 @@ not depend on the chunking or on which worker computed which chunk.
 Ranking: within each peer group, rank = 1 + number of peers with a strictly
 higher score (ties share the best rank, pandas ``method="min"``).  Scores are
 compared on a 1e-6-point grid (``SCORE_RESOLUTION``: scores rounded half-to-even
-to 6 decimals, exactly :func:`qlwork.grading.on_grid`, the rule ``compute_index``
+to 6 decimals, exactly :func:`qlwork.engine.grading.on_grid`, the rule ``compute_index``
 grades and ranks by) so that floating-point noise from BLAS never splits a genuine
 tie and the nominal ranks and grades here equal the index engine's; the grid is
 recorded in ``params``.
@@ -32,7 +32,7 @@ from .draws import BLOCK, Hierarchy, WeightModel, sample
 __all__ = ["Design", "Methods", "Accumulator", "Workspace", "grade_index", "nominal", "SCORE_RESOLUTION", "method_choices", "process_range",
            "scores_for", "rank_matrix"]
 
-from ..grading import SCORE_DECIMALS
+from ..engine.grading import SCORE_DECIMALS
 
 #: 1 / SCORE_RESOLUTION as an exact float: s·10⁶ then rint is what np.round(s, 6) does.
 SCORE_SCALE = float(10 ** SCORE_DECIMALS)
@@ -116,7 +116,7 @@ class Design:
     nominal_share: float = 0.0
     public_mode: str = "indicators"  # "indicators" | "fixed" (public_values) | "none"
     public_values: np.ndarray | None = None  # per unit (design order), NaN = no public score
-    eps: float = 1.0  # geometric floor (qlwork.aggregate: 1 point)
+    eps: float = 1.0  # geometric floor (qlwork.engine.aggregate: 1 point)
     max_bins: int = 1024
     forced_grade: np.ndarray | None = None  # per unit grade index forced (veto) or -1
     pairs: np.ndarray | None = None  # (n_pairs, 2) unit positions for rank-reversal counts
@@ -221,9 +221,9 @@ def _weights(design: Design, local: np.ndarray, mask: np.ndarray, loo: np.ndarra
     """Internal and public leaf weights (draws × leaves) for one availability pattern.
 
     Internal: the framework without its public indicators, effective weights
-    renormalised within nodes (:func:`qlwork.aggregate.effective_weights`).
+    renormalised within nodes (:func:`qlwork.engine.aggregate.effective_weights`).
     Public (``public_mode="indicators"``): the public indicators' global leaf
-    weights renormalised over the available ones (as :mod:`qlwork.index`).
+    weights renormalised over the available ones (as :mod:`qlwork.engine.index`).
     """
     hier = design.hier
     K = len(hier.leaves)
@@ -247,7 +247,7 @@ def scores_for(design: Design, local: np.ndarray, choices: dict[str, np.ndarray]
     Per availability pattern: internal = ``W_int Xᵀ`` (arithmetic) or
     ``exp(W_int log(max(X, ε))ᵀ)`` (geometric, ε = ``design.eps``); public the
     same with the public weights (or a fixed column); total = ``(1 − s)·internal
-    + s·public`` where a public score exists, else internal (qlwork.index §7).
+    + s·public`` where a public score exists, else internal (qlwork.engine.index §7).
     For arithmetic aggregation with indicator-based public scores this is one
     product with the mixed weights ``(1 − s) W_int + s W_pub``.
     """
@@ -360,7 +360,7 @@ class Accumulator:
 def grade_index(design: Design, S: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
     """Grade position (0 = best) of each score: number of cut-offs its on-grid value falls below.
 
-    The score is first rounded to the 1e-6 grid (``np.rint(s·10⁶)/10⁶`` = ``qlwork.grading.on_grid``),
+    The score is first rounded to the 1e-6 grid (``np.rint(s·10⁶)/10⁶`` = ``qlwork.engine.grading.on_grid``),
     so a unit whose score is 89.99999999999999 from float noise gets the 90-point grade, as in
     ``compute_index``.
     """
@@ -442,7 +442,7 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
                                acc.bottom[sl], tmp)
             continue
         order, rank = rank_matrix(S[:, sl], ws)
-        # bottom N as qlwork.grading.bottom_n_mask: fewer than N peers score strictly lower,
+        # bottom N as qlwork.engine.grading.bottom_n_mask: fewer than N peers score strictly lower,
         # i.e. the unit's tie run reaches the last N positions: rank ≥ rank at position G − N
         if design.bottom_n > 0:
             nb_ = min(design.bottom_n, G)

@@ -1,4 +1,4 @@
-"""Build an engine design from a :class:`qlwork.index.IndexResult`.
+"""Build an engine design from a :class:`qlwork.engine.index.IndexResult`.
 
 Everything the nominal index used is taken from the result (framework and its
 weights, normalised matrix of the current period, peer groups, grade bands,
@@ -24,10 +24,10 @@ def method_variants(index_result, data, *, normalizations: Sequence[str] | None 
                     imputations: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """Normalised matrices for every (normalisation, imputation) combination.
 
-    Each is recomputed once with :func:`qlwork.index.compute_index` on ``data``
+    Each is recomputed once with :func:`qlwork.engine.index.compute_index` on ``data``
     with all other options of ``index_result``; the first is the nominal one.
     """
-    from ..index import compute_index
+    from ..engine.index import compute_index
 
     p = index_result.params
     norms = list(normalizations or [p["normalization"]])
@@ -49,8 +49,8 @@ def design_from_index(index_result, *, variants: Mapping[str, pd.DataFrame] | No
                       pairs: Sequence[tuple[str, str]] | None = None, max_bins: int = 1024) -> Design:
     r = index_result
     if not hasattr(r, "normalized") or not hasattr(r, "framework"):
-        raise QlworkError(Problem("not_index_result", "需要 qlwork.index.compute_index 的结果",
-                                  "expected an IndexResult from qlwork.index.compute_index", found=type(r).__name__))
+        raise QlworkError(Problem("not_index_result", "需要 qlwork.engine.index.compute_index 的结果",
+                                  "expected an IndexResult from qlwork.engine.index.compute_index", found=type(r).__name__))
     p = r.params
     keep = r.scores["total"].notna()
     ids = r.scores.index[keep]

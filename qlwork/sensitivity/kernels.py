@@ -39,7 +39,7 @@ def _compile():
     def make_keys(S, inv_res, keys, cuts, forced, grade):
         """keys[d, k] = (2³¹ − rint(S[d, k]/res) clipped to uint32) << 32 | k; grade counts on the way.
 
-        Grades compare the on-grid score rint(s/res)·res with the cut-offs (qlwork.grading.on_grid).
+        Grades compare the on-grid score rint(s/res)·res with the cut-offs (qlwork.engine.grading.on_grid).
         """
         n, G = S.shape
         nc = cuts.shape[0]

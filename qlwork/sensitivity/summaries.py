@@ -80,13 +80,13 @@ class SensitivityResult:
 
     def rank_interval_plot(self, ax=None, **kw):
         """Units by nominal rank with 5–95 % intervals (``group=``, ``units=``, ``n=``, ``how="spread"|"unstable"``)."""
-        from .plots import rank_interval_plot
+        from ..charts.sensitivity import rank_interval_plot
 
         return rank_interval_plot(self, ax=ax, **kw)
 
     def grade_probability_plot(self, ax=None, **kw):
         """Stacked P(grade) bars for the units least sure of their grade (or ``units=``)."""
-        from .plots import grade_probability_plot
+        from ..charts.sensitivity import grade_probability_plot
 
         return grade_probability_plot(self, ax=ax, **kw)
 

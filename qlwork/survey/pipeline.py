@@ -80,7 +80,7 @@ def load_survey_inputs(raw: str | Path, period: str):
 
 def _load_units(raw: Path) -> pd.DataFrame:
     try:
-        from ..ingest import load_units  # owned by the ingest helper
+        from ..io.ingest import load_units  # owned by the ingest helper
         u = load_units(raw)
     except (ImportError, AttributeError):
         from .read import excel_engine

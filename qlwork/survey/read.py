@@ -357,7 +357,7 @@ def read_survey(
     per = out["period"].to_numpy(dtype=object)
     # other spellings of a half-year ("2025年上半年", "2025 H1", "2025h1") are normalised with a
     # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below
-    from ..ingest import normalize_period
+    from ..io.ingest import normalize_period
 
     odd = [p for p in pd.unique(per) if not PERIOD_RE.match(str(p))]
     canon = {p: normalize_period(p) for p in odd}

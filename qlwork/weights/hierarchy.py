@@ -15,7 +15,7 @@ hierarchical consistency ratio (层次总排序一致性检验).
   come from the framework or are equal; they have no CI, and counting them as
   CI = 0 would deflate CR_H).  Accepted when < 0.10.
 
-The result plugs into :func:`qlwork.index.compute_index` as
+The result plugs into :func:`qlwork.engine.index.compute_index` as
 ``weights=result.leaf_weights`` (index = indicator ids) or
 ``weights=result.local_weights`` (node and indicator ids), or via
 ``result.framework_with_weights()``.

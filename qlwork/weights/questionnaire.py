@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
+from ..io.atomic import atomic_path
 from ..errors import Problem, QlworkError, problems_frame
 from .ahp import SAATY_SCALE, saaty_label
 

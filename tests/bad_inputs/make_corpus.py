@@ -13,8 +13,8 @@ Layout::
 Loaders (see tests/test_bad_inputs.py):
 
 - ``department``: a raw folder = base + the file copied to ``dest``
-  (default ``departments/2025H1/纪检监察.xlsx``), then ``qlwork.validate.validate``;
-- ``registry``: base framework + the file as ``units.xlsx``, then ``qlwork.ingest.read_units``;
+  (default ``departments/2025H1/纪检监察.xlsx``), then ``qlwork.io.validate.validate``;
+- ``registry``: base framework + the file as ``units.xlsx``, then ``qlwork.io.ingest.read_units``;
 - ``framework``: ``qlwork.framework.load_framework(file)``;
 - ``questionnaire``: ``qlwork.weights.questionnaire.read_questionnaire(file, frameworks=[base framework])``;
 - ``survey``: ``qlwork.survey.read.read_survey(file, known_units=base units)``.
@@ -37,7 +37,7 @@ from openpyxl import Workbook
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
-from qlwork.excel import save_deterministic  # noqa: E402
+from qlwork.io.excel import save_deterministic  # noqa: E402
 
 FILES = HERE / "files"
 BASE = HERE / "base"

@@ -63,7 +63,7 @@ def free_port() -> int:
 def build_demo_root(root: Path, scale: str = "county", seed: int = DEMO_SEED) -> Path:
     """generate_demo + ingest(exclude_invalid=True) into ``root/data``."""
     demo = pytest.importorskip("qlwork.demo")
-    ingest = pytest.importorskip("qlwork.ingest")
+    ingest = pytest.importorskip("qlwork.io.ingest")
     raw = root / "data" / "raw"
     out = root / "data" / "processed"
     raw.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Voilà serves dashboards/review.ipynb against a temp project root holding the
 county demo (conftest).  The expected rows are computed here, independently of
-qlwork.dashboard, with compute_index + pandas on the same processed files.
+qlwork.dashboard.app, with compute_index + pandas on the same processed files.
 Screenshots of every view at 1366×768 and 1920×1080 go to test-artifacts/;
 first-render and slider-to-update times go to benchmarks/dashboard_timings.json.
 """
@@ -54,7 +54,7 @@ class Oracle:
         self.public = pd.concat(parts, ignore_index=True) if parts else None
 
     def frame(self, period, weights=None) -> pd.DataFrame:
-        from qlwork.index import compute_index
+        from qlwork.engine.index import compute_index
 
         kw = {"public": self.public} if self.public is not None else {}
         return compute_index(self.v, self.fw, period=period, units=self.u, weights=weights, **kw).to_frame()

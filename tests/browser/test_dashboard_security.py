@@ -53,7 +53,7 @@ def default_server(broken_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def raising_server(tmp_path_factory):
     """The Voilà command line `qlwork dashboard` builds, on the real dashboards/
-    folder and voila.json, with a kernel whose ``import qlwork.dashboard``
+    folder and voila.json, with a kernel whose ``import qlwork.dashboard.app``
     raises: the notebook cell itself fails."""
     from qlwork.commands.dashboard import dashboards_dir, voila_command
 

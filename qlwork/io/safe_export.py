@@ -10,7 +10,7 @@ qlwork writes such text as text:
 - Excel (:func:`safe_excel`, and :mod:`qlwork.report.excel`): the cell is stored as a
   string (``cell.data_type == "s"``), so it shows exactly as typed.
 
-Files are written whole-or-nothing through :func:`qlwork.atomic.atomic_path`.
+Files are written whole-or-nothing through :func:`qlwork.io.atomic.atomic_path`.
 """
 from __future__ import annotations
 

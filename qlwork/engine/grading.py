@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .framework import DEFAULT_GRADES
+from ..framework import DEFAULT_GRADES
 
 __all__ = ["parse_bands", "assign_grades", "rank_within", "bottom_n_mask", "lowest_grade", "SCORE_DECIMALS",
            "on_grid"]

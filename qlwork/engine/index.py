@@ -12,12 +12,12 @@ choice is recorded in ``IndexResult.params``):
    type is never scored for it, and an indicator with no value at all in the
    data is treated the same way (``params["absent_indicators"]``); their
    weights are re-normalised within the node (not imputation).
-3. **Imputation** (:mod:`qlwork.impute`) of raw values within comparison
+3. **Imputation** (:mod:`qlwork.engine.impute`) of raw values within comparison
    groups (peer group × period).
-4. **Outlier treatment** (optional, :func:`qlwork.normalize.treat_outliers`)
+4. **Outlier treatment** (optional, :func:`qlwork.engine.normalize.treat_outliers`)
    within comparison groups.
-5. **Normalisation** (:mod:`qlwork.normalize`) to 0–100, directions flipped.
-6. **Aggregation** (:mod:`qlwork.aggregate`) of the *internal* tree — the
+5. **Normalisation** (:mod:`qlwork.engine.normalize`) to 0–100, directions flipped.
+6. **Aggregation** (:mod:`qlwork.engine.aggregate`) of the *internal* tree — the
    framework without its ``public: true`` indicators — with effective leaf
    weights per availability pattern.  Under imputation "none" (and for cells
    mean/median could not fill) a missing applicable indicator makes every node
@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import AGGREGATIONS, aggregate_matrix, aggregate_rows, effective_weights, node_weights
-from .errors import Problem, QlworkError
-from .framework import Framework, load_framework
+from ..errors import Problem, QlworkError
+from ..framework import Framework, load_framework
 from .grading import assign_grades, bottom_n_mask, lowest_grade, on_grid, parse_bands, rank_within
 from .impute import IMPUTATIONS, impute
 from .normalize import NORMALIZATIONS, normalize, treat_outliers
@@ -536,7 +536,7 @@ def compute_index(data, framework, *, period=None, units=None, normalization: st
     aggregation : "arithmetic" | "geometric" (values floored at ``eps`` before logs).
     weights : None (framework), a mapping/Series of local weights by node/indicator id,
         or a Series whose index is exactly the indicator ids (effective leaf weights).
-    imputation : "none" | "mean" | "median" | "reweight" (see :mod:`qlwork.impute`).
+    imputation : "none" | "mean" | "median" | "reweight" (see :mod:`qlwork.engine.impute`).
     peer_group : registry column (default "unit_type"), None/"all" for one group, or a Series unit_id → group.
     public : Series unit_id → 0–100 (current period), Series with (period, unit_id) index,
         or DataFrame with unit_id[, period] and public/score/estimate column.

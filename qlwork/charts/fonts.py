@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem, QlworkError
+from ..errors import Problem, QlworkError
 
 __all__ = [
     "CJKFont",

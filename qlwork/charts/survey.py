@@ -1,11 +1,11 @@
 """Charts for public satisfaction vs internal scores (issue 6), in the house style.
 
-Built on :mod:`qlwork.plots` (CJK font, colours, layout helpers):
+Built on :mod:`qlwork.charts.plots` (CJK font, colours, layout helpers):
 
 - :func:`public_internal_scatter` — internal vs public with the public 95 %
   intervals, the expected-public line and flagged units labelled;
 - :func:`bland_altman_ci_plot` — Bland–Altman with the confidence bands of the
-  bias and both limits of agreement (numbers from :func:`qlwork.compare.bland_altman`);
+  bias and both limits of agreement (numbers from :func:`qlwork.analysis.compare.bland_altman`);
 - :func:`region_gap_plot` — mean residual gap (public − expected) per region
   with 95 % intervals, sorted, to see whether gaps are regional.
 """
@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.patheffects import withStroke
 from scipy import stats
 
-from .compare import bland_altman
+from ..analysis.compare import bland_altman
 from .plots import (FULL_WIDTH, PEER_COLOR, UNIT_COLOR, WEAK_COLOR, _check, _finish, _legend_below, _new,
                     _place_point_labels, figsize, style_context, wrap_label)
 
@@ -31,7 +31,7 @@ def public_internal_scatter(data: pd.DataFrame, *, internal: str = "internal", p
                             group: str | None = "unit_type", z: float = 1.96, max_labels: int = 15, ax=None):
     """Internal (x) vs public (y) with vertical 95 % intervals; flagged units red and labelled.
 
-    ``data`` is typically :func:`qlwork.compare.divergence` output; the
+    ``data`` is typically :func:`qlwork.analysis.compare.divergence` output; the
     expected-public line is drawn per ``group`` (peer group), as it was fitted.
     Flagged units are labelled most divergent first (``resid_gap``), only
     where a label overlaps nothing; the legend title says how many are labelled.

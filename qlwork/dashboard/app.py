@@ -10,7 +10,7 @@ Layers, each usable without a browser (``tests/test_dashboard_widgets.py``):
 
 * :func:`load_dashboard_data` → :class:`DashboardData` (registry, values,
   frameworks, periods, optional survey / sensitivity results);
-* :class:`IndexCache` — one :func:`qlwork.index.compute_index` per
+* :class:`IndexCache` — one :func:`qlwork.engine.index.compute_index` per
   (framework, period), memoised; :func:`standard_frame` gives one tidy row
   per unit;
 * pure table helpers: :func:`filter_ranking`, :func:`sort_ranking`,
@@ -19,8 +19,8 @@ Layers, each usable without a browser (``tests/test_dashboard_widgets.py``):
   re-running the pipeline: the normalised matrix X (units × indicators) is
   computed once by ``compute_index``; for new weights the effective leaf
   weights (missing indicators renormalised within their node,
-  :func:`qlwork.index.effective_weights`) are recomputed and the scores are
-  one matrix product (:func:`qlwork.index.aggregate_matrix`);
+  :func:`qlwork.engine.index.effective_weights`) are recomputed and the scores are
+  one matrix product (:func:`qlwork.engine.index.aggregate_matrix`);
 * :class:`ReviewDashboard` — the ipywidgets application (tabs 排行榜,
   体检报告单, 权重调整, 敏感性分析, 群众评价, 数据概况).
 """
@@ -41,9 +41,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, QlworkError
-from .paths import processed_dir, project_root, raw_dir
-from .store import read_store
+from ..errors import Problem, QlworkError
+from ..paths import processed_dir, project_root, raw_dir
+from ..io.store import read_store
 
 __all__ = [
     "DashboardData", "load_dashboard_data", "load_units_table", "unit_counts",
@@ -55,7 +55,7 @@ __all__ = [
 ERROR_CLASS = "qlwork-error"
 ALL = "全部"
 FRAMEWORK_KEYS = ("county", "village")
-#: Same as qlwork.plots.GRADE_COLORS (ColorBrewer RdBu; blue good, red bad).
+#: Same as qlwork.charts.plots.GRADE_COLORS (ColorBrewer RdBu; blue good, red bad).
 _FALLBACK_GRADE_COLORS = {"优秀": "#2166AC", "良好": "#67A9CF", "合格": "#F4A582", "不合格": "#B2182B"}
 WARNING_LABELS = {
     "below_pass": "未达及格线", "below_pass_mark": "未达及格线", "pass_mark": "未达及格线",
@@ -173,7 +173,7 @@ class DashboardData:
 
 
 def _load_frameworks(root: Path) -> dict:
-    from .framework import builtin_framework, load_framework
+    from ..framework import builtin_framework, load_framework
 
     out = {}
     for key in FRAMEWORK_KEYS:
@@ -212,7 +212,7 @@ def _public_series(df: pd.DataFrame | None) -> pd.Series | None:
     if df is None or len(df) == 0:
         return None
     if "indicator_id" in df.columns and "mean" in df.columns:
-        from .survey.pipeline import public_component
+        from ..survey.pipeline import public_component
 
         s = public_component(df, "direct", "overall")
         s.index = s.index.astype(str)
@@ -288,7 +288,7 @@ class IndexCache:
     def result(self, key: str, period: str):
         k = (key, period)
         if k not in self._res:
-            from .index import compute_index
+            from ..engine.index import compute_index
 
             if self.data.values is None:
                 raise QlworkError(Problem("no_values", "尚无指标数据：请先运行 `qlwork ingest --exclude-invalid`",
@@ -334,12 +334,12 @@ def sort_ranking(frame: pd.DataFrame, by: str = "total", ascending: bool = False
 
 
 def grade_colors() -> dict:
-    """Grade → colour: :data:`qlwork.plots.GRADE_COLORS` once the charting
+    """Grade → colour: :data:`qlwork.charts.plots.GRADE_COLORS` once the charting
     module is loaded, else the same palette (a copy, so that the first paint
     does not wait seconds for seaborn; a test keeps the two equal)."""
     import sys
 
-    plots = sys.modules.get("qlwork.plots")
+    plots = sys.modules.get("qlwork.charts.plots")
     g = getattr(plots, "GRADE_COLORS", None) if plots is not None else None
     return {**_FALLBACK_GRADE_COLORS, **dict(g)} if isinstance(g, Mapping) else dict(_FALLBACK_GRADE_COLORS)
 
@@ -503,14 +503,14 @@ def round_weights(weights: Mapping[str, float], step: float = 0.001, keep: str |
 class WeightModel:
     """Fast what-if re-ranking for new level-1 weights on one IndexResult.
 
-    Mirrors :func:`qlwork.index.compute_index` without re-running it: the
+    Mirrors :func:`qlwork.engine.index.compute_index` without re-running it: the
     normalised matrix X (units × indicators, 0–100, ``result.normalized``) is
     computed once.  For level-1 weights w the framework's local weights are
     replaced (``Framework.with_weights``); the effective leaf weights of each
     unit's availability pattern (internal indicators present; missing ones
-    renormalised within their node, :func:`qlwork.aggregate.effective_weights`)
+    renormalised within their node, :func:`qlwork.engine.aggregate.effective_weights`)
     give the internal score as one weighted sum per unit
-    (:func:`qlwork.aggregate.aggregate_rows`, arithmetic or geometric).  The
+    (:func:`qlwork.engine.aggregate.aggregate_rows`, arithmetic or geometric).  The
     public part does not depend on the level-1 weights, so
     total = (1 − s)·internal + s·public where a public score exists
     (s = ``params['social_share']``), else internal — the same rule as the
@@ -519,7 +519,7 @@ class WeightModel:
     """
 
     def __init__(self, result, frame: pd.DataFrame | None = None):
-        from .aggregate import effective_weights  # noqa: F401 — fail early if missing
+        from ..engine.aggregate import effective_weights  # noqa: F401 — fail early if missing
 
         self.result = result
         self.framework = result.framework
@@ -561,7 +561,7 @@ class WeightModel:
                        else self.frame["unit_type"].astype(str))
 
     def internal(self, level1: Mapping[str, float]) -> np.ndarray:
-        from .aggregate import aggregate_rows, effective_weights
+        from ..engine.aggregate import aggregate_rows, effective_weights
 
         fw = self.framework.with_weights(_normalise(level1), normalize=False)
         W = effective_weights(fw, None, self.patterns)  # patterns × indicators
@@ -573,7 +573,7 @@ class WeightModel:
         public indicators weighted by the new leaf weights."""
         if not self.public_from_indicators:
             return self.public
-        from .aggregate import aggregate_rows
+        from ..engine.aggregate import aggregate_rows
 
         fw = self.framework.with_weights(_normalise(level1), normalize=False)
         lw = fw.leaf_weights().reindex(fw.indicator_ids).to_numpy(float)
@@ -594,7 +594,7 @@ class WeightModel:
         """Standard frame with the new total, rank and grade, plus
         ``base_total``/``base_rank``/``base_grade``, ``rank_change`` and
         ``grade_changed``."""
-        from .grading import assign_grades, rank_within
+        from ..engine.grading import assign_grades, rank_within
 
         t = pd.Series(self.total(level1), index=self.unit_ids)
         f = self.frame.copy()
@@ -632,7 +632,7 @@ def _normalise(w: Mapping[str, float]) -> dict:
 
 
 def _grade_bands(result) -> list:
-    from .grading import parse_bands
+    from ..engine.grading import parse_bands
 
     g = (getattr(result, "params", {}) or {}).get("grades")
     try:
@@ -698,7 +698,7 @@ def weight_presets(framework, data: DashboardData | None = None) -> dict:
 
 # ---------------------------------------------------------------- charts
 def _fig_png(fig, dpi: int = 96) -> bytes:
-    """PNG bytes of a matplotlib Figure (qlwork.plots returns pyplot-free Figures)."""
+    """PNG bytes of a matplotlib Figure (qlwork.charts.plots returns pyplot-free Figures)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     try:
@@ -711,8 +711,8 @@ def _fig_png(fig, dpi: int = 96) -> bytes:
 
 
 def ranking_chart_png(rows: pd.DataFrame, framework, title: str = "") -> bytes:
-    """The 排行榜 bar chart (qlwork.plots.ranking_bar): grade colours and the pass line."""
-    from .plots import ranking_bar
+    """The 排行榜 bar chart (qlwork.charts.plots.ranking_bar): grade colours and the pass line."""
+    from ..charts.plots import ranking_bar
 
     d = rows.assign(unit_name=rows["unit_name"].astype(str), grade=rows["grade"].astype(str))
     return _fig_png(ranking_bar(d, label="unit_name", score="total", grade="grade",
@@ -721,13 +721,13 @@ def ranking_chart_png(rows: pd.DataFrame, framework, title: str = "") -> bytes:
 
 def unit_profile_png(peers: pd.DataFrame, title: str) -> bytes:
     """Dot plot of the unit's level-1 scores against the peer IQR and median."""
-    from .plots import profile_dots
+    from ..charts.plots import profile_dots
 
     return _fig_png(profile_dots(peers, title=title))
 
 
 def trend_png(trend: pd.DataFrame, title: str = "综合得分走势") -> bytes:
-    from .plots import trend_lines
+    from ..charts.plots import trend_lines
 
     return _fig_png(trend_lines(trend, period="period", score="score", series="series", title=title,
                                 ylim=(0, 100)))
@@ -1123,7 +1123,7 @@ class ReviewDashboard:
         out["gap"] = internal - public if not (math.isnan(internal) or math.isnan(public)) else float("nan")
         sens = self.data.sensitivity.get(period)
         if sens is not None:
-            from .report.unit_report import sensitivity_frame
+            from ..report.unit_report import sensitivity_frame
 
             sf = sensitivity_frame(sens)
             if sf is not None and str(unit_id) in sf.index:
@@ -1201,7 +1201,7 @@ class ReviewDashboard:
         links = []
         res = self.cache.result(self.key, self.period_dd.value)
         try:
-            from .report.unit_report import render_unit_report
+            from ..report.unit_report import render_unit_report
         except ImportError:
             render_unit_report = None
         if uid and render_unit_report is not None:
@@ -1232,7 +1232,7 @@ class ReviewDashboard:
         with tempfile.TemporaryDirectory() as td:
             out = Path(td) / "book.xlsx"
             try:
-                from .report import write_workbook
+                from ..report import write_workbook
             except ImportError:
                 write_workbook = None
             if write_workbook is not None:
@@ -1252,7 +1252,7 @@ class ReviewDashboard:
                   "county": "县市区", "total": "综合得分", "grade": "等级", "rank": "同类名次",
                   "change": "较上期变化", "warnings": "预警"}
             zh.update({n: fw.name_of(n) for n in fw.level1})
-            from .safe_export import safe_excel  # text cells stay text, never formulas
+            from ..io.safe_export import safe_excel  # text cells stay text, never formulas
 
             safe_excel({"汇总排行": rows[cols].rename(columns=zh)}, out)
             return out.read_bytes()
@@ -1381,7 +1381,7 @@ class ReviewDashboard:
         sens = self.data.sensitivity.get(self.period_dd.value)
         if sens is None:
             return None
-        from .report.unit_report import sensitivity_frame
+        from ..report.unit_report import sensitivity_frame
 
         if "framework" in sens.columns:
             sens = sens[sens["framework"].astype(str).isin([self.key, self.framework.id])]
@@ -1413,7 +1413,7 @@ class ReviewDashboard:
         gcols = [f"p_{g}" for g in grades if f"p_{g}" in sf.columns]
         children = []
         if self.chart_enabled and len(head):
-            from .plots import grade_probability_plot, rank_interval_plot
+            from ..charts.plots import grade_probability_plot, rank_interval_plot
 
             names = head["unit_name"].astype(str)
             if (self.type_dd.value or ALL) == ALL:  # ranks are within unit type: say which
@@ -1455,7 +1455,7 @@ class ReviewDashboard:
                 f"尚无 {html.escape(p)} 的群众评价（满意度调查）结果，或当前筛选范围内不足 5 个单位。"
                 f"调查估计保存为 data/processed/public_{html.escape(p)}.parquet 后，此处显示专业分与群众评价的对比。"))]
             return
-        from .compare import agreement
+        from ..analysis.compare import agreement
 
         ag = agreement(d, group="unit_type")
         diff = d["internal"] - d["public"]
@@ -1475,7 +1475,7 @@ class ReviewDashboard:
                       + f"<h4>差异超出 Bland–Altman 一致性界限的单位（{len(div)} 个，列出前 15 个）</h4><ol>{lst}</ol>")
         children = [info]
         if self.chart_enabled:
-            from .plots import agreement_scatter
+            from ..charts.plots import agreement_scatter
 
             fig = agreement_scatter(dd.assign(unit_name=dd["unit_name"].astype(str)), label="unit_name",
                                     flag="divergent", max_labels=8)

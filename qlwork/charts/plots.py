@@ -4,7 +4,7 @@ All chart functions take tidy DataFrames with documented columns, never
 mutate them, and return a :class:`matplotlib.figure.Figure` (pass ``ax=`` to
 draw into an existing axes; the axes' figure is returned).  Titles and axis
 labels are Chinese and say what is measured.  The CJK font is located by
-:mod:`qlwork.fonts`; every chart is drawn inside :func:`style_context`, so it
+:mod:`qlwork.charts.fonts`; every chart is drawn inside :func:`style_context`, so it
 shows Chinese even if the caller never called :func:`apply_style` (which
 importing this module does once, as DESIGN.md asks).
 
@@ -36,8 +36,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from .atomic import atomic_path  # noqa: E402
-from .errors import Problem, QlworkError  # noqa: E402
+from ..io.atomic import atomic_path  # noqa: E402
+from ..errors import Problem, QlworkError  # noqa: E402
 from .fonts import apply_style as _apply_fonts_style  # noqa: E402
 from .fonts import cjk_font_family, font_rc  # noqa: E402
 
@@ -725,7 +725,7 @@ def correlation_heatmap(corr: pd.DataFrame, *, groups: Mapping[str, str] | pd.Se
     """Heat map of a square correlation matrix (−1…1, :data:`CORR_CMAP`).
 
     ``corr``: square DataFrame with the same labels on index and columns (e.g.
-    ``qlwork.coherence.correlation_matrix``).  ``groups`` maps each variable to
+    ``qlwork.analysis.coherence.correlation_matrix``).  ``groups`` maps each variable to
     its node; variables are kept in the given order and lines separate nodes.
     ``names`` maps ids to display labels.  ``lower`` masks the upper triangle.
     """
@@ -956,7 +956,7 @@ def bland_altman_plot(data: pd.DataFrame, *, a: str = "internal", b: str = "publ
     Columns: ``a`` and ``b`` (two scores on the same scale).  Bias = mean(d),
     limits of agreement = bias ± z·SD(d) with SD on n − 1 (Bland & Altman,
     Lancet 1986; same as statsmodels ``mean_diff_plot``).  The numbers are in
-    the line labels; compute them for tables with ``qlwork.compare``.
+    the line labels; compute them for tables with ``qlwork.analysis.compare``.
     """
     _check(data, [a, b], "Bland–Altman 图")
     d = data[[a, b]].dropna()
@@ -990,7 +990,7 @@ def weights_comparison(data: pd.DataFrame, *, label: str = "name", nominal: str 
     """Paired bars per indicator: the nominal weight and the data-driven effective weight.
 
     Columns: ``label`` (indicator name), ``nominal`` and ``effective`` (shares
-    summing to 1, e.g. ``qlwork.coherence.effective_weights`` output).  Order
+    summing to 1, e.g. ``qlwork.analysis.coherence.effective_weights`` output).  Order
     is kept (framework order).
     """
     _check(data, [label, nominal, effective], "权重对比图")

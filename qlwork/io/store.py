@@ -13,7 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .errors import Problem, QlworkError
+from ..errors import Problem, QlworkError
 
 __all__ = ["read_store"]
 

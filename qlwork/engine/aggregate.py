@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .framework import Framework
+from ..framework import Framework
 
 __all__ = ["AGGREGATIONS", "effective_weights", "node_weights", "aggregate_matrix", "aggregate_rows"]
 

@@ -1,7 +1,7 @@
 """Charts of a :class:`~qlwork.sensitivity.summaries.SensitivityResult`.
 
-Thin adapters over the house charts :func:`qlwork.plots.rank_interval_plot`
-and :func:`qlwork.plots.grade_probability_plot` (one style, CJK fonts): they
+Thin adapters over the house charts :func:`qlwork.charts.plots.rank_interval_plot`
+and :func:`qlwork.charts.plots.grade_probability_plot` (one style, CJK fonts): they
 choose which units to show and map the result's columns.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _labels(d: pd.DataFrame) -> pd.Series:
 
 def rank_interval_plot(result, *, group=None, units=None, n: int = 40, how: str = "spread", ax=None, **kw):
     """Units sorted by nominal rank with their median rank and 5–95 % rank interval."""
-    from ..plots import rank_interval_plot as _plot
+    from .plots import rank_interval_plot as _plot
 
     d = select_units(result, group=group, units=units, n=n, how=how)
     data = pd.DataFrame({"unit": _labels(d).to_numpy(), "nominal_rank": d["nominal_rank"].to_numpy(),
@@ -60,7 +60,7 @@ def rank_interval_plot(result, *, group=None, units=None, n: int = 40, how: str 
 
 def grade_probability_plot(result, *, group=None, units=None, n: int = 40, how: str = "unstable", ax=None, **kw):
     """Stacked P(grade) bars (default: the n units least sure of their grade in the largest group)."""
-    from ..plots import grade_probability_plot as _plot
+    from .plots import grade_probability_plot as _plot
 
     if units is None and how == "unstable":
         u = result.units

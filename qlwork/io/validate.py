@@ -1,7 +1,7 @@
 """Check the raw data folder and report every problem at once, located.
 
 :func:`validate` reads the unit registry, the frameworks and every department
-workbook (via :mod:`qlwork.ingest`) and returns a :class:`ValidationReport`.
+workbook (via :mod:`qlwork.io.ingest`) and returns a :class:`ValidationReport`.
 Nothing under the raw folder is ever written.
 
 Checks (problem ``code`` in brackets; all errors unless noted):
@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, QlworkError, problems_frame
+from ..errors import Problem, QlworkError, problems_frame
 from .ingest import (
     PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, period_range, read_departments, read_units,
 )
-from .paths import raw_dir as default_raw_dir
+from ..paths import raw_dir as default_raw_dir
 
 __all__ = ["validate", "ValidationReport", "run_checks", "CheckResult"]
 
@@ -93,7 +93,7 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Report plus what was read (used by :func:`qlwork.ingest.ingest`).
+    """Report plus what was read (used by :func:`qlwork.io.ingest.ingest`).
 
     ``cells`` has a boolean ``valid`` column: False for cells excluded by an error
     (unknown unit, wrong sheet, duplicate, non-numeric, out of range) or a
@@ -384,16 +384,3 @@ def validate(raw_dir: str | Path | None = None, *, progress: bool = False) -> Va
     Read-only: nothing under ``raw_dir`` is created, changed or deleted.
     """
     return run_checks(raw_dir, progress=progress).report
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """``qlwork.validate`` names both this module and its main function: once the
-    module is imported, Python binds the package attribute to the module, so the
-    module itself forwards calls to :func:`validate` (``qlwork.validate(raw_dir)``
-    works either way)."""
-
-    def __call__(self, *args, **kwargs):
-        return validate(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

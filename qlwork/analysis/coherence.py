@@ -7,7 +7,7 @@ Everything comes back as tidy tables for notebooks and reports.
 
 Inputs
 ------
-``data`` is either a :class:`qlwork.index.IndexResult` (its ``normalized``
+``data`` is either a :class:`qlwork.engine.index.IndexResult` (its ``normalized``
 indicator table — 0–100, directions already applied — its node ``scores`` and
 ``leaf_weights`` are used), or a wide DataFrame units × indicators (raw or
 normalised).  For a DataFrame a :class:`~qlwork.framework.Framework` gives the
@@ -16,7 +16,7 @@ declared direction and min–max scaled to 0–100 (the transformation does not
 change correlations; it makes Cronbach's α and node scores meaningful across
 units of measurement).  Node scores for a DataFrame are weighted arithmetic
 means with weights re-normalised over available children (COINr's
-``Aggregate`` rule, via :func:`qlwork.aggregate.node_weights`).
+``Aggregate`` rule, via :func:`qlwork.engine.aggregate.node_weights`).
 
 Formulas
 --------
@@ -54,8 +54,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, QlworkError
-from .framework import Framework
+from ..errors import Problem, QlworkError
+from ..framework import Framework
 
 __all__ = [
     "correlation_matrix", "correlations", "node_scores", "node_correlations", "direction_check",
@@ -176,7 +176,7 @@ def _subset_framework(fw: Framework, keep: Sequence[str]) -> Framework:
             c["weight"] = float(c.get("weight", 1.0)) / s
         return {**n, "children": new}
 
-    from .framework import load_framework
+    from ..framework import load_framework
 
     return load_framework(prune(fw.to_dict()))
 
@@ -270,7 +270,7 @@ def node_scores(data, framework: Framework | None = None, *, prepare: str = "aut
 
 
 def _aggregate(X: pd.DataFrame, fw: Framework) -> pd.DataFrame:
-    from .aggregate import node_weights
+    from ..engine.aggregate import node_weights
 
     X = X.reindex(columns=fw.indicator_ids)
     V = X.to_numpy(float)
@@ -546,7 +546,7 @@ def effective_weights(data, framework: Framework | None = None, *, weights: pd.S
                       low: float = 0.5, high: float = 2.0) -> pd.DataFrame:
     """How much each indicator really drives the index, against its nominal weight.
 
-    Not to be confused with :func:`qlwork.aggregate.effective_weights` (the
+    Not to be confused with :func:`qlwork.engine.aggregate.effective_weights` (the
     nominal leaf weights after re-normalisation).  ``weights``: nominal leaf
     weights (default: the IndexResult's ``leaf_weights`` or the framework's);
     ``index``: the index scores (a Series, or a column name of the

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import Problem, QlworkError
+from ..errors import Problem, QlworkError
 
 __all__ = [
     "CCCResult", "lins_ccc", "BlandAltmanResult", "bland_altman", "agreement",

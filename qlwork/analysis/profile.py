@@ -31,8 +31,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, QlworkError
-from .framework import Framework
+from ..errors import Problem, QlworkError
+from ..framework import Framework
 
 __all__ = ["indicator_profile", "outlier_units", "to_long", "period_key", "PROFILE_LABELS_ZH"]
 
@@ -124,7 +124,7 @@ def indicator_profile(data: pd.DataFrame, *, units: pd.DataFrame | None = None,
     Parameters
     ----------
     data : long values (unit_id, period, indicator_id, value — as
-        ``qlwork.ingest.load_values``) or wide (units × indicators).
+        ``qlwork.io.ingest.load_values``) or wide (units × indicators).
     units : unit registry (``load_units``; unit_id index or column) — gives
         ``unit_type`` and regions for ``by`` and the expected units for missingness.
     framework : restricts nothing but orders indicators, adds Chinese names,

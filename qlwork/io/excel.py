@@ -383,7 +383,7 @@ def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTA
     openpyxl stamps the current time into ``docProps/core.xml`` and into every zip
     entry; both are replaced by ``timestamp``.  ``append_rows`` maps sheet titles
     to ``<row>`` XML (from :func:`rows_xml`) appended to that sheet's data.  The
-    file is written atomically (:func:`qlwork.atomic.atomic_path`).
+    file is written atomically (:func:`qlwork.io.atomic.atomic_path`).
     """
     from .atomic import atomic_path
 
@@ -432,7 +432,7 @@ def workbook_file_problem(path: str | Path, label: str | None = None):
     - not a zip, or a zip without ``xl/workbook.xml`` → ``unreadable_file`` (corrupt,
       truncated, or another file type renamed).
     """
-    from .errors import Problem
+    from ..errors import Problem
 
     path = Path(path)
     label = label or str(path)

@@ -7,7 +7,7 @@ Raw layout (``docs/data.md``)::
     data/raw/departments/<period>/<部门>.xlsx     department submissions, period like 2025H1
 
 Department workbooks are matched to indicators **by header text**: each column
-header (after :func:`qlwork.excel.header_key`: full width → half width, unit
+header (after :func:`qlwork.io.excel.header_key`: full width → half width, unit
 suffix such as ``（人/百人）`` and spaces removed) is compared with the indicator
 names and ids of every framework; the lower row of a two-row header wins over
 the upper (group) row.  A sheet belongs to the framework whose indicators its
@@ -16,7 +16,7 @@ stored as ``source``.
 
 Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
 period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
-and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.atomic`); a run
+and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.atomic`); a run
 that finds errors writes nothing unless ``exclude_invalid=True``.
 """
 from __future__ import annotations
@@ -30,14 +30,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path
-from .errors import Problem, QlworkError, problems_frame
+from ..errors import Problem, QlworkError, problems_frame
 from .excel import (
     cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
     sheet_facts, split_ref, workbook_file_problem,
 )
-from .framework import Framework, load_framework
-from . import paths as _paths
-from .paths import PACKAGE_DATA, raw_dir as default_raw_dir
+from ..framework import Framework, load_framework
+from .. import paths as _paths
+from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
 __all__ = [
     "UNIT_FIELDS", "PERIOD_RE", "load_units", "read_units", "load_frameworks", "read_department_workbook",
@@ -336,7 +336,7 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
     Returns the cells (unit_id, period, indicator_id, value, status ∈ ok/missing/non_numeric,
     text, source, file, sheet, Excel row, column letter, framework key, unit_col) and
     the layout problems (no header, unknown or duplicate columns, rows without unit id).
-    Value checks (range, applicability, unknown units …) are done by :mod:`qlwork.validate`.
+    Value checks (range, applicability, unknown units …) are done by :mod:`qlwork.io.validate`.
     """
     path = Path(path)
     label = file_label or str(path)
@@ -623,15 +623,3 @@ def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
     from .store import read_store
 
     return read_store(base / "values.parquet")
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """``qlwork.ingest`` names both this module and its main function: once the
-    module is imported, Python binds the package attribute to the module, so the
-    module itself forwards calls to :func:`ingest`."""
-
-    def __call__(self, *args, **kwargs):
-        return ingest(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
