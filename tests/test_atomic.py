@@ -1,4 +1,4 @@
-"""Whole-or-nothing outputs: :mod:`qlwork.io.atomic` semantics and a ``qlwork score``
+"""Whole-or-nothing outputs: :mod:`qlwork.io.safe` semantics and a ``qlwork score``
 run killed with SIGKILL at random moments.
 
 Policy under test (see docs/robustness.md): temp files are
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qlwork.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text, sweep_stale, temp_files
+from qlwork.io.safe import atomic_path, atomic_write_bytes, atomic_write_text, sweep_stale, temp_files
 
 PERIOD = "2025H2"
 

@@ -1,6 +1,6 @@
 """Two or three analysts running ``qlwork score`` on the same store at once.
 
-Each output file is replaced atomically (``qlwork.io.atomic``) and the three files
+Each output file is replaced atomically (``qlwork.io.safe``) and the three files
 of one period (scores, warnings, params) are written under one file lock
 (``.scores_<period>.lock``), so concurrent runs neither corrupt a file nor
 leave a mixed set (scores of one run with the params of another).
@@ -27,7 +27,7 @@ OUTPUTS = [f"scores_{PERIOD}.parquet", f"warnings_{PERIOD}.parquet", f"scores_{P
 # first run's warnings and params.
 SLOW_WRITES = textwrap.dedent("""
     import sys, time, contextlib
-    import qlwork.io.atomic as at
+    import qlwork.io.safe as at
     real, pause, n = at.atomic_path, float(sys.argv.pop(1)), [0]
     @contextlib.contextmanager
     def slow(target):

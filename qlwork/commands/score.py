@@ -159,7 +159,7 @@ def summary_zh(frame, results: dict, top: int = 3) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.atomic import atomic_path, atomic_write_text
+    from ..io.safe import atomic_path, atomic_write_text
 
     from ._inputs import processed_inputs
 

@@ -92,7 +92,7 @@ def summary_zh(frame, top: int) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.atomic import atomic_path, atomic_write_text
+    from ..io.safe import atomic_path, atomic_write_text
     from ..errors import Problem, QlworkError
     from ..sensitivity import Methods, run
     from .score import public_scores, score_all

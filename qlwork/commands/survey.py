@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io.atomic import atomic_path
+from ..io.safe import atomic_path
 from ..paths import processed_dir, raw_dir
 
 __all__ = ["register", "run"]

@@ -48,7 +48,7 @@ def _frameworks(raw: Path, which: str):
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.atomic import atomic_path
+    from ..io.safe import atomic_path
     from ..paths import processed_dir, raw_dir
     from ..weights.ahp import DEFAULT_RI_TABLE
     from ..weights.hierarchy import hierarchy_weights
@@ -87,7 +87,7 @@ def _run(args) -> int:
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
     out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
     if fmt == "csv":
-        from ..io.safe_export import safe_csv  # node names starting with = + - @ stay text
+        from ..io.safe import safe_csv  # node names starting with = + - @ stay text
 
         safe_csv(out_df, out)
     else:

@@ -1252,7 +1252,7 @@ class ReviewDashboard:
                   "county": "县市区", "total": "综合得分", "grade": "等级", "rank": "同类名次",
                   "change": "较上期变化", "warnings": "预警"}
             zh.update({n: fw.name_of(n) for n in fw.level1})
-            from ..io.safe_export import safe_excel  # text cells stay text, never formulas
+            from ..io.safe import safe_excel  # text cells stay text, never formulas
 
             safe_excel({"汇总排行": rows[cols].rename(columns=zh)}, out)
             return out.read_bytes()

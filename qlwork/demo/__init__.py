@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path, atomic_write_text
+from ..io.safe import atomic_path, atomic_write_text
 from ..errors import Problem, QlworkError
 from ..io.excel import rows_xml, save_deterministic
 from ..framework import load_framework

@@ -368,7 +368,9 @@ def rows_xml(rows: Iterable[Sequence[Any]], first_row: int) -> str:
                     continue
                 cells.append(f'<c r="{ref}" t="n"><v>{v!r}</v></c>')
             else:
-                t = _xml_escape(str(v))
+                from .safe import excel_value
+
+                t = _xml_escape(excel_value(str(v)))  # no XML-illegal control characters, ≤ 32,767
                 sp = ' xml:space="preserve"' if t != t.strip() else ""
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t{sp}>{t}</t></is></c>')
         out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
@@ -383,10 +385,11 @@ def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTA
     openpyxl stamps the current time into ``docProps/core.xml`` and into every zip
     entry; both are replaced by ``timestamp``.  ``append_rows`` maps sheet titles
     to ``<row>`` XML (from :func:`rows_xml`) appended to that sheet's data.  The
-    file is written atomically (:func:`qlwork.io.atomic.atomic_path`).
+    file is written atomically (:func:`qlwork.io.safe.atomic_path`).
     """
-    from .atomic import atomic_path
+    from .safe import atomic_path, harden_workbook
 
+    harden_workbook(wb)  # every cell and sheet title formula-safe (rows_xml rows are inline text)
     extra = {}
     for i, ws in enumerate(wb.worksheets, start=1):
         if append_rows and ws.title in append_rows:

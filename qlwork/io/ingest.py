@@ -16,7 +16,7 @@ stored as ``source``.
 
 Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
 period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
-and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.atomic`); a run
+and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.safe`); a run
 that finds errors writes nothing unless ``exclude_invalid=True``.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from .safe import atomic_path
 from ..errors import Problem, QlworkError, problems_frame
 from .excel import (
     cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,

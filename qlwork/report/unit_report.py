@@ -21,11 +21,12 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text, safe_filename
 from ._common import result_frame, units_frame
 from .svg import gap_axis, grade_color, score_bars, trend_line
 
-__all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
+__all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "report_filename", "template_env",
+           "sensitivity_frame"]
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _ENV = None
@@ -540,6 +541,11 @@ def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
     return path
 
 
+def report_filename(unit_id: str) -> str:
+    """File name of a unit's 体检报告单: the unit id made safe (qlwork.io.safe.safe_filename)."""
+    return safe_filename(unit_id, suffix=".html")
+
+
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                        progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
     """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically
@@ -553,7 +559,7 @@ def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterabl
     tpl = template_env().get_template("unit_report.html.j2")
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
-        p = out_dir / f"{uid}.html"
+        p = out_dir / report_filename(uid)
         write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
+from ..io.safe import save_workbook
 from ..errors import Problem, QlworkError, problems_frame
 from .ahp import SAATY_SCALE, saaty_label
 
@@ -399,7 +399,4 @@ def write_questionnaire(path: str | Path, expert_id: str, matrices: Mapping[str,
                 else:
                     row.append(float(v))
             ws.append(row)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
-    return path
+    return save_workbook(wb, Path(path))  # atomic, every cell formula-safe
