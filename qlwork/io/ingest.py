@@ -32,8 +32,8 @@ import pandas as pd
 from .safe import atomic_path
 from ..errors import Problem, QlworkError, problems_frame
 from .excel import (
-    cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
-    sheet_facts, split_ref, workbook_file_problem,
+    book_rows, cell_text, col_index, col_letter, facts_of, find_row, header_key, normalize_text, open_book,
+    parse_number, split_ref, workbook_file_problem,
 )
 from ..framework import Framework, load_framework
 from .. import paths as _paths
@@ -129,17 +129,24 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
     path = base / REGISTRY_FILE
     problems: list[Problem] = []
     empty = pd.DataFrame(columns=UNIT_COLUMNS + ["excel_row"])
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return empty, [Problem("file_not_found", "找不到单位名录 units.xlsx", "unit registry units.xlsx not found",
                                file=REGISTRY_FILE, expected=str(path))]
-    bad = workbook_file_problem(path, REGISTRY_FILE)
-    if bad is not None:
-        return empty, [bad]
+    checked = open_book(path, REGISTRY_FILE, root=base, facts=False)  # type, size, zip bomb, used range
+    if checked.errors:
+        return empty, list(checked.errors)
+    problems += list(checked.notes) + list(checked.sheet_errors)
     try:
-        book = read_workbook(path)
+        book = book_rows(checked)
+    except QlworkError as e:
+        return empty, problems + list(e.problems)
     except Exception as e:  # a corrupt or non-xlsx file
-        return empty, [Problem("unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {type(e).__name__}",
-                               file=REGISTRY_FILE, found=type(e).__name__, expected=".xlsx 工作簿")]
+        return empty, problems + [Problem(
+            "unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {type(e).__name__}",
+            file=REGISTRY_FILE, found=type(e).__name__, expected=".xlsx 工作簿")]
+    if not book:
+        return empty, problems + [Problem("no_header", "单位名录中没有可读取的工作表", "no readable sheet in the unit registry",
+                                          file=REGISTRY_FILE, expected=REGISTRY_SHEET)]
     if REGISTRY_SHEET in book:
         sheet = REGISTRY_SHEET
     else:
@@ -330,13 +337,15 @@ _CELL_COLS = ["unit_id", "period", "indicator_id", "value", "status", "text", "s
 
 
 def read_department_workbook(path: str | Path, frameworks: dict[str, Framework], *, period: str,
-                             department: str, file_label: str | None = None) -> SheetRead:
+                             department: str, file_label: str | None = None,
+                             root: str | Path | None = None) -> SheetRead:
     """Read every data sheet of one department workbook.
 
     Returns the cells (unit_id, period, indicator_id, value, status ∈ ok/missing/non_numeric,
     text, source, file, sheet, Excel row, column letter, framework key, unit_col) and
     the layout problems (no header, unknown or duplicate columns, rows without unit id).
     Value checks (range, applicability, unknown units …) are done by :mod:`qlwork.io.validate`.
+    ``root`` (the raw folder): a symbolic link is read only when its target lies inside it.
     """
     path = Path(path)
     label = file_label or str(path)
@@ -344,14 +353,15 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
     names = _name_maps(frameworks)
     cols: dict[str, list] = {c: [] for c in _CELL_COLS}
     sheets: dict[str, str] = {}
-    bad = workbook_file_problem(path, label)
-    if bad is not None:
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [bad], {})
+    checked = open_book(path, label, root=root)  # type, size, zip bomb, used range, hidden sheets
+    if checked.errors:
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), list(checked.errors), {})
+    problems += list(checked.notes) + list(checked.sheet_errors)
+    facts = facts_of(checked)
     try:
-        book = read_workbook(path)
-        facts = sheet_facts(path)
-    except Exception as e:
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+        book = book_rows(checked)
+    except Exception as e:  # calamine's own errors for a damaged sheet
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), problems + [Problem(
             "unreadable_file", "无法读取工作簿（不是有效的 xlsx 文件？）", f"cannot read workbook: {type(e).__name__}",
             file=label, found=type(e).__name__, expected=".xlsx 工作簿")], {})
     if not any(v is not None and normalize_text(v) for rows in book.values() for r in rows for v in r):
@@ -471,7 +481,7 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
         cols["file"] += [label] * n_new
         cols["framework"] += [fkey] * n_new
         cols["unit_col"] += [ucol] * n_new
-    if not sheets and not problems:
+    if not sheets and not any(p.severity == "error" for p in problems):
         problems.append(Problem(
             "no_data_sheet", "工作簿中没有含“单位编码”表头的数据表，未读取任何数据",
             "no sheet with a 单位编码 header: nothing read from this workbook", file=label,
@@ -497,7 +507,7 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
     for p in sorted((base / "departments").glob("*/*")):
         if p.suffix.lower() in _OTHER_SUFFIXES and not p.name.startswith(("~$", ".")):
             label = _rel(p, base)
-            bad = workbook_file_problem(p, label)
+            bad = workbook_file_problem(p, label, root=base)
             if bad is None or bad.code != "xls_format":
                 bad = Problem("not_xlsx", f"文件 {p.name} 不是 .xlsx 工作簿，未读取；请在 Excel 中另存为 .xlsx",
                               f"{p.name} is not an .xlsx workbook; not read — please save as .xlsx", file=label,
@@ -520,7 +530,7 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
             problems.append(Problem("bad_period", zh, en, file=label, found=period,
                                     expected=canon or "YYYYH1 或 YYYYH2"))
             continue
-        res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label)
+        res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label, root=base)
         parts.append(res.cells)
         problems += res.problems
         layout[label] = res.sheets

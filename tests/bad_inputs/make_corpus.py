@@ -82,7 +82,7 @@ def xlsx(path: Path, sheets: dict[str, list], *, merges: dict[str, list[str]] | 
         for ref in (merges or {}).get(name, []):
             ws.merge_cells(ref)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_deterministic(wb, path)
+    return save_deterministic(wb, path, allow_formulas=True)  # some cases need a real formula
 
 
 def dept(name: str, rows=None, *, sheet="数据", title=True, head=None, merges=None) -> str:
