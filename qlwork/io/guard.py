@@ -174,8 +174,9 @@ _FCELL = re.compile(rb'<(?:\w+:)?c\b([^>]*)>((?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f
 _HAS_V = re.compile(rb'<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>')
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _REF = re.compile(rb"([A-Za-z]{1,4})?(\d+)?$")
-# letters → "A", digits → "0": the shape of every cell reference, in one C-speed pass
-_SHAPE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", b"A" * 52 + b"0" * 10)
+# a cell without a position, beyond column Z or row 999,999 / a row without a number below 1,000,000
+_ODD_CELL = re.compile(rb'<c(?! r="[A-Z]\d{1,6}")[\s>/]')
+_ODD_ROW = re.compile(rb'<row(?! r="\d{1,6}")[\s>/]')
 
 
 @dataclass(frozen=True)
@@ -242,22 +243,20 @@ def _col_number(letters: bytes) -> int:
 def used_range(xml: bytes, max_cells: int | None = None) -> tuple[int, int]:
     """(rows, columns) from row 1 / column A to the farthest cell in a sheet's XML — the
     extent a reader materialises.  Cells and rows without a position attribute are placed
-    after the previous one, as readers do.  A quick pass (a few C-speed searches) bounds most
-    sheets — every position explicit, no column beyond Z, no row number of seven digits —
-    by (last row, 26); when that bound could exceed ``max_cells``, or the sheet is wide,
-    tall or unusual, every row and cell tag is walked for the exact extent."""
-    shape = xml.translate(_SHAPE)  # "<c r=\"AB12\"" → "<A A=\"AA00\""
-    n_cells = xml.count(b"<c ") + xml.count(b"<c>")
-    plain = (xml.count(b'<c r="') == n_cells and xml.count(b'<row r="') == xml.count(b"<row")
-             - xml.count(b"<rowBreaks") and b":c " not in xml and b":row" not in xml)
-    wide = shape.count(b'<A A="AA0') + shape.count(b'<A A="AAA0') + shape.count(b'<A A="AAAA')
-    tall = shape.count(b'<A A="A0000000') + shape.count(b'<AAA A="0000000')
-    if plain and not wide and not tall:
-        rows = max((int(x) for x in re.findall(rb'<row r="(\d+)"', xml)), default=0)
-        if shape.count(b'<A A="A000000'):  # a cell whose own row number lies beyond its <row>
-            rows = max(rows, max(int(x) for x in re.findall(rb'<c r="[A-Z](\d{6})"', xml)))
-        cols = 26 if n_cells else 0
-        if max_cells is None or rows * cols <= max_cells:
+    after the previous one, as readers do.  Two regular-expression searches prove most
+    sheets small — every position explicit, no column beyond Z, no row number of seven
+    digits, so at most 26 × 999,999 cells — and return (last row, 26); when that bound could
+    exceed ``max_cells``, or the sheet is wide, tall or unusual, every row and cell tag is
+    walked for the exact extent."""
+    odd = (_ODD_CELL.search(xml) or _ODD_ROW.search(xml) or b":c " in xml or b":c>" in xml
+           or b":row " in xml or b":row>" in xml)
+    if not odd:
+        # every cell at an explicit position in columns A–Z, every row numbered below 1,000,000:
+        # at most 26 × 999,999 cells; the last row tag gives the extent of an ordered sheet
+        last = xml.rfind(b'<row r="')
+        rows = int(xml[last + 8:xml.index(b'"', last + 8)]) if last >= 0 else 0
+        cols = 26 if b"<c " in xml else 0
+        if max_cells is None or 999_999 * cols <= max_cells:
             return rows, cols
     max_r = max_c = row = col = 0
     for m in _TAG.finditer(xml):

@@ -217,22 +217,93 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
 
 def detect_encoding(raw: bytes, file: str | None = None) -> str:
     """Name the encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk`` or ``gb18030``.
-    UTF-16 ("Unicode text" from Excel) is reported, not guessed."""
+    UTF-16 ("Unicode text" from Excel) is reported, not guessed; so is a file whose lines
+    mix UTF-8 and GBK (pasted together from two sources), with the line numbers."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-8-sig"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise QlworkError(Problem("bad_encoding", "文件是 UTF-16 编码（Excel“Unicode 文本”），请另存为“CSV UTF-8”",
                                   "the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8", file=file,
                                   found="UTF-16", expected="UTF-8、GBK 或 GB18030"))
-    for enc in ("utf-8", "gbk", "gb18030"):
-        try:
-            raw.decode(enc)
-            return enc
-        except UnicodeDecodeError:
-            continue
+    else:
+        enc = None
+    try:
+        raw.decode(enc or "utf-8")
+        return enc or "utf-8"
+    except UnicodeDecodeError:
+        pass
+    mixed = _mixed_lines(raw)
+    if mixed:
+        bad, good = mixed
+        raise QlworkError(Problem(
+            "mixed_encoding", f"文件中多数行是 UTF-8 编码，但第 {'、'.join(map(str, bad[:10]))} 行不是（可能是从 GBK 文件粘贴而来），"
+            "无法可靠读取；请统一另存为“CSV UTF-8”", f"most lines are UTF-8 but line(s) {bad[:10]} are not (pasted from a "
+            "GBK file?); save the whole file as CSV UTF-8", file=file, row=bad[0],
+            found=f"{len(bad)} 行非 UTF-8 lines not UTF-8, {good} 行 UTF-8", expected="统一的 UTF-8 编码 one encoding"))
+    if enc is None:
+        for e in ("gbk", "gb18030"):
+            try:
+                raw.decode(e)
+                return e
+            except UnicodeDecodeError:
+                continue
     raise QlworkError(Problem("bad_encoding", "无法识别文件编码（应为 UTF-8、GBK 或 GB18030）",
                               "cannot detect the encoding (expected UTF-8, GBK or GB18030)", file=file,
                               found="未知编码 unknown encoding", expected="UTF-8、GBK 或 GB18030"))
+
+
+def _mixed_lines(raw: bytes) -> tuple[list[int], int] | None:
+    """(line numbers that are not UTF-8, number of non-ASCII lines that are) when both kinds
+    occur — a file that is neither one encoding nor the other."""
+    bad, good = [], 0
+    for i, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad.append(i)
+    return (bad, good) if bad and good else None
+
+
+def read_text(path: str | Path, *, label: str | None = None, root: str | Path | None = None) -> tuple[str, str]:
+    """(text, encoding) of a CSV file in the raw folder: a regular file within the size limit
+    (:func:`qlwork.io.guard.read_input_bytes`), no NUL bytes, one detected encoding."""
+    from ..io.guard import DEFAULT_LIMITS, read_input_bytes
+
+    label = label or str(path)
+    raw = read_input_bytes(path, root=root, label=label, max_bytes=DEFAULT_LIMITS.max_csv_bytes)
+    if not raw.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in raw:
+        pos = raw.index(b"\x00")
+        line = raw.count(b"\n", 0, pos) + 1
+        raise QlworkError(Problem("nul_bytes", f"文件第 {line} 行含空字符（NUL，0x00），不是文本文件或已损坏，未读取",
+                                  f"line {line} holds NUL bytes (0x00): not a text file, or damaged; not read",
+                                  file=label, row=line, found="0x00", expected="CSV 文本 CSV text"))
+    enc = detect_encoding(raw, label)
+    return raw.decode(enc), enc
+
+
+def read_csv_table(path: str | Path, *, label: str | None = None, root: str | Path | None = None,
+                   **kw) -> tuple[pd.DataFrame, str]:
+    """A CSV file as a table of text (``read_text`` + pandas), with located messages for an
+    empty file or a broken row (unbalanced quotes, wrong number of fields)."""
+    label = label or str(path)
+    text, enc = read_text(path, label=label, root=root)
+    if not text.strip():
+        raise QlworkError(Problem("empty_file", "文件是空的，未读取", "the file is empty; not read", file=label,
+                                  expected="表头行和数据行 a header row and data rows"))
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], **kw)
+    except pd.errors.EmptyDataError:
+        raise QlworkError(Problem("empty_file", "文件是空的，未读取", "the file is empty; not read", file=label)) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise QlworkError(Problem(
+            "bad_csv", "CSV 格式错误（引号不成对或某行的列数与表头不同），未读取", f"malformed CSV (unbalanced quotes or a "
+            f"row with another number of fields than the header); not read: {str(e)[:120]}", file=label,
+            row=int(m.group(1)) if m else None, found=str(e)[:80], expected="每行列数与表头相同 as many fields as the header")) from None
+    return df, enc
 
 
 @dataclass(frozen=True)
@@ -275,15 +346,30 @@ def excel_engine() -> str:
     return "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
 
 
-def _read_table(path: Path, sheet) -> tuple[pd.DataFrame, str]:
+def _read_table(path: Path, sheet, root=None) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str, engine=excel_engine())
+        from ..io.excel import open_book
+
+        book = open_book(path, str(path), root=root, facts=False)  # size, zip bomb, used range, hidden sheets
+        if book.errors:
+            raise QlworkError(list(book.errors))
+        ok = book.readable()
+        if sheet is None or isinstance(sheet, int):
+            if not ok:
+                raise QlworkError(list(book.sheet_errors) + list(book.notes) or [Problem(
+                    "no_sheet", "工作簿中没有可读取的工作表", "no readable sheet in the workbook", file=str(path))])
+            sheet = ok[sheet or 0] if (sheet or 0) < len(ok) else ok[0]
+        elif sheet not in ok:
+            raise QlworkError([p for p in book.sheet_errors + book.notes if p.sheet == sheet] or [Problem(
+                "missing_sheet", f"找不到工作表 {sheet}", f"no sheet {sheet!r}", file=str(path), sheet=str(sheet))])
+        try:
+            df = pd.read_excel(io.BytesIO(book.data), sheet_name=sheet, dtype=str, engine=excel_engine())
+        except Exception as e:  # the reader's own errors for a damaged sheet
+            raise QlworkError(Problem("unreadable_file", "无法读取调查数据工作簿", f"cannot read the workbook: {type(e).__name__}",
+                                      file=str(path), sheet=str(sheet), found=str(e)[:80])) from None
         return df, "xlsx"
-    raw = path.read_bytes()
-    enc = detect_encoding(raw, str(path))
-    df = pd.read_csv(io.StringIO(raw.decode(enc)), dtype=str, keep_default_na=False, na_values=[""])
-    return df, enc
+    return read_csv_table(path, label=str(path), root=root)
 
 
 def read_survey(
@@ -294,6 +380,7 @@ def read_survey(
     period: str | None = None,
     sheet: str | int | None = None,
     strict: bool = False,
+    root: str | Path | None = None,
 ) -> SurveyRead:
     """Read one survey file (CSV in UTF-8/GBK/GB18030, or Excel) and check it.
 
@@ -304,14 +391,16 @@ def read_survey(
     (not ``YYYYH1``/``YYYYH2``, or not ``period`` when given); unknown
     ``status``; duplicate respondent ids.  Rows with problems stay in the table
     with ``_problem`` set, so the validity report counts them.  ``strict=True``
-    raises when any error-level problem is found.
+    raises when any error-level problem is found.  A file in which no respondent answered
+    any item raises (nothing could be estimated).  ``root``: the raw folder (a link is
+    followed only inside it).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise QlworkError(Problem("missing_file", "找不到调查数据文件", "survey file not found", file=str(path)))
     spec = items if isinstance(items, ItemsSpec) else (
         DEFAULT_ITEMS if items is None else ItemsSpec(tuple(items), {}, {}, SCALES["likert5"]))
-    df, enc = _read_table(path, sheet)
+    df, enc = _read_table(path, sheet, root)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     fname = str(path)
     need = list(REQUIRED_COLUMNS) + list(spec.items)
@@ -344,6 +433,7 @@ def read_survey(
 
     sc = spec.scale
     allowed = np.array(sorted(set(sc.valid) | set(sc.dont_know)), dtype=float)
+    answered = np.zeros(n, dtype=bool)
     for it in spec.items:
         txt = out[it].astype("str").str.strip().str.translate(_FULLWIDTH)
         num = pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float, copy=True)
@@ -354,6 +444,13 @@ def read_survey(
                f"{list(sc.valid)} 或不了解 {list(sc.dont_know)}")
         num[bad] = np.nan
         out[it] = num
+        answered |= ~np.isnan(num)
+    if not answered.any():
+        raise QlworkError(Problem(
+            "no_answers", f"调查数据中没有任何有效答案（{n} 行，题目 {'、'.join(spec.items)} 全部为空或无效），无法估计",
+            f"no respondent answered any item ({n} rows; every answer blank or invalid); nothing can be estimated",
+            file=fname, row=2 if n else None, column=spec.items[0] if spec.items else None,
+            found="全部为空 all blank" if n else "没有数据行 no data rows", expected=f"{list(sc.valid)} 中的答案 answers"))
     per = out["period"].to_numpy(dtype=object)
     # other spellings of a half-year ("2025年上半年", "2025 H1", "2025h1") are normalised with a
     # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below
