@@ -36,8 +36,10 @@ def sha(p: Path) -> str:
 
 
 def hidden_or_tmp(d: Path) -> list[Path]:
-    """Temp or hidden files, except the (empty, persistent) lock file of `qlwork score`."""
-    return [p for p in d.rglob("*") if (p.name.startswith(".") or p.suffix == ".tmp") and p.suffix != ".lock"]
+    """Temp or hidden files, except the (empty, persistent) lock file of `qlwork score` and the
+    folder's qlwork marker (qlwork.io.safe.MARKER)."""
+    return [p for p in d.rglob("*") if (p.name.startswith(".") or p.suffix == ".tmp") and p.suffix != ".lock"
+            and p.name != ".qlwork-output"]
 
 
 # ---------------------------------------------------------------- atomic_path

@@ -104,7 +104,8 @@ def finish(ps):
 
 
 def leftovers(d: Path) -> list[str]:
-    return sorted(p.name for p in d.iterdir() if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock"))
+    return sorted(p.name for p in d.iterdir() if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock"
+                                                                      and p.name != ".qlwork-output"))
 
 
 def test_three_identical_runs_at_once(refs, demo_root, demo_env, tmp_path):

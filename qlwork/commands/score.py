@@ -159,7 +159,7 @@ def summary_zh(frame, results: dict, top: int = 3) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.safe import atomic_path, atomic_write_text
+    from ..io.safe import atomic_paths, claim_output_dir
 
     from ._inputs import processed_inputs
 
@@ -178,13 +178,13 @@ def _run(args) -> int:
     # one run when two analysts score the same period at once (last writer wins as a set).
     from filelock import FileLock
 
+    claim_output_dir(proc, "processed", trusted=proc)  # the store it just read: qlwork's own folder
     with FileLock(str(proc / f".scores_{period}.lock"), timeout=600):
-        with atomic_path(out) as tmp:
-            frame.to_parquet(tmp, index=False)
-        with atomic_path(proc / f"warnings_{period}.parquet") as tmp:
-            warn.to_parquet(tmp, index=False)
-        atomic_write_text(proc / f"scores_{period}.params.json",
-                          json.dumps(params, ensure_ascii=False, indent=2, default=str))
+        # all three renamed only after all three were written: a full disk leaves the old set
+        with atomic_paths(out, proc / f"warnings_{period}.parquet", proc / f"scores_{period}.params.json") as tmps:
+            frame.to_parquet(tmps[0], index=False)
+            warn.to_parquet(tmps[1], index=False)
+            tmps[2].write_text(json.dumps(params, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print(summary_zh(frame, results, args.top))
     print(f"已写入 written: {out}（参数 params: {out.with_suffix('').name}.params.json）")
     return 0

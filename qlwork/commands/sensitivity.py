@@ -92,7 +92,7 @@ def summary_zh(frame, top: int) -> str:
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.safe import atomic_path, atomic_write_text
+    from ..io.safe import atomic_paths, claim_output_dir
     from ..errors import Problem, QlworkError
     from ..sensitivity import Methods, run
     from .score import public_scores, score_all
@@ -134,10 +134,10 @@ def _run(args) -> int:
     frame = pd.concat(frames, ignore_index=True)
     period = frame["period"].iloc[0]
     out = proc / f"sensitivity_{period}.parquet"
-    with atomic_path(out) as tmp:
+    claim_output_dir(proc, "processed", trusted=proc)  # the store it just read: qlwork's own folder
+    with atomic_paths(out, proc / f"sensitivity_{period}.params.json") as (tmp, tmp_json):
         frame.to_parquet(tmp, index=False)
-    atomic_write_text(proc / f"sensitivity_{period}.params.json",
-                      json.dumps(params, ensure_ascii=False, indent=2, default=str))
+        tmp_json.write_text(json.dumps(params, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print(summary_zh(frame, args.top))
     secs = sum(float(p.get("seconds") or 0) for p in params.values())
     print(f"已写入 written: {out}（{args.draws} 次抽样 draws, seed {args.seed}, {secs:.1f} s）")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io.safe import atomic_path
+from ..io.safe import atomic_path, claim_output_dir
 from ..paths import processed_dir, raw_dir
 
 __all__ = ["register", "run"]
@@ -30,6 +30,7 @@ def run(period: str, raw: str | Path | None = None, out: str | Path | None = Non
     res = estimate_public(path, units, margins, items, period=period,
                           rules=ValidityRules(straight_lining=straight_lining), trim_k=trim_k,
                           fh_method=fh_method, prop_method=prop_method)
+    claim_output_dir(out, "processed")  # never into a person's non-empty folder
     target = out / f"public_{period}.parquet"
     est = res.estimates.copy()
     est.attrs = {}

@@ -48,7 +48,7 @@ def _frameworks(raw: Path, which: str):
 def _run(args) -> int:
     import pandas as pd
 
-    from ..io.safe import atomic_path
+    from ..io.safe import atomic_path, check_output_file, claim_output_dir
     from ..paths import processed_dir, raw_dir
     from ..weights.ahp import DEFAULT_RI_TABLE
     from ..weights.hierarchy import hierarchy_weights
@@ -86,6 +86,10 @@ def _run(args) -> int:
     out_df = pd.concat(frames, ignore_index=True)
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
     out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
+    if args.out:
+        check_output_file(out)  # a new file anywhere outside data/raw; an existing one only in a qlwork folder
+    else:
+        claim_output_dir(out.parent, "processed")
     if fmt == "csv":
         from ..io.safe import safe_csv  # node names starting with = + - @ stay text
 

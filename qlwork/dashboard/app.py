@@ -1207,12 +1207,16 @@ class ReviewDashboard:
         if uid and render_unit_report is not None:
             htm = render_unit_report(res, uid, period=self.period_dd.value,
                                      sensitivity=self.data.sensitivity.get(self.period_dd.value))
-            links.append(_data_link(htm.encode("utf-8"), f"体检报告单_{uid}_{self.period_dd.value}.html",
+            from ..io.safe import safe_filename  # ids become file names only through the one rule
+
+            links.append(_data_link(htm.encode("utf-8"), f"体检报告单_{safe_filename(uid)}_{safe_filename(self.period_dd.value)}.html",
                                     "text/html", "下载体检报告单（HTML，可打印）"))
         rows = self.filtered()
         wb = self._workbook_bytes(res, rows)
         if wb is not None:
-            links.append(_data_link(wb, f"清廉指数_{self.period_dd.value}_{self.scope_label()}.xlsx",
+            from ..io.safe import safe_filename
+
+            links.append(_data_link(wb, f"清廉指数_{safe_filename(self.period_dd.value)}_{safe_filename(self.scope_label())}.xlsx",
                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                     f"下载当前筛选的 Excel 工作簿（{len(rows)} 个单位）"))
         self.unit_links.value = "".join(links) or info_html("报告模块尚未提供下载。")

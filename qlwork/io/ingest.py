@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .safe import atomic_path
+from .safe import atomic_paths, check_output_dir, claim_output_dir
 from ..errors import Problem, QlworkError, problems_frame
 from .excel import (
     book_rows, cell_text, col_index, col_letter, facts_of, find_row, header_key, normalize_text, open_book,
@@ -305,7 +305,7 @@ def load_frameworks(raw_dir: str | Path | None = None) -> dict[str, Framework]:
     Falls back to the built-in county and village frameworks if the folder has none."""
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     files = sorted(base.glob("framework_*.yaml")) or sorted(PACKAGE_DATA.glob("framework_*.yaml"))
-    return {p.stem[len("framework_"):]: load_framework(p) for p in files}
+    return {p.stem[len("framework_"):]: load_framework(p, root=base if p.parent == base else None) for p in files}
 
 
 def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
@@ -640,6 +640,7 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
 
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     out = Path(out_dir) if out_dir is not None else _paths.processed_dir()
+    check_output_dir(out, "processed")  # before the long read; claimed (created, marked) only when writing
     checked = run_checks(base, progress=progress)
     report = checked.report
     if report.errors and not exclude_invalid:
@@ -660,9 +661,9 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
         probs[c] = probs[c].map(lambda v: None if v is None else str(v))
     probs["row"] = probs["row"].astype("Int64")
     paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems")}
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out, "processed")  # never into a person's non-empty folder
     # write all three into temp files first, then rename: a failure leaves the old store intact
-    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp:
+    with atomic_paths(paths["values"], paths["units"], paths["problems"]) as (tv, tu, tp):
         values.to_parquet(tv, index=False)
         units.to_parquet(tu, index=False)
         probs.to_parquet(tp, index=False)

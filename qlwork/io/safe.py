@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import datetime as _dt
 import errno
 import glob
 import hashlib
@@ -62,8 +61,8 @@ __all__ = [
     "atomic_path", "atomic_paths", "atomic_write_text", "atomic_write_bytes", "sweep_stale", "temp_files",
     "os_error_problem", "output_errors",
     # output folders
-    "MARKER", "read_marker", "write_marker", "claim_output_dir", "check_output_file", "staging_dir",
-    "swap_dirs", "check_replaceable",
+    "MARKER", "read_marker", "write_marker", "check_output_dir", "claim_output_dir", "check_output_file", "staging_dir",
+    "swap_dirs", "check_replaceable", "remove_own",
     # names
     "safe_filename", "unique_filenames",
     # formula-safe text
@@ -282,8 +281,7 @@ def read_marker(folder: str | os.PathLike) -> dict | None:
 def write_marker(folder: str | os.PathLike, kind: str, files: Iterable[str] | None = None) -> Path:
     """Mark ``folder`` as qlwork's (``kind``: report, processed, demo, staging …); ``files`` lists
     the files qlwork wrote there (relative, POSIX) for folders replaced as a whole."""
-    body: dict[str, Any] = {"qlwork": "output", "kind": kind,
-                            "written": _dt.datetime.now().isoformat(timespec="seconds")}
+    body: dict[str, Any] = {"qlwork": "output", "kind": kind}  # no time stamp: same output, same bytes
     if files is not None:
         body["files"] = sorted(str(f) for f in files)
     return atomic_write_text(Path(folder) / MARKER, json.dumps(body, ensure_ascii=False, indent=0))
@@ -312,7 +310,14 @@ def _listing(folder: Path, limit: int = 5) -> list[str]:
     return out
 
 
-def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.PathLike | None = None) -> Path:
+def check_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.PathLike | None = None) -> Path:
+    """The checks of :func:`claim_output_dir` without creating or marking anything (to fail
+    before a long computation)."""
+    return claim_output_dir(folder, kind, trusted=trusted, dry_run=True)
+
+
+def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.PathLike | None = None,
+                     dry_run: bool = False) -> Path:
     """Make sure qlwork may write files into ``folder`` and mark it as qlwork's.
 
     Allowed: a folder that does not exist yet (created and marked), an empty folder, a
@@ -334,8 +339,9 @@ def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.
         trusted = paths.processed_dir()
     with output_errors(folder):
         if not folder.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            write_marker(folder, kind)
+            if not dry_run:
+                folder.mkdir(parents=True, exist_ok=True)
+                write_marker(folder, kind)
             return folder
         mark = read_marker(folder)
         if mark is not None:
@@ -345,7 +351,8 @@ def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.
                               folder, mark.get("kind"), kind)
             return folder
         if (trusted is not None and resolved == Path(trusted).resolve()) or not any(folder.iterdir()):
-            write_marker(folder, kind)
+            if not dry_run:
+                write_marker(folder, kind)
             return folder
     raise _refuse("foreign_folder", "输出文件夹非空且不是 qlwork 创建的（没有 .qlwork-output 标记），为保护其中的文件，"
                   "qlwork 不会向其中写入或替换任何内容；请指定一个新的或空的文件夹",
@@ -434,7 +441,7 @@ def check_replaceable(target: str | os.PathLike, kind: str) -> None:
                       "只含 qlwork 生成文件的文件夹 a folder with qlwork's files only")
 
 
-def _remove_own(folder: Path, files: Iterable[str]) -> list[str]:
+def remove_own(folder: Path, files: Iterable[str]) -> list[str]:
     """Delete the listed files (and the marker), then empty sub-folders; returns what is left."""
     folder = Path(folder)
     for rel in list(files) + [MARKER]:
@@ -504,12 +511,12 @@ def swap_dirs(new: str | os.PathLike, target: str | os.PathLike, *, kind: str = 
         old_files = _own_files(target, kind) or []
         if _exchange(new, target):
             _fsync_path(target.parent, directory=True)
-            return _remove_own(new, old_files)  # ``new`` now holds the previous set
+            return remove_own(new, old_files)  # ``new`` now holds the previous set
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.rename(target, old)
         os.rename(new, target)
         _fsync_path(target.parent, directory=True)
-        return _remove_own(old, old_files)
+        return remove_own(old, old_files)
 
 
 def staging_dir(target: str | os.PathLike, *, keep_existing: bool, kind: str = "report") -> Path:
@@ -548,7 +555,7 @@ def _clean_stale(target: Path) -> None:
     for p in target.parent.glob(f".{glob.escape(target.name)}.old-*"):
         mark = read_marker(p)
         if mark is not None and isinstance(mark.get("files"), list):
-            _remove_own(p, mark["files"])
+            remove_own(p, mark["files"])
 
 
 # =========================================================== safe file names

@@ -8,7 +8,7 @@ result.  Problems are located (file, row as shown in Excel/a text editor,
 column) and bilingual; rows with a problem are kept but marked in
 ``_problem`` so the validity report can count them, never silently dropped.
 
-Items mapping (``surveys/items.yaml``) is loaded with ``yaml.safe_load``.
+Items mapping (``surveys/items.yaml``) is loaded with :func:`qlwork.io.yamlsafe.load_yaml` (safe, bounded).
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..errors import Problem, QlworkError, problems_frame
 
@@ -113,7 +112,7 @@ def _as_items(v: Any) -> tuple:
     return tuple(str(s) for s in v)
 
 
-def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
+def load_items(path: str | Path | Mapping | None = None, *, root: str | Path | None = None) -> ItemsSpec:
     """Load ``surveys/items.yaml`` (safe loader) into an :class:`ItemsSpec`.
 
     Accepted shape (tolerant)::
@@ -132,17 +131,33 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
     if isinstance(path, Mapping):
         data = dict(path)
     else:
+        from ..io.guard import DEFAULT_LIMITS, read_input_bytes
+        from ..io.yamlsafe import load_yaml
+
         fname = str(path)
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
+        if not Path(path).exists() and not Path(path).is_symlink():
             raise QlworkError(Problem("missing_file", "找不到题目映射文件", "items file not found", file=fname))
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise QlworkError(Problem("yaml_error", "题目映射文件不是合法的 YAML", f"invalid YAML: {e}",
-                                      file=fname, row=(mark.line + 1) if mark else None))
+        raw = read_input_bytes(path, root=root, label=fname, max_bytes=DEFAULT_LIMITS.max_yaml_bytes)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise QlworkError(Problem("bad_encoding", "题目映射文件不是 UTF-8 编码", "items YAML is not UTF-8", file=fname,
+                                      found=str(e)[:80], expected="UTF-8")) from None
+        # size, nesting depth, alias expansion and duplicate keys checked before anything is built
+        data, _ = load_yaml(text, file=fname, what="题目映射")
     if not isinstance(data, Mapping):
         raise QlworkError(Problem("bad_items", "题目映射文件应为映射（键: 值）", "items file must be a mapping", file=fname))
+    try:
+        return _items_spec(data, fname)
+    except QlworkError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as e:  # a code or score that is no number, a list for a map …
+        raise QlworkError(Problem("bad_items", "题目映射文件的内容格式不对（量表代码和分值应为数字，映射应为 键: 值）",
+                                  f"the items file is malformed (scale codes and scores must be numbers): {e!r}"[:200],
+                                  file=fname, found=repr(e)[:80], expected="见 docs/survey.md 的示例 see docs/survey.md")) from None
+
+
+def _items_spec(data: Mapping, fname: str | None) -> ItemsSpec:
     problems = []
     # scale
     sc = data.get("scale", "likert5")
