@@ -355,7 +355,9 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+    # keys written in this mapping (merged ones from "<<: *anchor" may be overridden on purpose)
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+    loader.flatten_mapping(node)  # then merge keys, as SafeLoader does
     counts: dict = {}
     for k in keys:
         try:

@@ -70,9 +70,9 @@ def _public(args, proc: Path, period: str):
     path = Path(args.public) if args.public else proc / f"public_{period}.parquet"
     if not path.is_file():
         return None, None, "无群众评价文件 (no public scores)"
-    from ..io.store import read_store
+    from ..io.store import read_table  # type, size, encoding and columns checked, located
 
-    t = read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
+    t = read_table(path, required=("unit_id",), any_of=("public", "score", "estimate", "mean"), what="群众评价得分文件")
     if "indicator_id" in t.columns:  # qlwork survey output (long, one row per unit × indicator)
         from ..survey.pipeline import public_component
 

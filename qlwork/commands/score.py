@@ -31,11 +31,9 @@ _WARN_SHORT = {"below_pass": "低于合格线", "bottom_n": "同类末位", "lar
 
 
 def _read_table(path: Path):
-    import pandas as pd
+    from ..io.store import read_table  # type, size, encoding and columns checked, located
 
-    from ..io.store import read_store
-
-    return read_store(path) if path.suffix == ".parquet" else pd.read_csv(path, encoding="utf-8-sig")
+    return read_table(path, required=("unit_id",), any_of=("public", "score", "estimate", "mean"), what="群众评价得分文件")
 
 
 

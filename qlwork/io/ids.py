@@ -12,8 +12,8 @@ notices, charts).  Two failures matter:
 
 :func:`id_problem` checks one id; :func:`skeleton` maps an id to what a reader sees
 (NFKC, case-folded, invisible characters dropped, Cyrillic/Greek letters that look Latin
-mapped to Latin — after Unicode TR39's confusable idea, restricted to the letters that
-occur in codes), so two ids with one skeleton are look-alikes; :func:`confusable_chars`
+mapped to Latin, O/o → 0 and l/I → 1 — after Unicode TR39's confusable skeletons,
+restricted to the characters that occur in codes), so two ids with one skeleton are look-alikes; :func:`confusable_chars`
 names the letters of another script that pass for Latin.
 """
 from __future__ import annotations
@@ -32,6 +32,8 @@ _CONFUSABLE = {
     **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ", "ABEZHIKMNOPTYXaiknoptux")),
     "ǀ": "l", "ı": "i", "ȷ": "j", "ℓ": "l", "Ⅰ": "I", "ⅰ": "i", "Ⅴ": "V", "Ⅹ": "X",
 }
+# in a skeleton, letters that pass for digits become the digit (U0O1 ~ U001, UI1 ~ U11): TR39 maps them together
+_AS_DIGIT = {**dict.fromkeys("Oo", "0"), **dict.fromkeys("lI|", "1")}
 _SEPARATORS = frozenset("/\\")
 
 
@@ -111,4 +113,5 @@ def skeleton(value: Any) -> str:
     dropped, Cyrillic/Greek look-alikes mapped to Latin.  Equal skeletons = look-alikes."""
     s = unicodedata.normalize("NFKC", str(value))
     s = "".join(_CONFUSABLE.get(c, c) for c in s if not _invisible(c) and unicodedata.category(c) != "Cc")
-    return s.strip().casefold()
+    s = "".join(_AS_DIGIT.get(c, c) for c in s.strip())
+    return s.casefold()

@@ -78,8 +78,8 @@ _TEXT_SHEETS = {"填表说明", "说明", "目录", "封面", "说明页", "read
 
 
 def _rel(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+    try:  # the file's own name, not its link target's
+        return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
     except ValueError:
         return str(path)
 
@@ -196,9 +196,11 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
                                         file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap["unit_id"] + 1)))
             continue
         if uid in seen:
-            problems.append(Problem("duplicate_unit", f"单位编码 {uid} 在名录中重复（首次出现于第 {seen[uid]} 行）",
+            typed = get("unit_id") if isinstance(get("unit_id"), str) and get("unit_id") != uid else uid
+            problems.append(Problem("duplicate_unit", f"单位编码 {uid} 在名录中重复（首次出现于第 {seen[uid]} 行）"
+                                    + (f"，本行写作 {typed!r}（全角或含空格）" if typed != uid else ""),
                                     f"unit id {uid} appears twice in the registry", file=REGISTRY_FILE, sheet=sheet,
-                                    row=r, column=col_letter(colmap["unit_id"] + 1), found=uid, expected="唯一编码 unique id"))
+                                    row=r, column=col_letter(colmap["unit_id"] + 1), found=typed, expected="唯一编码 unique id"))
             continue
         bad = _id_row_problem(uid, seen_skel, r, sheet, col_letter(colmap["unit_id"] + 1))
         if bad is not None:  # unsafe or a look-alike of another row: the row is not used
@@ -413,7 +415,7 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
             "unreadable_file", "无法读取工作簿（不是有效的 xlsx 文件？）", f"cannot read workbook: {type(e).__name__}",
             file=label, found=type(e).__name__, expected=".xlsx 工作簿")], {})
     if not any(v is not None and normalize_text(v) for rows in book.values() for r in rows for v in r):
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), problems + [Problem(
             "empty_workbook", "工作簿是空的（所有工作表都没有内容），未读取", "the workbook is empty (no sheet has any content)",
             file=label, sheet=", ".join(book) or None, found="空工作簿 empty workbook",
             expected="含“单位编码”表头和数据行的工作表 a sheet with a 单位编码 header and data rows")], {})
@@ -556,7 +558,8 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
         if p.suffix.lower() in _OTHER_SUFFIXES and not p.name.startswith(("~$", ".")):
             label = _rel(p, base)
             bad = workbook_file_problem(p, label, root=base)
-            if bad is None or bad.code != "xls_format":
+            if bad is None or bad.code not in ("xls_format", "not_regular_file", "outside_raw", "broken_link",
+                                               "file_too_large"):
                 bad = Problem("not_xlsx", f"文件 {p.name} 不是 .xlsx 工作簿，未读取；请在 Excel 中另存为 .xlsx",
                               f"{p.name} is not an .xlsx workbook; not read — please save as .xlsx", file=label,
                               found=p.suffix, expected=".xlsx")

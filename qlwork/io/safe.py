@@ -528,15 +528,19 @@ def staging_dir(target: str | os.PathLike, *, keep_existing: bool, kind: str = "
         target.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale(target)
         st = target.with_name(f".{target.name}.staging-{os.getpid()}-{time.monotonic_ns() % 10**9}")
-        if keep_existing and target.is_dir():
-            try:
-                shutil.copytree(target, st, copy_function=os.link)
-            except OSError:
-                shutil.rmtree(st, ignore_errors=True)
-                shutil.copytree(target, st)
-        else:
-            st.mkdir()
-        write_marker(st, "staging")
+        try:
+            if keep_existing and target.is_dir():
+                try:
+                    shutil.copytree(target, st, copy_function=os.link)
+                except OSError:
+                    shutil.rmtree(st, ignore_errors=True)
+                    shutil.copytree(target, st)
+            else:
+                st.mkdir()
+            write_marker(st, "staging")
+        except BaseException:  # disk full while preparing: leave nothing behind
+            shutil.rmtree(st, ignore_errors=True)
+            raise
     return st
 
 

@@ -299,6 +299,19 @@ def read_text(path: str | Path, *, label: str | None = None, root: str | Path | 
     return raw.decode(enc), enc
 
 
+def _field_count_mismatch(text: str) -> tuple[int | None, int, int]:
+    """(line, fields, header fields) of the first row with more fields than the header (slow
+    path, only after pandas warned)."""
+    import csv
+
+    rows = csv.reader(io.StringIO(text))
+    want = len(next(rows, []))
+    for row in rows:
+        if len(row) > want:
+            return rows.line_num, len(row), want
+    return None, 0, want
+
+
 def read_csv_table(path: str | Path, *, label: str | None = None, root: str | Path | None = None,
                    **kw) -> tuple[pd.DataFrame, str]:
     """A CSV file as a table of text (``read_text`` + pandas), with located messages for an
@@ -308,8 +321,21 @@ def read_csv_table(path: str | Path, *, label: str | None = None, root: str | Pa
     if not text.strip():
         raise QlworkError(Problem("empty_file", "文件是空的，未读取", "the file is empty; not read", file=label,
                                   expected="表头行和数据行 a header row and data rows"))
+    import warnings
+
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: a first row with extra fields must not silently become the index (shifting columns)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], index_col=False, **kw)
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            line, n, want = _field_count_mismatch(text)
+            raise QlworkError(Problem(
+                "bad_csv", f"CSV 第 {line} 行有 {n} 列，而表头有 {want} 列（多出的列会被错位或丢弃），未读取",
+                f"line {line} has {n} fields but the header has {want} (extra fields would shift or be lost); not read",
+                file=label, row=line, found=f"{n} 列 fields", expected=f"{want} 列 fields"))
+    except QlworkError:
+        raise
     except pd.errors.EmptyDataError:
         raise QlworkError(Problem("empty_file", "文件是空的，未读取", "the file is empty; not read", file=label)) from None
     except (pd.errors.ParserError, ValueError, OverflowError) as e:
