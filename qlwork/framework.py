@@ -605,6 +605,12 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
         return nid
 
     root = walk(data, "", None, 0, ())
+    if recursive_line is not None:  # an alias inside its own anchor: stop before anything walks the loop
+        if not any(p.code == "cycle" for p in problems):
+            problems.append(Problem("cycle", "框架 YAML 的别名引用了包含它自己的锚点（循环引用）",
+                                    "a YAML alias refers to an anchor that contains it (cycle)", file=fname,
+                                    row=recursive_line, expected="树结构 a tree"))
+        raise QlworkError(problems)
     meta = {k: data.get(k) for k in _FRAMEWORK_KEYS if k in data}
 
     grades = DEFAULT_GRADES
@@ -643,6 +649,11 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
                  keyline(data, key), _show(v), f"{kind}，如 {default}")
             v = default
         settings[key] = int(v) if integer else float(v)
+    for key, kinds, shape in (("veto", (list, tuple), "[{id: …, name: …}, …]"), ("bonus", (Mapping,), "{cap: …, …}")):
+        v = meta.get(key)
+        if v is not None and (not isinstance(v, kinds) or (key == "veto" and not all(isinstance(x, Mapping) for x in v))):
+            prob("bad_setting", f"{key} 的格式不对", f"{key} is malformed", key, keyline(data, key), _show(v), shape)
+            meta[key] = None
     ut = meta.get("unit_types") or ()
     if isinstance(ut, str) or not isinstance(ut, (list, tuple)):
         prob("bad_setting", "unit_types 应为单位类型列表", "unit_types must be a list of unit types", "unit_types",
@@ -656,10 +667,6 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
                      f"indicator {ind.id} applies to unknown unit type {t}", ind.id, None, t, list(unit_types))
     if problems:
         raise QlworkError(problems)
-    if recursive_line is not None:  # an alias inside its own anchor outside the tree (veto, bonus …)
-        raise QlworkError(Problem("cycle", "框架 YAML 的别名引用了包含它自己的锚点（循环引用）",
-                                  "a YAML alias refers to an anchor that contains it (cycle)", file=fname,
-                                  row=recursive_line, expected="树结构 a tree"))
     if root is None:
         raise QlworkError(Problem("bad_framework", "框架为空", "empty framework", file=fname))
     return Framework(

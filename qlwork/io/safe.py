@@ -610,8 +610,9 @@ def safe_filename(id_: Any, name: Any = None, *, suffix: str = "", max_bytes: in
         part, changed = "_" + part, True
     if changed and hashed:
         part += "-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    if name is not None and str(name).strip():
-        extra = _trim_bytes(_clean_part(str(name)), max_bytes - len(part.encode("utf-8")) - 1)
+    room = max_bytes - len(part.encode("utf-8")) - 1
+    if name is not None and str(name).strip() and room > 0:
+        extra = _trim_bytes(_clean_part(str(name)), room)
         if extra:
             part = f"{part}_{extra}"
     return part + suffix

@@ -9,9 +9,9 @@ the text before building anything:
 
 1. size ≤ :attr:`~qlwork.io.guard.Limits.max_yaml_bytes`;
 2. the event stream (PyYAML's parser is iterative) — nesting depth ≤ ``max_yaml_depth``;
-3. the node graph (composed, not yet constructed) — the number of nodes after expanding
-   every alias ≤ ``max_yaml_nodes``, counted with memoisation so the count itself is
-   linear; an alias that contains itself is reported (or, for the framework loader,
+3. the node graph (composed, not yet constructed) — the number of nodes and the nesting
+   depth after expanding every alias ≤ ``max_yaml_nodes`` / ``max_yaml_depth``, counted with
+   memoisation so the count itself is linear; an alias that contains itself is reported (or, for the framework loader,
    left to its own cycle check) — and duplicate mapping keys are reported;
 4. only then the Python objects are constructed.
 
@@ -84,6 +84,7 @@ def load_yaml(text: str, *, file: str | None = None, loader: type = yaml.SafeLoa
     if node is None:
         return None, info
     sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
     on_stack: set[int] = set()
     recursive_line = None
     dupes: list[Problem] = []
@@ -98,9 +99,18 @@ def load_yaml(text: str, *, file: str | None = None, loader: type = yaml.SafeLoa
                 on_stack.discard(k)
                 kids = _children(cur)
                 total = 1
+                deepest_kid = 0
                 for c in kids:
                     total += sizes.get(id(c), 1)  # a back edge (recursion) counts once
+                    deepest_kid = max(deepest_kid, depths.get(id(c), 0))
                 sizes[k] = total
+                depths[k] = deepest_kid + (1 if kids or isinstance(cur, _COLLECTIONS) else 0)
+                if depths[k] > limits.max_yaml_depth:  # aliases can nest far deeper than the text does
+                    raise QlworkError(Problem(
+                        "yaml_too_deep", f"{what} YAML 的别名展开后嵌套层数过多（超过 {limits.max_yaml_depth} 层），未读取",
+                        f"YAML aliases nest deeper than {limits.max_yaml_depth} levels once expanded; not read",
+                        file=file, row=cur.start_mark.line + 1, found=f"> {limits.max_yaml_depth}",
+                        expected=f"≤ {limits.max_yaml_depth} 层 levels"))
                 if total > limits.max_yaml_nodes:
                     raise QlworkError(Problem(
                         "yaml_aliases", f"{what} YAML 的锚点/别名展开后过大（超过 {limits.max_yaml_nodes:,} 个节点，"
@@ -152,6 +162,9 @@ def load_yaml(text: str, *, file: str | None = None, loader: type = yaml.SafeLoa
         raise QlworkError(Problem("yaml_too_deep", f"{what} YAML 嵌套层数过多，未读取", "YAML nested too deeply; not read",
                                   file=file)) from None
     return data, info
+
+
+_COLLECTIONS = (yaml.MappingNode, yaml.SequenceNode)
 
 
 def _children(n) -> list:

@@ -304,11 +304,15 @@ def _field_count_mismatch(text: str) -> tuple[int | None, int, int]:
     path, only after pandas warned)."""
     import csv
 
-    rows = csv.reader(io.StringIO(text))
-    want = len(next(rows, []))
-    for row in rows:
-        if len(row) > want:
-            return rows.line_num, len(row), want
+    rows = csv.reader(io.StringIO(text, newline=""))
+    want = 0
+    try:
+        want = len(next(rows, []))
+        for row in rows:
+            if len(row) > want:
+                return rows.line_num, len(row), want
+    except csv.Error:
+        pass
     return None, 0, want
 
 

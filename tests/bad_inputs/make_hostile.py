@@ -340,7 +340,10 @@ def build_hostile(case) -> None:
     case(fw_yaml("fw_empty.yaml", ""), "framework", [{"code": "bad_framework"}], raises=True, note="空文件 an empty file")
     case(fw_yaml("fw_top_list.yaml", "- id: T\n"), "framework", [{"code": "bad_framework", "found": "list"}],
          raises=True, note="顶层是列表 a list at the top")
-    case(fw_yaml("fw_binary_tag.yaml", FW_OK + "veto: !!binary aGVsbG8=\n"), "framework", ok=True,
+    case(fw_yaml("fw_veto_scalar.yaml", FW_OK + "veto: 1\n"), "framework", [{"code": "bad_setting", "column": "veto"}],
+         raises=True, note="veto 写成一个数字（原先 TypeError） veto as a number")
+    case(fw_yaml("fw_binary_tag.yaml", FW_OK.replace("    name: 甲\n", "    name: 甲\n    description: !!binary aGVsbG8=\n")),
+         "framework", ok=True,
          note="!!binary 标签是普通数据（安全加载器支持，不执行任何东西） a !!binary value is plain data")
 
     # ================================================================ survey items YAML
