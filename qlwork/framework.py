@@ -1,5 +1,8 @@
 """Indicator frameworks (指标体系): a tree of nodes whose leaves are indicators.
 
+(Over 600 lines: the schema, its loader and every located check of a framework file stay
+together, so each problem's YAML path and line come from one place.)
+
 Schema (documented in ``docs/framework.md``): the top-level mapping *is* the
 root node, optionally carrying framework metadata.  Every node has ``id``,
 optional ``name`` / ``name_en``, and either ``children`` (a list of nodes, each

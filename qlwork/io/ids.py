@@ -21,7 +21,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-__all__ = ["id_problem", "text_problem", "skeleton", "confusable_chars", "describe_chars", "INVISIBLE"]
+from ..errors import Problem
+
+__all__ = ["id_problem", "text_problem", "skeleton", "confusable_chars", "describe_chars", "visible",
+           "registry_id_problem", "INVISIBLE"]
 
 #: characters that render as nothing (beyond the Unicode "format" category Cf)
 INVISIBLE = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0\u2800")
@@ -115,3 +118,36 @@ def skeleton(value: Any) -> str:
     s = "".join(_CONFUSABLE.get(c, c) for c in s if not _invisible(c) and unicodedata.category(c) != "Cc")
     s = "".join(_AS_DIGIT.get(c, c) for c in s.strip())
     return s.casefold()
+
+
+def visible(text: str) -> str:
+    """``text`` without control and invisible characters."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc" and not _invisible(c))
+
+
+def registry_id_problem(uid: str, seen_skel: dict, *, file: str, sheet: str | None, row: int,
+                        column: str | None) -> Problem | None:
+    """An unsafe id (separator, "..", control or invisible characters), an id with letters of
+    another script that pass for Latin, or a look-alike of an earlier row (same skeleton:
+    NFKC, case, confusables) — located, with the other row."""
+    bad = id_problem(uid)
+    if bad is not None:
+        return Problem(bad[0], f"单位编码 {uid!r}：{bad[1]}，该行未采用", f"unit id {uid!r}: {bad[2]}; row not used",
+                       file=file, sheet=sheet, row=row, column=column, found=bad[3],
+                       expected="由字母、数字、汉字和 - _ . 组成的编码 letters, digits and - _ .")
+    conf = confusable_chars(uid)
+    other = seen_skel.get(skeleton(uid))
+    if other is not None:
+        return Problem("lookalike_id", f"单位编码 {uid!r} 与名录第 {other[1]} 行的 {other[0]!r} 看起来相同"
+                       + (f"（含 {describe_chars(conf)}）" if conf else "（大小写或全角/半角不同）") + "，该行未采用",
+                       f"unit id {uid!r} looks the same as {other[0]!r} in registry row {other[1]}"
+                       + (f" ({describe_chars(conf)})" if conf else " (case or width differs)") + "; row not used",
+                       file=file, sheet=sheet, row=row, column=column, found=uid,
+                       expected=f"与第 {other[1]} 行不同的编码，或同一单位只写一行 a distinct id")
+    if conf:
+        return Problem("confusable_id", f"单位编码 {uid!r} 含与拉丁字母形近的其他文字字母 {describe_chars(conf)}，"
+                       "看起来是拉丁字母，输入时无法对上；该行未采用", f"unit id {uid!r} holds letters of another script "
+                       f"that pass for Latin ({describe_chars(conf)}); nobody can type it — row not used",
+                       file=file, sheet=sheet, row=row, column=column, found=uid,
+                       expected="拉丁字母和数字 Latin letters and digits")
+    return None

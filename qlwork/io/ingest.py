@@ -1,5 +1,8 @@
 """Read the raw data folder into tidy tables and store them as Parquet.
 
+(Over 600 lines: the registry reader, the department-workbook reader and the store writer
+share the header-matching and location conventions defined here.)
+
 Raw layout (``docs/data.md``)::
 
     data/raw/units.xlsx                          unit registry (sheet 单位名录)
@@ -22,7 +25,6 @@ that finds errors writes nothing unless ``exclude_invalid=True``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from .excel import (
     parse_number, split_ref, workbook_file_problem,
 )
 from ..framework import Framework, load_framework
-from .ids import confusable_chars, describe_chars, id_problem, skeleton, text_problem
+from .ids import registry_id_problem, skeleton, text_problem, visible
 from .. import paths as _paths
 from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
@@ -202,7 +204,8 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
                                     f"unit id {uid} appears twice in the registry", file=REGISTRY_FILE, sheet=sheet,
                                     row=r, column=col_letter(colmap["unit_id"] + 1), found=typed, expected="唯一编码 unique id"))
             continue
-        bad = _id_row_problem(uid, seen_skel, r, sheet, col_letter(colmap["unit_id"] + 1))
+        bad = registry_id_problem(uid, seen_skel, file=REGISTRY_FILE, sheet=sheet, row=r,
+                                  column=col_letter(colmap["unit_id"] + 1))
         if bad is not None:  # unsafe or a look-alike of another row: the row is not used
             problems.append(bad)
             continue
@@ -216,7 +219,7 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
                 problems.append(Problem(tp[0], f"{UNIT_FIELDS[f][0]}：{tp[1]}", f"{f}: {tp[2]}", file=REGISTRY_FILE,
                                         sheet=sheet, row=r, column=col_letter(colmap[f] + 1), found=tp[3],
                                         expected="可见的文字 visible text" if tp[0] == "bad_text" else "≤ 200 个字符 characters"))
-                rec[f] = _visible(rec[f])[:200]
+                rec[f] = visible(rec[f])[:200]
             rawv = get(f)
             if isinstance(rawv, str) and rawv != rec[f] and rawv.strip(" ") != rec[f]:
                 # full-width / non-breaking spaces or full-width letters: matched after normalising
@@ -252,40 +255,6 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
     df.attrs["sheet"] = sheet
     df.attrs["columns"] = {f: col_letter(c + 1) for f, c in colmap.items()}
     return df, problems
-
-
-def _visible(text: str) -> str:
-    """``text`` without control and invisible characters."""
-    from .ids import INVISIBLE
-
-    return "".join(c for c in text if c not in INVISIBLE and unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
-
-
-def _id_row_problem(uid: str, seen_skel: dict, r: int, sheet: str, col: str) -> Problem | None:
-    """An unsafe id (separator, "..", control or invisible characters), an id with letters of
-    another script that pass for Latin, or a look-alike of an earlier row (same skeleton:
-    NFKC, case, confusables) — located, with the other row."""
-    bad = id_problem(uid)
-    if bad is not None:
-        return Problem(bad[0], f"单位编码 {uid!r}：{bad[1]}，该行未采用", f"unit id {uid!r}: {bad[2]}; row not used",
-                       file=REGISTRY_FILE, sheet=sheet, row=r, column=col, found=bad[3],
-                       expected="由字母、数字、汉字和 - _ . 组成的编码 letters, digits and - _ .")
-    conf = confusable_chars(uid)
-    other = seen_skel.get(skeleton(uid))
-    if other is not None:
-        return Problem("lookalike_id", f"单位编码 {uid!r} 与名录第 {other[1]} 行的 {other[0]!r} 看起来相同"
-                       + (f"（含 {describe_chars(conf)}）" if conf else "（大小写或全角/半角不同）") + "，该行未采用",
-                       f"unit id {uid!r} looks the same as {other[0]!r} in registry row {other[1]}"
-                       + (f" ({describe_chars(conf)})" if conf else " (case or width differs)") + "; row not used",
-                       file=REGISTRY_FILE, sheet=sheet, row=r, column=col, found=uid,
-                       expected=f"与第 {other[1]} 行不同的编码，或同一单位只写一行 a distinct id")
-    if conf:
-        return Problem("confusable_id", f"单位编码 {uid!r} 含与拉丁字母形近的其他文字字母 {describe_chars(conf)}，"
-                       "看起来是拉丁字母，输入时无法对上；该行未采用", f"unit id {uid!r} holds letters of another script "
-                       f"that pass for Latin ({describe_chars(conf)}); nobody can type it — row not used",
-                       file=REGISTRY_FILE, sheet=sheet, row=r, column=col, found=uid,
-                       expected="拉丁字母和数字 Latin letters and digits")
-    return None
 
 
 def load_units(raw_dir: str | Path | None = None) -> pd.DataFrame:

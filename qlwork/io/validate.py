@@ -6,14 +6,21 @@ Nothing under the raw folder is ever written.
 
 Checks (problem ``code`` in brackets; all errors unless noted):
 
-- registry: missing columns, rows without id, duplicate ids [duplicate_unit], non-numeric
-  staff/population [bad_number], unknown framework key [unknown_framework], unit type
-  not listed in its framework [unknown_unit_type, warning]
+- files (:mod:`qlwork.io.guard`): not a regular file or a link out of the raw folder
+  [not_regular_file, outside_raw, broken_link], too large, zip bomb, DTD, used range too
+  large [used_range], hidden sheets [hidden_sheet, warning], external links [external_link,
+  warning]
+- registry: missing columns, rows without id, duplicate ids [duplicate_unit], ids with
+  separators, "..", control or invisible characters [unsafe_id, id_too_long], look-alike
+  ids [lookalike_id, confusable_id], control/invisible characters in names [bad_text],
+  non-numeric staff/population [bad_number], unknown framework key [unknown_framework],
+  unit type not listed in its framework [unknown_unit_type, warning]
 - workbook layout: unreadable file, sheet without a 单位编码 header [unknown_sheet],
   no recognisable indicator header [no_indicator_columns], header that is no indicator
   [unknown_column], indicator twice [duplicate_column], values without unit id
   [missing_unit_id], period folder not like 2025H1 [bad_period]
-- rows: unit not in the registry [unknown_unit] (one per row), unit in a sheet of
+- rows: unit not in the registry [unknown_unit] (one per row; [lookalike_id] with the registry
+  row when it looks like a registry id, [unsafe_id] for a path-like id), unit in a sheet of
   another framework [wrong_sheet], the same unit–period–indicator reported again
   [duplicate] (one per repeated row; the first occurrence is kept)
 - cells: text that is no number [non_numeric], value outside the indicator's valid

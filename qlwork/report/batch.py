@@ -33,7 +33,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..io.safe import MARKER, atomic_write_text, check_replaceable, safe_filename, staging_dir, swap_dirs
+from ..io.safe import (MARKER, atomic_write_text, check_replaceable, output_errors, safe_filename, staging_dir,
+                       swap_dirs)
 from ..paths import reports_dir
 from ._common import result_frame, sha256_file
 from .charts import export_charts
@@ -130,7 +131,7 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     check_replaceable(target, "report")  # before any work: only a folder qlwork made is ever replaced
     subset = None if units is None else [str(u) for u in units]
     data_files = list(data_files or [])
-    with _sigterm_as_exit():
+    with _sigterm_as_exit(), output_errors(target):  # disk full → a message naming the report folder
         return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
                          data_root, pdf, charts, unit_reports, notices, progress, issuer)
 
