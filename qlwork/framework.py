@@ -513,12 +513,12 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
             prob(bad[0], f"编号 {nid!r}：{bad[1]}", f"id {nid!r}: {bad[2]}", path, line, bad[3],
                  "由字母、数字、汉字和 - _ . 组成的编号 letters, digits and - _ .")
             return None
-        twin = skel_at.get(skeleton(nid))
+        twin = skel_at.get(skeleton(nid, fold_case=False))
         if twin is not None and twin[0] != nid:
             prob("lookalike_id", f"编号 {nid!r} 与 {twin[1]} 的编号 {twin[0]!r} 看起来相同", f"id {nid!r} looks like "
                  f"{twin[0]!r} at {twin[1]}", path, line, nid, "互不相像的编号 ids that look different")
             return None
-        skel_at.setdefault(skeleton(nid), (nid, path))
+        skel_at.setdefault(skeleton(nid, fold_case=False), (nid, path))
         conf = confusable_chars(nid)
         if conf:
             prob("confusable_id", f"编号 {nid!r} 含与拉丁字母形近的其他文字字母 {describe_chars(conf)}",

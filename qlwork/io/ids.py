@@ -111,13 +111,15 @@ def confusable_chars(value: Any) -> list[str]:
     return []
 
 
-def skeleton(value: Any) -> str:
+def skeleton(value: Any, *, fold_case: bool = True) -> str:
     """What a reader sees: NFKC (full width → ASCII), case-folded, invisible characters
-    dropped, Cyrillic/Greek look-alikes mapped to Latin.  Equal skeletons = look-alikes."""
+    dropped, Cyrillic/Greek look-alikes mapped to Latin.  Equal skeletons = look-alikes.
+    ``fold_case=False`` keeps case (framework ids: node ``A`` and indicator ``a`` are fine —
+    they never share a file name; unit ids are case-folded because they do)."""
     s = unicodedata.normalize("NFKC", str(value))
     s = "".join(_CONFUSABLE.get(c, c) for c in s if not _invisible(c) and unicodedata.category(c) != "Cc")
     s = "".join(_AS_DIGIT.get(c, c) for c in s.strip())
-    return s.casefold()
+    return s.casefold() if fold_case else s
 
 
 def visible(text: str) -> str:
