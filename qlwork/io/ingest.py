@@ -36,6 +36,7 @@ from .excel import (
     sheet_facts, split_ref, workbook_file_problem,
 )
 from ..framework import Framework, load_framework
+from ..registers.rules import BONUS_COLUMNS, VETO_COLUMNS
 from .. import paths as _paths
 from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
@@ -601,13 +602,18 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
     for c in ("found", "expected"):
         probs[c] = probs[c].map(lambda v: None if v is None else str(v))
     probs["row"] = probs["row"].astype("Int64")
-    paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems")}
+    paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems", "veto", "bonus")}
     out.mkdir(parents=True, exist_ok=True)
-    # write all three into temp files first, then rename: a failure leaves the old store intact
-    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp:
+    veto = checked.veto if checked.veto is not None else pd.DataFrame(columns=VETO_COLUMNS)
+    bonus = checked.bonus if checked.bonus is not None else pd.DataFrame(columns=BONUS_COLUMNS)
+    # write every table into a temp file first, then rename: a failure leaves the old store intact
+    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp, \
+            atomic_path(paths["veto"]) as tvt, atomic_path(paths["bonus"]) as tb:
         values.to_parquet(tv, index=False)
         units.to_parquet(tu, index=False)
         probs.to_parquet(tp, index=False)
+        veto.astype({"row": "int64"}).to_parquet(tvt, index=False)
+        bonus.astype({"row": "int64"}).to_parquet(tb, index=False)
     return IngestResult(
         values_path=paths["values"], units_path=paths["units"], problems_path=paths["problems"],
         n_values=len(values), n_units=int(values["unit_id"].nunique()),

@@ -103,6 +103,8 @@ class CheckResult:
     cells: pd.DataFrame
     units: pd.DataFrame | None
     frameworks: dict = field(default_factory=dict)
+    veto: pd.DataFrame | None = None  # valid rows of the veto register (registers/一票否决事项登记表.xlsx)
+    bonus: pd.DataFrame | None = None  # valid rows of the bonus register (registers/加分事项登记表.xlsx)
 
 
 def _fmt(v) -> str:
@@ -312,11 +314,18 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                         file=f"departments/{p}/{d}.xlsx", found="文件不存在 file missing", expected="该期报表"))
         problems += _unit_gaps(cells, known, units, frameworks, layout, good)
 
+    # veto and bonus registers (qlwork.registers.rules): located problems, valid rows kept
+    from ..registers.rules import read_rule_registers
+
+    veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
+                                                    periods=periods or None)
+    problems += reg_problems
+
     problems = _sorted(problems)
     cells = cells.assign(valid=valid)
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
-    return CheckResult(rep, cells, units, frameworks)
+    return CheckResult(rep, cells, units, frameworks, veto, bonus)
 
 
 def _unit_gaps(cells, known, units, frameworks, layout, files) -> list[Problem]:
