@@ -317,7 +317,7 @@ def node_correlations(data, framework: Framework | None = None, *, method: str =
     X = inp.X
     groups = indicator_groups(fw, level)
     names = fw.names()
-    root_col = "total" if "total" in S.columns else fw.root
+    root_col = next((c for c in ("total_raw", "total") if c in S.columns), fw.root)
     rows = []
     for node, members in groups.groupby(groups, sort=False):
         ids = [i for i in members.index if i in X.columns]
@@ -566,7 +566,7 @@ def effective_weights(data, framework: Framework | None = None, *, weights: pd.S
         ycol = index.name or "index"
     else:
         if inp.scores is not None:
-            ycol = index or ("total" if "total" in inp.scores.columns else inp.framework.root)
+            ycol = index or next(c for c in ("total_raw", "total", inp.framework.root) if c in inp.scores.columns)
             S = inp.scores
         else:
             fw = _need_framework(inp.framework, "有效权重")

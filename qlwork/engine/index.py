@@ -326,7 +326,7 @@ def _score(prep: Prepared, current, pin, fw, spec, weight_source, *, veto, bonus
         "normalization": spec.normalization, "aggregation": spec.aggregation, "imputation": spec.imputation,
         "outliers": spec.outlier_rule, "peer_group": spec.peer_group, "comparison_groups": "peer group × period",
         "region": spec.region, "weights": weight_source, "social_share": s_share, "public": pub_source,
-        "public_detail": spec.public_source if pin is not None else None,
+        "public_detail": (pin.source if pin.source.startswith("survey") else spec.public_source) if pin is not None else None,
         "grades": [[lab, (lo if math.isfinite(lo) else None)] for lab, lo in spec.bands()], "pass_mark": spec.pass_mark,
         "bottom_n": spec.warnings.bottom_n, "bottom_min_group": spec.warnings.min_group,
         "drop_points": spec.warnings.drop_points, "rank_ties": "min", "change_rule": change_rule,
