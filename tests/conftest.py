@@ -2,7 +2,7 @@
 
 ``demo_root``: a temporary project root holding the county-scale demo province
 in ``data/raw`` (``qlwork.demo.generate_demo``), its ingested tables in
-``data/processed`` (``qlwork.io.ingest.ingest(exclude_invalid=True)``) and the
+``data/processed`` (``qlwork.io.build.ingest(exclude_invalid=True)``) and the
 official result of every period (``qlwork.workflow.score``), built once per test
 session.  ``demo_root_full`` adds what ``make data`` adds (survey, weights,
 re-scoring with the survey's public scores, sensitivity).  Subprocesses (CLI, notebooks, Voilà) find it through the
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     from qlwork.demo import generate_demo
-    from qlwork.io.ingest import ingest
+    from qlwork.io.build import ingest
 
     root = tmp_path_factory.mktemp("demo_project")
     (root / "data" / "raw").mkdir(parents=True)
