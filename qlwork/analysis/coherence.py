@@ -48,8 +48,8 @@ Formulas
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 import pandas as pd

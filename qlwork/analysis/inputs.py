@@ -2,10 +2,9 @@
 same way (directions applied, min–max within the data) — see :mod:`qlwork.analysis.coherence`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import Problem, QlworkError

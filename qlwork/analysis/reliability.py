@@ -7,7 +7,6 @@ PCA per node: SVD of the column-standardised data (n − 1), loadings = eigenvec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd

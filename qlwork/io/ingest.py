@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
-from ..errors import Problem, QlworkError, problems_frame
+from ..errors import Problem, QlworkError
 from .excel import (
     cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
     sheet_facts, split_ref, workbook_file_problem,
