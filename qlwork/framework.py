@@ -1,6 +1,6 @@
 """Indicator frameworks (指标体系): a tree of nodes whose leaves are indicators.
 
-(Over 600 lines: the schema, its loader and every located check of a framework file stay
+(Longer than 600 lines because the schema, its loader and every located check of a framework file stay
 together, so each problem's YAML path and line come from one place.)
 
 Schema (documented in ``docs/framework.md``): the top-level mapping *is* the
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .engine.grading import DEFAULT_GRADES, assign_grades
 from .errors import Problem, QlworkError
 from .io.ids import confusable_chars, describe_chars, id_problem, skeleton, text_problem
 from .paths import PACKAGE_DATA
@@ -52,8 +53,6 @@ __all__ = [
 #: Unit types seen in the source documents (单位类型).
 UNIT_TYPES = ("机关", "村居", "学校", "医院", "企业", "园区", "商会", "家庭", "景区", "大厅")
 
-#: Default grade bands: lower bounds, highest first (DOMAIN.md §1.6 convention 90/80/60).
-DEFAULT_GRADES = (("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", -math.inf))
 
 WEIGHT_TOL = 1e-6
 
@@ -341,8 +340,6 @@ class Framework:
     def grade_of(self, score: float) -> str | None:
         """Grade of one score by this framework's bands — the same rule as the index engine
         (:func:`qlwork.engine.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
-        from .engine.grading import assign_grades  # grading imports this module
-
         g = assign_grades([score], self.grades).iloc[0]
         return None if pd.isna(g) else str(g)
 

@@ -231,6 +231,7 @@ def project(tmp_path_factory) -> Path:
     shutil.copy(HERE / "files" / "ahp_clean.xlsx", raw / "ahp" / "expert_E01.xlsx")
     with _in_project(root):
         assert main(["ingest"]) == 0
+        assert main(["score", "--period", "2025H1"]) == 0  # the official result the reports read
     return root
 
 

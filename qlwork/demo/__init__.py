@@ -31,6 +31,7 @@ from .ahp import write_ahp_workbooks
 from .departments import ERROR_FILE, write_department_workbooks
 from .latent import PERIODS, indicator_values, latent_scores
 from .regions import SCALES, build_registry
+from .registers import write_register_truth, write_rule_registers
 from .survey import write_surveys
 
 __all__ = ["generate_demo", "DemoSummary", "DEFAULT_SEED", "PERIODS", "UNIT_COLUMNS"]
@@ -140,6 +141,8 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     ahp_log = write_ahp_workbooks(out, r_ahp, fws)
     sizes = write_surveys(out, r_srv, units, lat["public"], PERIODS, spec.survey_median, spec.survey_median_other)
     _write_truth(out, units, lat, errors, ahp_log, seed, scale)
+    reg_errors = write_rule_registers(out, np.random.default_rng(ss.spawn(1)[0]), units, lat["internal"], PERIODS)
+    write_register_truth(out, reg_errors)
 
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                      if p.is_file() and p not in before and p.name != MARKER)
@@ -149,7 +152,7 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
         out_dir=out, scale=scale, seed=int(seed), n_units=len(units),
         units_by_type={k: int(v) for k, v in units["unit_type"].value_counts().reindex(
             ["机关", "村居", "学校", "医院", "企业"]).items()},
-        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors),
+        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors) + len(reg_errors),
         seconds=time.perf_counter() - t0,
     )
 

@@ -233,6 +233,15 @@ class XlsxInfo:
         return next((s for s in self.sheets if s.name == name), None)
 
 
+def _letters(n: int) -> str:
+    """1-based column number → Excel letters (28 → "AB")."""
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out or "A"
+
+
 def _col_number(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -420,9 +429,7 @@ def _inspect(data: bytes, label: str, suffix: str, limits: Limits, want_facts: b
                         novalue.append(ref)
             info = SheetInfo(name, state, target, rows, cols, merged, tuple(forms), tuple(novalue))
             if info.cells > limits.max_cells:
-                from .excel import col_letter
-
-                far = f"{col_letter(min(cols, 16384))}{rows}"
+                far = f"{_letters(min(cols, 16384))}{rows}"
                 sheet_errors.append(Problem(
                     "used_range", f"工作表已用区域过大（A1:{far}，约 {info.cells:,} 个单元格，上限 {limits.max_cells:,}），"
                     "未读取；多半是远处的某个单元格有内容或格式，请删除多余的行列后另存",

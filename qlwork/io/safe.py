@@ -1,6 +1,6 @@
 """File safety: the one rule every qlwork writer follows (issue 17).
 
-(Over 600 lines on purpose: issues 15 and 17 ask for *one* file-safety module, so that a
+(Longer than 600 lines because issues 15 and 17 ask for *one* file-safety module, so that a
 writer cannot follow half of the rule; its four sections below are independent.)
 
 Four guarantees, each in one place (docs/robustness.md lists the tests that prove them):
@@ -325,7 +325,8 @@ def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.
 
     Allowed: a folder that does not exist yet (created and marked), an empty folder, a
     folder with a marker of the same ``kind``, and ``trusted`` (default: the project's
-    ``data/processed`` when ``kind == "processed"``).  Refused with a located bilingual
+    ``data/processed`` when ``kind == "processed"``) — for ``processed`` also a folder that
+    holds the store written by ``qlwork ingest`` (values.parquet and units.parquet).  Refused with a located bilingual
     error: a path that is a file, anything inside ``data/raw``, a folder marked for another
     kind, and a non-empty folder without the marker — qlwork never writes into a person's
     folder.
@@ -353,7 +354,8 @@ def claim_output_dir(folder: str | os.PathLike, kind: str, *, trusted: str | os.
                               f"the folder holds qlwork {mark.get('kind')} output, not {kind} output",
                               folder, mark.get("kind"), kind)
             return folder
-        if (trusted is not None and resolved == Path(trusted).resolve()) or not any(folder.iterdir()):
+        store = kind == "processed" and (folder / "values.parquet").is_file() and (folder / "units.parquet").is_file()
+        if (trusted is not None and resolved == Path(trusted).resolve()) or store or not any(folder.iterdir()):
             if not dry_run:
                 write_marker(folder, kind)
             return folder

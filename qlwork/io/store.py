@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 
-__all__ = ["read_store", "read_table"]
+__all__ = ["read_store", "read_user_table"]
 
 _HINTS = {
     "values.parquet": "qlwork ingest", "units.parquet": "qlwork ingest", "problems.parquet": "qlwork ingest",
@@ -77,7 +77,7 @@ def _unreadable(p: Path, cmd: str, e: Exception) -> QlworkError:
         expected=f"由 {cmd} 写出的完整 Parquet 文件 a complete Parquet file written by {cmd}"))
 
 
-def read_table(path: str | Path, *, required: Sequence[str] = (), any_of: Sequence[str] = (),
+def read_user_table(path: str | Path, *, required: Sequence[str] = (), any_of: Sequence[str] = (),
                what: str = "表格") -> pd.DataFrame:
     """A user-given table (``--public FILE``): Parquet through :func:`read_store`, anything else
     as CSV through the raw-file checks (a regular file within the size limit, encoding
@@ -87,7 +87,7 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), any_of: Sequen
     if p.suffix.lower() == ".parquet":
         t = read_store(p)
     else:
-        from ..survey.read import read_csv_table
+        from .csvtext import read_csv_table
 
         t, _ = read_csv_table(p, label=str(p))
         for c in t.columns:  # numbers as numbers (read_csv_table keeps text)

@@ -107,7 +107,8 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
                      sensitivity: Any = None, compare: Any = None, history: pd.DataFrame | None = None,
                      data_files: Iterable[str | Path] | None = None, data_root: str | Path | None = None,
                      pdf: bool = False, charts: bool = True, unit_reports: bool = True, notices: bool = True,
-                     progress: bool = True, issuer: str | None = None, root: str | Path | None = None) -> ReportSet:
+                     progress: bool = True, issuer: str | None = None, root: str | Path | None = None,
+                     scope_units: Iterable[str] | None = None, rescored: str | None = None) -> ReportSet:
     """Write the full report set for one or more IndexResults (one per framework).
 
     Parameters
@@ -121,6 +122,10 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     history : long table (unit_id, period, total) of earlier periods for the trend charts
     data_files, data_root : input files listed with SHA-256 in 方法说明 (paths relative to data_root)
     pdf : print reports and notices to PDF with headless Chromium when available
+    scope_units : the scope's units (a filter on the official result: every number, rank and peer
+        statistic stays the official one); None = every unit of the results
+    rescored : a label (e.g. 范围内重新评分（非正式结果）) printed on every page and sheet when the
+        results were re-scored inside the scope; no warning notices are issued then
     """
     res_list = list(results) if isinstance(results, (list, tuple)) else [results]
     if not res_list:
@@ -133,11 +138,12 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     data_files = list(data_files or [])
     with _sigterm_as_exit(), output_errors(target):  # disk full → a message naming the report folder
         return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
-                         data_root, pdf, charts, unit_reports, notices, progress, issuer)
+                         data_root, pdf, charts, unit_reports, notices and not rescored, progress, issuer,
+                         None if scope_units is None else set(map(str, scope_units)), rescored)
 
 
 def _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files, data_root,
-              pdf, charts, unit_reports, notices, progress, issuer) -> ReportSet:
+              pdf, charts, unit_reports, notices, progress, issuer, scope_units=None, rescored=None) -> ReportSet:
     timing: dict[str, float] = {}
     messages: list[str] = []
     st = staging_dir(target, keep_existing=subset is not None)
@@ -149,15 +155,20 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             n = len(res_list)
             t0 = time.perf_counter()
             b = UnitReportBuilder(res, sensitivity=_pick(sensitivity, fw.id, n), history=history,
-                                  compare=_pick(compare, fw.id, n), period=period, scope=scope)
+                                  compare=_pick(compare, fw.id, n), period=period, scope=scope,
+                                  scope_ids=scope_units, rescored=rescored)
+            if not b.unit_ids():
+                continue
             timing["peer statistics"] = timing.get("peer statistics", 0) + time.perf_counter() - t0
             stem = f"清廉指数_{safe_filename(period)}_{safe_filename(scope)}_{safe_filename(fw.id)}"
             chart_map: dict[str, list[Path]] = {}
             if charts:
                 t0 = time.perf_counter()
                 cmp = _pick(compare, fw.id, n)
-                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=safe_filename(fw.id),
-                                                   divergence=cmp if isinstance(cmp, pd.DataFrame) else None)
+                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens,
+                                                   stem=safe_filename(fw.id),
+                                                   divergence=cmp if isinstance(cmp, pd.DataFrame) else None,
+                                                   units=b.unit_ids())
                 for k, v in skipped.items():
                     messages.append(f"图表 {fw.id}/{k} 未生成 (chart skipped): {v}")
                 written["charts"] += [p for ps in chart_map.values() for p in ps]
@@ -183,6 +194,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
                 written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{safe_filename(fw.id)}.xlsx"))
                 timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
             f = result_frame(res)
+            f = f[f["unit_id"].isin(set(b.unit_ids()))]
             for _, r in f.iterrows():
                 index_rows.append({"unit_id": r["unit_id"], "unit_name": r.get("unit_name", ""),
                                    "unit_type": r.get("unit_type", ""), "total": r.get("total"),
@@ -229,14 +241,13 @@ def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, writte
     from urllib.parse import quote
 
     from .notices import notice_filename
-    from .unit_report import report_filename
 
     # links by unit id → the file written for it (names come from qlwork.io.safe.safe_filename)
     unit_files, notice_files = {}, {}
     for r in rows:
         uid = str(r["unit_id"])
-        if (st / "units" / report_filename(uid)).is_file():
-            unit_files[uid] = "units/" + quote(report_filename(uid))
+        if (st / "units" / safe_filename(uid, suffix=".html")).is_file():
+            unit_files[uid] = "units/" + quote(safe_filename(uid, suffix=".html"))
         if (st / "notices" / notice_filename(uid)).is_file():
             notice_files[uid] = "notices/" + quote(notice_filename(uid))
     rows = sorted(rows, key=lambda r: (-(r["total"] if r["total"] == r["total"] and r["total"] is not None

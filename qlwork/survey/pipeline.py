@@ -101,7 +101,7 @@ def read_margins(path: str | Path, *, root: str | Path | None = None, label: str
     and a cell listed twice.  Returns the table with ``population`` as float and ``_row``
     (the line in the file)."""
     from ..io.excel import normalize_text, parse_number
-    from .read import read_csv_table
+    from ..io.csvtext import read_csv_table
 
     label = label or str(path)
     df, _ = read_csv_table(path, label=label, root=root)

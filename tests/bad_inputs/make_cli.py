@@ -13,6 +13,7 @@ from __future__ import annotations
 from make_corpus import survey, survey_rows, write_bytes  # noqa: E402 - sibling script
 
 P = "2025H1"
+RESCORE = ["score", "--period", P]  # the official result is scored again from the altered store
 
 
 def build_cli(case) -> None:
@@ -110,15 +111,15 @@ def build_cli(case) -> None:
         note="边际表中男性人口为 0，但有男性受访者（原先被悄悄加权为 0） population 0 where respondents exist")
     # ---- ids that would escape the output folder (validation is the first wall, file names the second)
     cli("report_traversal_unit_id", ["report", "--period", P, "--no-charts", "--quiet"], exit=0,
-        out="data/processed/reports", project=[{"rename_unit": "U1", "to": "../../../../../raw/pwned"}],
+        out="data/processed/reports", project=[{"rename_unit": "U1", "to": "../../../../../raw/pwned"}], before=[RESCORE],
         expect=["data/processed/reports/2025H1/全部/units/raw_pwned-*.html"],
         note="数据存储中的单位编码是 ../../../../../raw/pwned：报告写在输出文件夹内（原先写到 data/raw/pwned.html）")
     cli("report_slash_unit_id", ["report", "--period", P, "--no-charts", "--quiet"], exit=0,
-        out="data/processed/reports", project=[{"rename_unit": "U2", "to": "YY/001"}],
+        out="data/processed/reports", project=[{"rename_unit": "U2", "to": "YY/001"}], before=[RESCORE],
         expect=["data/processed/reports/2025H1/全部/units/YY_001-*.html"],
         note="单位编码 YY/001：不再报 traceback the id YY/001 no longer crashes the report")
     cli("report_reserved_unit_id", ["report", "--period", P, "--no-charts", "--quiet"], exit=0,
-        out="data/processed/reports", project=[{"rename_unit": "U3", "to": "CON"}],
+        out="data/processed/reports", project=[{"rename_unit": "U3", "to": "CON"}], before=[RESCORE],
         expect=["data/processed/reports/2025H1/全部/units/_CON-*.html"], note="单位编码 CON（Windows 设备名） a device name")
     # ---- disk full while writing: a located message, the old output intact
     for id_, argv, target in [
