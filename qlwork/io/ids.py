@@ -18,6 +18,7 @@ names the letters of another script that pass for Latin.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -54,12 +55,26 @@ def _invisible(ch: str) -> bool:
     return ch in INVISIBLE or unicodedata.category(ch) in ("Cf", "Zl", "Zp")
 
 
+_INVISIBLE_RE = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
+# letters that pass for digits, for the skeleton of a plain ASCII id (the common case, at C speed)
+_ASCII_SKELETON = str.maketrans("OoIl|", "00111")
+
+
+def _plain(s: str) -> bool:
+    """True for text whose every character is printable and visible — no control, format,
+    separator, private-use or unassigned character (``str.isprintable`` tests exactly those
+    categories, at C speed; spaces other than ASCII count as unprintable too)."""
+    return s.isprintable() and not _INVISIBLE_RE.search(s)
+
+
 def id_problem(value: Any, *, max_chars: int = 64) -> tuple[str, str, str, str] | None:
     """``(code, 中文, English, found)`` when ``value`` cannot be an id, else None.
 
     Codes: ``unsafe_id`` (path separator, ``..``, control, invisible, private-use or
     unassigned character) and ``id_too_long``."""
     s = str(value)
+    if _plain(s) and "/" not in s and "\\" not in s and ".." not in s and len(s) <= max_chars:
+        return None  # the common case, decided at C speed
     ctrl = [c for c in s if unicodedata.category(c) == "Cc"]
     if ctrl:
         return ("unsafe_id", f"编码含控制字符 {describe_chars(ctrl)}", f"id holds control characters "
@@ -87,6 +102,8 @@ def text_problem(value: Any, *, max_chars: int = 200) -> tuple[str, str, str, st
     something: control characters (``bad_text``), invisible characters (``bad_text``), or
     more than ``max_chars`` characters (``text_too_long``)."""
     s = str(value)
+    if _plain(s.replace(" ", "")) and len(s) <= max_chars:
+        return None
     ctrl = [c for c in s if unicodedata.category(c) == "Cc"]
     if ctrl:
         return ("bad_text", f"文字含控制字符 {describe_chars(ctrl)}，无法写入报告和 Excel",
@@ -105,6 +122,8 @@ def confusable_chars(value: Any) -> list[str]:
     """Letters of another script in ``value`` that pass for Latin ones — only when the id
     also holds Latin letters or digits (a whole-Cyrillic name is not a look-alike)."""
     s = str(value)
+    if s.isascii():
+        return []
     conf = [c for c in s if c in _CONFUSABLE]
     if conf and any(c.isascii() and c.isalnum() for c in s):
         return conf
@@ -116,7 +135,11 @@ def skeleton(value: Any, *, fold_case: bool = True) -> str:
     dropped, Cyrillic/Greek look-alikes mapped to Latin.  Equal skeletons = look-alikes.
     ``fold_case=False`` keeps case (framework ids: node ``A`` and indicator ``a`` are fine —
     they never share a file name; unit ids are case-folded because they do)."""
-    s = unicodedata.normalize("NFKC", str(value))
+    s = str(value)
+    if s.isascii() and s.isprintable():
+        s = s.strip().translate(_ASCII_SKELETON)
+        return s.casefold() if fold_case else s
+    s = unicodedata.normalize("NFKC", s)
     s = "".join(_CONFUSABLE.get(c, c) for c in s if not _invisible(c) and unicodedata.category(c) != "Cc")
     s = "".join(_AS_DIGIT.get(c, c) for c in s.strip())
     return s.casefold() if fold_case else s
