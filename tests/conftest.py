@@ -41,6 +41,7 @@ def demo_root(tmp_path_factory) -> Path:
 FULL_STEPS = (
     ["weights"],
     *(["survey", "--period", p] for p in ("2024H1", "2024H2", "2025H1", "2025H2")),
+    ["score", "--period", "all"],
     ["sensitivity", "--period", "2025H2", "--draws", "400", "--no-progress"],
 )
 

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..dashboard import VOILA_TEMPLATE, voila_share_dir
 from ..errors import Problem, QlworkError
 from ..paths import project_root
 
@@ -95,6 +96,8 @@ def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | 
         f"--port={int(port)}",
         "--Voila.port_retries=0",
         "--VoilaConfiguration.show_tracebacks=False",
+        # Voilà's lab template without its CDN links (qlwork/dashboard/share, on JUPYTER_PATH)
+        f"--VoilaConfiguration.template={VOILA_TEMPLATE}",
     ]
 
 
@@ -123,6 +126,7 @@ def _run(args) -> int:
     # The kernel runs with cwd = dashboards/; pin the data root explicitly.
     env.setdefault("QLWORK_ROOT", str(project_root()))
     env.setdefault("MPLBACKEND", "Agg")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(voila_share_dir()), env.get("JUPYTER_PATH", "")) if p)
     print(f"评审看板 review dashboard: {dashboard_url(host, port)}", flush=True)
     if host in ("0.0.0.0", "::"):
         print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"
