@@ -83,13 +83,25 @@ def check_extra_options(options: list[str] | tuple[str, ...]) -> list[str]:
     return list(options)
 
 
+def _voila_main() -> str:
+    """``python -c`` code that runs Voilà with qlwork's template folder on ``JUPYTER_PATH``.
+
+    Voilà finds templates only through ``JUPYTER_PATH``; setting it in the server process
+    itself keeps the command self-contained (whoever starts it, with whatever environment)
+    and imports nothing of qlwork there."""
+    share = str(voila_share_dir())
+    return ("import os, sys; p = os.environ.get('JUPYTER_PATH'); "
+            f"os.environ['JUPYTER_PATH'] = os.pathsep.join([{share!r}] + ([p] if p else [])); "
+            "from voila.app import main; sys.exit(main())")
+
+
 def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The Voilà command line; run it with ``cwd=dashboards_dir()`` so that
     ``voila.json`` there is read and only that folder is served.  ``extra``
     settings (checked by :func:`check_extra_options`) come before the fixed
     ones, so the fixed ones win."""
     return [
-        sys.executable, "-m", "voila", ".",
+        sys.executable, "-c", _voila_main(), ".",
         *check_extra_options(extra),
         "--no-browser",
         f"--Voila.ip={host}",
@@ -126,7 +138,6 @@ def _run(args) -> int:
     # The kernel runs with cwd = dashboards/; pin the data root explicitly.
     env.setdefault("QLWORK_ROOT", str(project_root()))
     env.setdefault("MPLBACKEND", "Agg")
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(voila_share_dir()), env.get("JUPYTER_PATH", "")) if p)
     print(f"评审看板 review dashboard: {dashboard_url(host, port)}", flush=True)
     if host in ("0.0.0.0", "::"):
         print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"

@@ -88,7 +88,26 @@ class ReviewDashboard:
 
     # ------------------------------------------------------------ helpers for tabs
     def guard(self, context: str):
-        return guarded(self.error, context)
+        """Decorator for callbacks: errors become an alert; while it runs the app carries the
+        class ``qlw-busy`` (a browser test waits for it to go: the view is then complete)."""
+        inner = guarded(self.error, context)
+
+        def deco(fn):
+            g = inner(fn)
+
+            @functools.wraps(fn)
+            def run(*a, **k):
+                self._depth = getattr(self, "_depth", 0) + 1
+                if self._depth == 1 and hasattr(self, "widget"):
+                    self.widget.add_class("qlw-busy")
+                try:
+                    return g(*a, **k)
+                finally:
+                    self._depth -= 1
+                    if self._depth == 0 and hasattr(self, "widget"):
+                        self.widget.remove_class("qlw-busy")
+            return run
+        return deco
 
     @property
     def framework(self):

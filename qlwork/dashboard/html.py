@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -19,7 +20,7 @@ from ..labels import COLUMN_LABELS, VETO_COLOR, WARNING_SHORT, grade_color, peri
 
 __all__ = ["esc", "fmt", "fmt_int", "is_missing", "info_html", "error_html", "grade_badge", "warning_badges",
            "change_html", "text_colour", "table_html", "scope_css", "label", "period_label", "ERROR_CLASS",
-           "TABLE_CSS", "view_head", "td", "warning_codes"]
+           "TABLE_CSS", "view_head", "td", "warning_codes", "relative_path"]
 
 ERROR_CLASS = "qlwork-error"
 
@@ -63,10 +64,19 @@ def info_html(text: str, cls: str = "qlw-info") -> str:
             f'padding:8px 12px;border-radius:4px;margin:4px 0">{text}</div>')
 
 
+def relative_path(path: Any) -> str:
+    """A file as a person should read it on the page: relative to the project (``data/…``),
+    never the folders of the server."""
+    s = str(path or "").replace("\\", "/")
+    if "/data/" in s:
+        return "data/" + s.split("/data/", 1)[1]
+    return s.rsplit("/", 1)[-1] if s.startswith("/") or re.match(r"^[A-Za-z]:/", s) else s
+
+
 def error_html(exc: BaseException | str, *, context: str = "") -> str:
     """A readable Chinese alert for an exception (no traceback; located problems listed)."""
     if isinstance(exc, QlworkError):
-        body = "<br>".join(esc(p) for p in exc.problems)
+        body = "<br>".join(esc(replace(p, file=relative_path(p.file)) if p.file else p) for p in exc.problems)
     elif isinstance(exc, BaseException):
         body = esc(f"{type(exc).__name__}: {exc}")
     else:
@@ -139,12 +149,14 @@ TABLE_CSS = """<style>
 .qlw-table td.c{text-align:center}
 .qlw-table td.name{max-width:16em;overflow:hidden;text-overflow:ellipsis}
 .qlw-table td.warn{white-space:normal;min-width:6em;text-align:left}
+.qlw-table.qlw-wrap td{white-space:normal;vertical-align:top}
 .qlw-table tr.qlw-changed td{background:#fff7d6}
 .qlw-table tr:hover td{background:#eef5ff}
 .qlw-table small{color:#777}
 .qlw-head{font-size:15px;font-weight:600;margin:4px 0 2px 0;color:#1f2937}
 .qlw-sub{color:#555;margin:2px 0 6px 0}
 .qlw-sentences li{margin:2px 0}
+.qlw-cols{columns:2 26em;column-gap:28px}
 </style>"""
 
 

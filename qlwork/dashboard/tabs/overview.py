@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...labels import COLUMN_LABELS, WARNING_SHORT, period_label
-from ..html import TABLE_CSS, esc, info_html, is_missing, table_html, td, warning_codes
+from ..html import TABLE_CSS, esc, info_html, is_missing, relative_path, table_html, td, warning_codes
 from . import Tab, register_tab
 
 __all__ = ["OverviewTab", "period_problems", "MAX_PROBLEMS"]
@@ -46,10 +46,9 @@ class OverviewTab(Tab):
         f = app.state.filters
         fw = app.framework
         scope = app.scope_rows()
-        prj = app.data.project
         head = self.head(f"{esc(period_label(f.period))} · {esc(fw.name)} · {esc(f.scope_label())}",
                          f"筛选范围内 {len(scope)} 个单位", n_units=len(scope))
-        parts = [TABLE_CSS, head, self._problems(f.period, prj), self._counts(scope, f), self._notes(scope),
+        parts = [TABLE_CSS, head, self._problems(f.period), self._counts(scope, f), self._notes(scope),
                  self._provenance(f.period)]
         self.out.value = "".join(parts)
 
@@ -88,7 +87,7 @@ class OverviewTab(Tab):
                 + (table_html([("file", "输入文件（项目内相对路径）"), ("sha", "SHA-256（前 12 位）")], rows,
                               cls="qlw-inputs", attrs='style="width:auto"') if rows else ""))
 
-    def _problems(self, period: str, prj) -> str:
+    def _problems(self, period: str) -> str:
         allp = self.app.data.problems()
         p = period_problems(allp, period)
         n_all = 0 if allp is None else len(allp)
@@ -98,8 +97,8 @@ class OverviewTab(Tab):
             return title + info_html("没有校验记录（problems.parquet）：请运行 <code>qlwork ingest --exclude-invalid</code>。")
         if p.empty:
             return title + "<div style='color:#555'>本期数据没有被排除的单元格。</div>"
-        cols = [("where", "位置（文件 · 工作表 · 行 · 列）"), ("message", "问题与处理"), ("found", "发现"),
-                ("expected", "应为"), ("severity", "级别")]
+        cols = [("where", "位置（文件 · 工作表 · 行 · 列）"), ("message", "问题"), ("found", "发现"),
+                ("expected", "应为"), ("severity", "处理")]
         rows = []
         for r in p.head(MAX_PROBLEMS).itertuples():
             where = " · ".join(str(x) for x in (_rel(r.file, raw=True), r.sheet,
@@ -108,23 +107,27 @@ class OverviewTab(Tab):
             rows.append({"where": td(esc(where), "t"), "message": td(esc(r.message), "t"),
                          "found": td(esc("" if is_missing(r.found) else r.found), "t"),
                          "expected": td(esc("" if is_missing(r.expected) else r.expected), "t"),
-                         "severity": td("警告" if str(r.severity) == "warning" else "已排除", "t"),
+                         "severity": td(_handling(r.code, r.severity), "t", ' style="white-space:nowrap"'),
                          "_attrs": f' data-code="{esc(r.code)}"'})
         more = f"<div style='color:#777'>仅列出前 {MAX_PROBLEMS} 条。</div>" if len(p) > MAX_PROBLEMS else ""
         return (title + "<div style='color:#555'>以下单元格的值未被采用（文件路径相对于 data/raw）：</div>"
-                + table_html(cols, rows, cls="qlw-problems") + more)
+                + table_html(cols, rows, cls="qlw-problems qlw-wrap") + more)
 
 
 def _rel(path, raw: bool = False) -> str:
-    """A path as a person should read it: relative, never this server's folders."""
-    s = str(path or "").replace("\\", "/")
-    for marker in ("/data/raw/", "/data/processed/"):
-        if marker in s:
-            s = s.split(marker, 1)[1] if raw else "data/" + s.split("/data/", 1)[1]
-    if s.startswith("/"):
-        s = s.rsplit("/", 1)[-1]
-    return s
+    """A path relative to the project (``raw``: relative to data/raw, as problems.parquet names files)."""
+    s = relative_path(path)
+    return s.split("data/raw/", 1)[1] if raw and s.startswith("data/raw/") else s
 
 
 def _rel_command(cmd: str) -> str:
     return " ".join(_rel(t) if t.startswith("/") else t for t in str(cmd).split())
+
+
+def _handling(code, severity) -> str:
+    """How the value was treated, in the words of the review meeting."""
+    if str(severity) == "warning":
+        return "已按规则修正"
+    if str(code) in ("missing_value", "period_gap"):
+        return "缺失（按评分规格处理）"
+    return "未采用"

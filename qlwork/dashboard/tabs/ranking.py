@@ -228,7 +228,7 @@ class RankingTab(Tab):
         nw = int((rows["warnings"].fillna("").astype(str) != "").sum())
         parts.append(f"有预警 <b>{nw}</b> 个")
         parts.append(f"综合得分平均 <b>{rows['total'].mean():.2f}</b>")
-        return "　".join(parts) + ("　<small>（序号为当前排序下的位置；同类名次为全省同类单位中的正式名次）</small>")
+        return "　".join(parts) + ("　<small>（序号为当前排序下的位置；同类名次为该单位在全部同类单位中的正式名次）</small>")
 
     def _chart_png(self, rows: pd.DataFrame, start: int) -> bytes | None:
         if not len(rows):

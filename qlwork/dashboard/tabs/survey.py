@@ -81,11 +81,14 @@ class SurveyTab(Tab):
             rows.append({"group": td(esc(g), "t"), "n": td(int(r["n"])),
                          **{k: td(fmt(r.get(k), 3)) for k in ("spearman", "kendall_tau_b", "ccc")},
                          "bias": td(fmt(r.get("ba_bias"), 2)),
-                         "loa": td(f"{fmt(r.get('ba_loa_low'), 2)} ～ {fmt(r.get('ba_loa_high'), 2)}")})
+                         "loa": td("—" if _nan(r.get("ba_loa_low")) else
+                                   f"{fmt(r.get('ba_loa_low'), 2)} ～ {fmt(r.get('ba_loa_high'), 2)}")})
         cols = [("group", COLUMN_LABELS["unit_type"]), ("n", "单位数"), ("spearman", "Spearman ρ"),
                 ("kendall_tau_b", "Kendall τ-b"), ("ccc", "Lin CCC"), ("bias", "平均差（专业分−群众评价）"),
                 ("loa", "95% 一致性界限")]
         stats = table_html(cols, rows, cls="qlw-agreement", attrs='style="width:auto"')
+        if (ag["n"] < MIN_UNITS).any():
+            stats += f"<div style='color:#777;font-size:12px'>单位数少于 {MIN_UNITS} 个的类型不计算一致性统计量（—）。</div>"
         div = both[both["diverges"]].sort_values(["resid_gap" if "resid_gap" in both.columns else "public", "unit_id"])
         n_div = len(div)
         items = "".join(

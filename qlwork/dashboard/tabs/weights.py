@@ -137,11 +137,15 @@ class WeightsTab(Tab):
         self.reset_btn.on_click(g("恢复正式权重")(lambda _b: self.reset()))
         intro = w.HTML("<div style='color:#555'>模拟：拖动滑块调整一级指标权重（其余按比例调整，合计始终为 1；二级及以下沿用正式权重），"
                        "查看排名与等级如何变化。<b>这是模拟，不是正式结果</b>；恢复正式权重时与正式结果完全一致。</div>")
+        self.summary.layout = w.Layout(flex="1 1 520px", min_width="0")
+        controls = w.VBox([w.HBox([self.preset_dd, self.reset_btn],
+                                  layout=w.Layout(grid_gap="4px 10px", align_items="center")),
+                           self.slider_box, self.wsum], layout=w.Layout(flex="0 0 auto"))
         self.box.children = [
             self.head_html, intro,
-            w.HBox([self.preset_dd, self.reset_btn], layout=w.Layout(grid_gap="4px 10px", align_items="center")),
-            w.HBox([self.slider_box, self.wsum], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
-            self.summary, w.Box([self.table], layout=w.Layout(width="100%", overflow="auto"))]
+            w.HBox([controls, self.summary], layout=w.Layout(flex_flow="row wrap", align_items="flex-start",
+                                                             grid_gap="4px 24px", width="100%")),
+            w.Box([self.table], layout=w.Layout(width="100%", overflow="auto"))]
 
     # ------------------------------------------------------------ sliders
     def _setup(self):
@@ -201,6 +205,11 @@ class WeightsTab(Tab):
         finally:
             self._lock = False
         self.weights = new
+        self._lock = True
+        try:
+            self.preset_dd.value = None  # the weights shown are no preset any more
+        finally:
+            self._lock = False
         self.refresh(force=True)
 
     def _on_preset(self, ch):
@@ -225,7 +234,7 @@ class WeightsTab(Tab):
             self._setup()
         fw = app.framework
         weights = self.current_weights()
-        self.wsum.value = (f"<div style='padding:6px 12px;color:#345'>权重合计 "
+        self.wsum.value = (f"<div style='padding:2px 0 6px 88px;color:#345'>权重合计 "
                            f"<b class='qlw-wtotal'>{sum(self.slider_weights().values()):.3f}</b></div>")
         scope = app.scope_rows()
         sim = simulate(app.index_result, scope, weights)
