@@ -27,12 +27,9 @@ so a tab never shows content of an earlier selection.  Errors inside ``build`` o
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..html import view_head
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..app import ReviewDashboard
 
 __all__ = ["Tab", "register_tab", "tab_types", "BUILTIN"]
 
@@ -50,7 +47,7 @@ class Tab:
     order: int = 100
     uses_unit: bool = False  # re-render when the selected unit changes too
 
-    def __init__(self, app: "ReviewDashboard"):
+    def __init__(self, app: Any):  # the ReviewDashboard (not imported: app imports the tabs)
         import ipywidgets as w
 
         self.w = w
