@@ -107,9 +107,11 @@ def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | 
         f"--Voila.ip={host}",
         f"--port={int(port)}",
         "--Voila.port_retries=0",
-        "--VoilaConfiguration.show_tracebacks=False",
-        # Voilà's lab template without its CDN links (qlwork/dashboard/share, on JUPYTER_PATH)
+        # Voilà's lab template without its CDN links (qlwork/dashboard/share, on JUPYTER_PATH);
+        # a viewer cannot switch it back with ?template=lab (which would fetch from a CDN)
         f"--VoilaConfiguration.template={VOILA_TEMPLATE}",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.show_tracebacks=False",
     ]
 
 

@@ -16,10 +16,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from ..errors import QlworkError
-from ..labels import COLUMN_LABELS, VETO_COLOR, WARNING_SHORT, grade_color, period_label
+from ..labels import VETO_COLOR, WARNING_SHORT, grade_color, period_label
 
 __all__ = ["esc", "fmt", "fmt_int", "is_missing", "info_html", "error_html", "grade_badge", "warning_badges",
-           "change_html", "text_colour", "table_html", "scope_css", "label", "period_label", "ERROR_CLASS",
+           "change_html", "text_colour", "table_html", "scope_css", "period_label", "ERROR_CLASS",
            "TABLE_CSS", "view_head", "td", "warning_codes", "relative_path"]
 
 ERROR_CLASS = "qlwork-error"
@@ -51,11 +51,6 @@ def fmt_int(v: Any) -> str:
     except (TypeError, ValueError):
         return "—"
     return "—" if math.isnan(f) else str(int(round(f)))
-
-
-def label(col: str) -> str:
-    """The Chinese label of a result column (qlwork.labels.COLUMN_LABELS)."""
-    return COLUMN_LABELS.get(col, col)
 
 
 def info_html(text: str, cls: str = "qlw-info") -> str:
