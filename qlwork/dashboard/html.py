@@ -56,7 +56,7 @@ def fmt_int(v: Any) -> str:
 def info_html(text: str, cls: str = "qlw-info") -> str:
     """A neutral hint box (``text`` is HTML: escape what you put in)."""
     return (f'<div class="{cls}" style="border:1px solid #bcd;background:#f3f7fb;color:#245;'
-            f'padding:8px 12px;border-radius:4px;margin:4px 0">{text}</div>')
+            f'padding:8px 12px;border-radius:4px;margin:4px 0;box-sizing:border-box;max-width:100%">{text}</div>')
 
 
 def relative_path(path: Any) -> str:
@@ -78,7 +78,7 @@ def error_html(exc: BaseException | str, *, context: str = "") -> str:
         body = esc(exc)
     title = "操作未完成" + (f"（{esc(context)}）" if context else "")
     return (f'<div class="{ERROR_CLASS}" style="border:1px solid #d9534f;background:#fdf0ef;'
-            f'color:#a94442;padding:8px 12px;border-radius:4px;margin:4px 0">'
+            f'color:#a94442;padding:8px 12px;border-radius:4px;margin:4px 0;box-sizing:border-box;max-width:100%">'
             f"<b>{title}</b><br>{body}<br><small>请检查所选条件或数据后重试；如问题持续，请联系数据管理员。"
             f" The action failed; details above.</small></div>")
 
