@@ -38,7 +38,7 @@ class OverviewTab(Tab):
     key, title, order = "overview", "数据概况", 60
 
     def build(self):
-        self.out = self.w.HTML(layout=self.w.Layout(width="100%")).add_class("qlw-overview")
+        self.out = self.w.HTML().add_class("qlw-overview")
         self.box.children = [self.out]
 
     def render(self):

@@ -67,7 +67,7 @@ class SensitivityTab(Tab):
 
     def build(self):
         w = self.w
-        self.out = w.HTML(layout=w.Layout(width="100%")).add_class("qlw-sensitivity")
+        self.out = w.HTML().add_class("qlw-sensitivity")
         self.listing = w.HTML(layout=w.Layout(flex="1 1 640px", min_width="0")).add_class("qlw-sens-list")
         self.chart_grades = image("qlw-sens-grades", "100%")
         self.chart_ranks = image("qlw-sens-ranks", "100%")

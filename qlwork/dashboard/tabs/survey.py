@@ -49,7 +49,7 @@ class SurveyTab(Tab):
 
     def build(self):
         w = self.w
-        self.out = w.HTML(layout=w.Layout(width="100%")).add_class("qlw-survey")
+        self.out = w.HTML().add_class("qlw-survey")
         self.chart = image("qlw-survey-chart", "620px")
         self.listing = w.HTML(layout=w.Layout(flex="1 1 420px", min_width="320px")).add_class("qlw-survey-list")
         self.box.children = [self.out, w.HBox([self.chart, self.listing],

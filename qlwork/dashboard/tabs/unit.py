@@ -83,7 +83,7 @@ class UnitTab(Tab):
         self.dl_btn = w.Button(description="下载体检报告单", layout=w.Layout(width="130px")).add_class("qlw-unit-dl")
         self.links = w.HTML().add_class("qlw-unit-links")
         self.head_html = w.HTML().add_class("qlw-unit-head")
-        self.card = w.HTML(layout=w.Layout(width="100%")).add_class("qlw-unit-card")
+        self.card = w.HTML().add_class("qlw-unit-card")
         self.panels = w.VBox().add_class("qlw-unit-panels")
         self._busy = False
         self.search_tx.observe(g("搜索单位")(self._on_search), "value")
