@@ -363,7 +363,7 @@ def _page_content(html: str, closing: int) -> str:
 def test_unit_card_is_the_printed_report(app, data, root):
     from qlwork.report.unit_report import UnitReportBuilder
     from qlwork.workflow import load_result
-    from qlwork.workflow.reporting import _sensitivity_for
+    from qlwork.workflow.reporting import sensitivity_tables
 
     app.set_filter(city=ALL, county=ALL, period=data.periods[-1], framework="QLI")
     t = app.tab("unit")
@@ -371,7 +371,7 @@ def test_unit_card_is_the_printed_report(app, data, root):
     app.show_tab("unit")
     assert "qlw-unit-hint" in t.card.value and "<img" not in t.card.value and "<svg" not in t.card.value
     off = load_result(Path(root) / "data" / "processed", data.periods[-1])
-    sens = _sensitivity_for(data.project, data.periods[-1], off, 0, None, False)
+    sens = sensitivity_tables(data.project, data.periods[-1], off, 0, None, False)
     for fid in ("QLI", "QLV"):
         app.set_filter(framework=fid)
         res = off.results[fid]
