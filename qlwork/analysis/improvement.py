@@ -154,14 +154,16 @@ def improvement_lines(result, units: Iterable[str] | None = None, lines: Iterabl
 
 def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable[str] = LINE_KINDS,
             cost: CostRule | None = None, resolution: float | Mapping[str, float] | None = None,
-            verify: bool = True) -> ImprovementPlan:
+            verify: bool | str = True, n_show: int = 3) -> ImprovementPlan:
     """The improvement plan of ``units`` (default every unit; ``"warned"``: units with a warning).
 
     ``lines``: which lines (``pass``, ``grade``, ``bottom_n``); ``cost``: the
     :class:`CostRule` of "cheapest"; ``resolution``: grid step of raw values (one
     number, or per indicator id; default :func:`resolution_of`); ``verify``: re-score
     every suggestion with the engine (:func:`qlwork.analysis.rescore.rescore`) and
-    check that it crosses its line and that one grid step less does not.
+    check that it crosses its line and that one grid step less does not
+    (``"shown"``: only the ``n_show`` cheapest singles of each line and the
+    combinations — what the reports print).
     """
     from .improvement_search import combo, lev, singles, singles_engine
 
@@ -229,19 +231,26 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
     combo_ok = np.array([r["values"] is not None for r in comb_rows], bool)
     combo_verified = np.full(len(L), np.nan)
     if verify and len(S):
-        _verify_singles(ctx, S)
+        _verify_singles(ctx, S, n_show if verify == "shown" else None)
     if verify and len(C):
         combo_T, combo_verified = _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified)
     return _assemble(ctx, fw, L, S, C, comb_rows, combo_T, combo_ok, combo_verified, cost, resolution, verify, lines)
 
 
-def _verify_singles(ctx, S):
-    """Re-score each crossing single at its value and one grid step less; move it until the engine agrees."""
+def _verify_singles(ctx, S, top: int | None = None):
+    """Re-score each crossing single (or the ``top`` cheapest of each line) at its value and one grid
+    step less; move it until the engine agrees."""
     from .improvement_search import lev
     from .rescore import rescore
 
     m = ctx.model
-    todo = np.flatnonzero(S["crosses"].to_numpy())
+    cross = S["crosses"].to_numpy()
+    if top is not None:
+        rank_in_line = S.assign(_e=S["effort"]).loc[cross].groupby("_line")["_e"].rank(method="first")
+        pick = np.zeros(len(S), bool)
+        pick[rank_in_line.index[rank_in_line.to_numpy() <= top]] = True
+        cross = cross & pick
+    todo = np.flatnonzero(cross)
     k = S["_k"].to_numpy().copy()
     kf = S["_k_first"].to_numpy()
     u, j, t = S["_u"].to_numpy(), S["_j"].to_numpy(), S["_target_units"].to_numpy()
@@ -265,8 +274,8 @@ def _verify_singles(ctx, S):
         k[todo[~c_at]] += 1
         k[todo[c_at & c_below]] -= 1
         todo = todo[~fine]
-    S["verified"] = pd.array(np.where(S["crosses"].to_numpy(), good, pd.NA), dtype="boolean")
-    moved = S["crosses"].to_numpy() & (k != S["_k"].to_numpy())
+    S["verified"] = pd.array(np.where(cross, good, pd.NA), dtype="boolean")
+    moved = cross & (k != S["_k"].to_numpy())
     if moved.any():
         S.loc[moved, "target_value"] = lev(ctx, j[moved], k[moved]) * m.direction[j[moved]]
         S.loc[moved, "_k"] = k[moved]
@@ -294,6 +303,8 @@ def _assemble(ctx, fw, L, S, C, comb_rows, combo_T, combo_ok, combo_verified, co
     d = ctx.d
     names = fw.names()
     units_of = {i: fw.indicators[i].unit for i in fw.indicator_ids}
+    rlo = {i: fw.indicators[i].valid_range[0] for i in fw.indicator_ids}
+    rhi = {i: fw.indicators[i].valid_range[1] for i in fw.indicator_ids}
 
     def published(T):
         return publish_units(np.asarray(T, dtype=float), d)
@@ -319,15 +330,17 @@ def _assemble(ctx, fw, L, S, C, comb_rows, combo_T, combo_ok, combo_verified, co
         "value_exact": S["value_exact"], "change": S["target_value"] - S["value"], "best_value": S["best_value"],
         "step": S["step"], "crosses": S["crosses"].astype(bool), "effort": S["effort"],
         "total": s_units / 10.0 ** d, "gain": (s_units - cur) / 10.0 ** d, "grade": g, "rank": r,
-        "verified": S["verified"],
+        "verified": S["verified"], "range_low": S["indicator_id"].map(rlo), "range_high": S["indicator_id"].map(rhi),
     })
     singles = singles.sort_values(["unit_id", "line", "crosses", "effort", "gain", "indicator_id"],
                                   ascending=[True, True, False, True, False, True], kind="stable").reset_index(drop=True)
     # combinations
     combos = C.drop(columns=["_line"]).assign(name=C["indicator_id"].map(names), unit=C["indicator_id"].map(units_of))
     combos["change"] = combos["target_value"] - combos["value"]
+    combos["range_low"] = combos["indicator_id"].map(rlo)
+    combos["range_high"] = combos["indicator_id"].map(rhi)
     combos = combos[["unit_id", "line", "indicator_id", "name", "unit", "direction", "value", "target_value", "change",
-                     "step"]]
+                     "step", "range_low", "range_high"]]
     # lines
     lu = L["unit_id"].map(ctx.pos).to_numpy(dtype=np.intp)
     c_units = published(combo_T)

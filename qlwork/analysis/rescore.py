@@ -34,7 +34,7 @@ from ..engine.rules import grade_published
 from ..engine.scorer import build_design, nominal_scores
 from ..engine.stages import _stages  # the build stages of prepare(), on arrays
 
-__all__ = ["rescore", "check_changes", "official_context"]
+__all__ = ["rescore", "what_if_indicator", "check_changes", "official_context"]
 
 #: rows × indicators of the stacked copies scored per engine call (memory ≈ 8 bytes × 6 arrays each)
 CHUNK_CELLS = 4_000_000
@@ -130,9 +130,11 @@ def rescore(result, scenarios: Iterable[tuple[str, Mapping[str, float]]], *, val
     col = {i: j for j, i in enumerate(ids)}
     rows = [None] * len(scen)
     # batches share the peer group and the set of changed columns (only those are re-normalised)
+    # one-column scenarios are batched by that column; several-column ones together (union of columns)
     by_group: dict[tuple, list[int]] = {}
     for s, (u, ch) in enumerate(scen):
-        by_group.setdefault((ctx["peer"][ctx["pos"][u]], tuple(sorted(col[i] for i in ch))), []).append(s)
+        cols = tuple(sorted(col[i] for i in ch))
+        by_group.setdefault((ctx["peer"][ctx["pos"][u]], cols if len(cols) <= 1 else "several"), []).append(s)
     for (g, _), sidx in by_group.items():
         members = ctx["members"][g]
         n = len(members)
@@ -163,15 +165,15 @@ def rescore(result, scenarios: Iterable[tuple[str, Mapping[str, float]]], *, val
 
 
 def _chunks(sidx, scen, n, col):
-    """Scenario batches of at most :data:`CHUNK_CELLS` stacked cells (copies × rows × changed columns)."""
-    part, cells = [], 0
+    """Scenario batches of at most :data:`CHUNK_CELLS` stacked cells (copies × rows × union of changed columns)."""
+    part, cols = [], set()
     for s in sidx:
-        c = max(len(scen[s][1]), 1) * n
-        if part and cells + c > CHUNK_CELLS:
+        new = cols | {col[i] for i in scen[s][1]}
+        if part and (len(part) + 1) * n * max(len(new), 1) > CHUNK_CELLS:
             yield part
-            part, cells = [], 0
+            part, new = [], {col[i] for i in scen[s][1]}
         part.append(s)
-        cells += c
+        cols = new
     if part:
         yield part
 
@@ -252,3 +254,32 @@ def _row(result, ctx, s, u, members, tr, internal, group_tot, at):
     return (s, u, float(internal), float(tr), total, grade[0], str(rule[0]), rank, rr, n_peers,
             bool(ok and units[0] < pass_units),
             bool(ok and w.bottom_n > 0 and n_peers >= w.min_group and below < w.bottom_n))
+
+
+def what_if_indicator(result, unit_id: str, changes: Mapping[str, float]) -> dict:
+    """Score, grade and rank of one unit if some of its raw indicator values were different.
+
+    For the dashboard's unit view (move an indicator, see score, grade and rank):
+    ``changes`` maps indicator ids to new raw values in the indicator's own unit
+    (validated against the framework's feasible range; a located error otherwise).
+    ``result`` is an :class:`~qlwork.engine.result.IndexResult` or an
+    :class:`~qlwork.workflow.official.OfficialResult` (the unit's framework is found).
+    Returns plain values: unit_id, total_raw, total (published), grade, grade_rule,
+    rank and n_peers (peers' official totals fixed), rank_rescored (the peer group
+    re-scored with the change), below_pass, bottom_n, and the official total, grade
+    and rank for comparison.  With no changes it returns the official numbers.
+    """
+    if hasattr(result, "results") and hasattr(result, "framework_of"):
+        result = result.results[result.framework_of(str(unit_id))]
+    row = rescore(result, [(str(unit_id), changes)], peers_rescored=True).iloc[0]
+    rk = result.ranking.loc[str(unit_id)]
+    out = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items() if k != "scenario"}
+    out = {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in out.items()}
+    for k in ("rank", "rank_rescored", "n_peers"):
+        out[k] = None if out[k] is None or pd.isna(out[k]) else int(out[k])
+    out.update({"below_pass": bool(out["below_pass"]), "bottom_n": bool(out["bottom_n"]),
+                "official_total": float(result.scores.at[str(unit_id), "total"]),
+                "official_grade": None if pd.isna(rk["grade"]) else str(rk["grade"]),
+                "official_rank": None if pd.isna(rk["rank"]) else int(rk["rank"]),
+                "changes": check_changes(result, str(unit_id), changes)})
+    return out
