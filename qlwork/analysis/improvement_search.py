@@ -326,10 +326,13 @@ def _greedy(curves, cols, R, hulls):
     got = 0.0
     for o in order:
         j, b = int(col[o]), int(lev_[o])
-        got += curves[j][1][b] - curves[j][1][level[j]]
-        level[j] = b
-        if got >= R:
+        H = curves[j][1]
+        rest = got - H[level[j]]
+        if rest + H[b] >= R:  # the last segment: only as far as the line needs
+            level[j] = min(b, int(np.searchsorted(H, R - rest, side="left")))
             break
+        got = rest + H[b]
+        level[j] = b
     return _trim(curves, level, R)
 
 
