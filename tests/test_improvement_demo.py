@@ -215,3 +215,36 @@ def test_response_equals_engine_normalisation(case):
     col[unit] = new
     want, _ = normalize(col[:, None], method, direction=[direction], low=[10.0], high=[50.0], target=[40.0])
     assert got == pytest.approx(want[unit, 0], abs=1e-9)
+
+
+# ---------------------------------------------------------------- faces: 体检报告单, notice, workbook
+def test_report_notice_and_workbook_carry_the_section(official):
+    from qlwork.report.excel import warning_table
+    from qlwork.report.notices import render_notice
+    from qlwork.report.remedy import REMEDY_COLUMNS
+    from qlwork.report.unit_report import UnitReportBuilder
+
+    r = official.results["QLI"]
+    b = UnitReportBuilder(r, period=PERIOD)
+    w = r.warnings
+    low = w.loc[w["code"] == "below_pass", "unit_id"].iloc[0]
+    calm = next(u for u in r.scores.index if u not in set(w["unit_id"]))
+    sec = b.improvement(low)
+    assert sec and sec["lines"][0]["label"].startswith("合格线")
+    html = b.render(low)
+    assert "限期治理建议" in html
+    first = sec["lines"][0]["singles"] or sec["lines"][0]["closest"]
+    assert first[0] in html and (sec["lines"][0]["combo"] or sec["lines"][0]["note"]) in html
+    assert b.improvement(calm) is None and "限期治理建议" not in b.render(calm)
+    notice = render_notice(b, low)
+    assert "限期治理建议（整改目标）" in notice and first[0] in notice
+    # the numbers printed are the plan's, which the engine confirmed
+    plan = b.improvement_plan()
+    shown = plan.singles[(plan.singles["unit_id"] == low) & plan.singles["crosses"]].head(3)
+    assert shown["verified"].fillna(False).all()
+    wt = warning_table(r, b)
+    assert set(REMEDY_COLUMNS.values()) <= set(wt.columns)
+    row = wt[(wt["unit_id"] == low) & (wt["code"] == "below_pass")].iloc[0]
+    assert row["整改目标"] == "合格线 60 分" and row["最省的改进组合"]
+    # a labelled re-scoring never carries 限期治理建议 (it issues no notices)
+    assert UnitReportBuilder(r, period=PERIOD, rescored="范围内重新评分（非正式结果）").improvement(low) is None
