@@ -331,3 +331,26 @@ def test_sentences_read_as_in_the_issue():
                                         "综合得分可达 60.00（合格）")
     assert sec["lines"][0]["closest"] and not sec["lines"][0]["singles"]
     assert np.isfinite(sec["lines"][0]["gap"])
+
+
+def test_a_combination_the_engine_does_not_confirm_is_raised_until_it_is(monkeypatch):
+    """The closed form is the engine's number, so this only happens when other values of the group move
+    with the unit's (outlier treatment); simulated here by a search that stops three grid steps short."""
+    import qlwork.analysis.improvement_search as search
+
+    real = search.combo
+
+    def short(ctx, u, target, cand, cost):
+        out = real(ctx, u, target, cand, cost)
+        if out["values"] and len(out["values"]) > 1:
+            out["values"] = {j: s - 3 * ctx.step[j] for j, s in out["values"].items()}
+        return out
+
+    monkeypatch.setattr(search, "combo", short)
+    fw = framework(THREE)
+    r = score(DATA3, fw, normalization="goalposts")
+    p = suggest(r, ["Y"], verify=True)
+    # (a, b) = (97.7 %, 9 件) → (97.8, 8) → (97.9, 7) → (98.0, 6): 53.8, 56.9, 60.0
+    assert combo_of(p, "Y", "pass") == {"a": 98.0, "b": 6.0}
+    line = p.lines.iloc[0]
+    assert bool(line["combo_verified"]) and line["combo_total"] == 60.0

@@ -233,7 +233,7 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
     if verify and len(S):
         _verify_singles(ctx, S, n_show if verify == "shown" else None)
     if verify and len(C):
-        combo_T, combo_verified = _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified)
+        combo_T, combo_verified = _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified, S)
     return _assemble(ctx, fw, L, S, C, comb_rows, combo_T, combo_ok, combo_verified, cost, resolution, verify, lines)
 
 
@@ -282,17 +282,40 @@ def _verify_singles(ctx, S, top: int | None = None):
     S["total_raw"] = T
 
 
-def _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified):
+def _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified, S):
+    """Re-score every combination; one the engine does not confirm (possible only when other values of
+    the group move with the unit's, e.g. outlier treatment) is raised a grid step on each of its
+    indicators, towards their best values, until it is confirmed."""
     from .rescore import rescore
 
-    keys = sorted(C["_line"].unique())
-    scen = [(L.at[k, "unit_id"], dict(zip(C.loc[C["_line"] == k, "indicator_id"],
-                                          C.loc[C["_line"] == k, "target_value"].astype(float)))) for k in keys]
-    out = rescore(ctx.result, scen, validate=False)["total_raw"].to_numpy(dtype=float)
+    best = S.set_index(["_line", "indicator_id"])["best_value"]
     combo_T = combo_T.copy()
-    for k, Tk in zip(keys, out):
-        combo_T[k] = Tk
-        combo_verified[k] = float(ctx.crosses(np.array([Tk]), L.at[k, "target_units"])[0])
+    todo = sorted(C["_line"].unique())
+    for _ in range(50):
+        if not todo:
+            break
+        scen = [(L.at[k, "unit_id"], dict(zip(C.loc[C["_line"] == k, "indicator_id"],
+                                              C.loc[C["_line"] == k, "target_value"].astype(float)))) for k in todo]
+        out = rescore(ctx.result, scen, validate=False)["total_raw"].to_numpy(dtype=float)
+        again = []
+        for k, Tk in zip(todo, out):
+            combo_T[k] = Tk
+            ok = bool(ctx.crosses(np.array([Tk]), L.at[k, "target_units"])[0])
+            combo_verified[k] = float(ok)
+            rows = C.index[C["_line"] == k]
+            if ok:
+                continue
+            moved = False
+            for i in rows:
+                d, st = C.at[i, "direction"], C.at[i, "step"]
+                b = float(best[(k, C.at[i, "indicator_id"])])
+                new = round(C.at[i, "target_value"] + d * st, 9)
+                if (b - new) * d >= -1e-9:
+                    C.at[i, "target_value"] = new
+                    moved = True
+            if moved:
+                again.append(k)
+        todo = again
     return combo_T, combo_verified
 
 

@@ -85,7 +85,9 @@ class Ctx:
     def __init__(self, result, resolution, cost: CostRule):
         fw, spec = result.framework, result.spec
         self.result, self.fw, self.spec = result, fw, spec
-        self.model = m = ResponseModel.from_result(result)
+        if "response_model" not in result._cache:  # the group statistics, once per result
+            result._cache["response_model"] = ResponseModel.from_result(result)
+        self.model = m = result._cache["response_model"]
         self.ids = list(m.ids)
         uid = result.scores.index.astype(str)
         self.uid = np.asarray(uid, dtype=object)

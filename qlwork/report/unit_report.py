@@ -427,12 +427,13 @@ class UnitReportBuilder:
                 u["grade_stable"] = abs(total - nearest) > self.tie_points
         return u
 
-    def improvement_plan(self):
-        """The improvement plan of the warned units reported (:func:`qlwork.report.remedy.plan_for_builder`)."""
+    def improvement_plan(self, units: Iterable[str] | None = None):
+        """The improvement plan of the warned units among ``units`` (default: those reported), computed
+        once (:func:`qlwork.report.remedy.plan_for_builder`)."""
         if isinstance(self._plan, str):
             from .remedy import plan_for_builder
 
-            self._plan = plan_for_builder(self.result, self.unit_ids())
+            self._plan = plan_for_builder(self.result, self.unit_ids() if units is None else units)
         return self._plan
 
     def improvement(self, uid: str) -> dict | None:
@@ -584,7 +585,9 @@ def _divergence_warnings(compare: Any) -> pd.DataFrame:
 
 def render_unit_report(result, unit_id: str, **kw) -> str:
     """HTML of one unit's 体检报告单 (builds the peer statistics; use the builder for batches)."""
-    return UnitReportBuilder(result, **kw).render(unit_id)
+    b = UnitReportBuilder(result, **kw)
+    b.improvement_plan([str(unit_id)])  # 限期治理建议 of this unit only
+    return b.render(unit_id)
 
 
 def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
