@@ -354,3 +354,22 @@ def test_a_combination_the_engine_does_not_confirm_is_raised_until_it_is(monkeyp
     assert combo_of(p, "Y", "pass") == {"a": 98.0, "b": 6.0}
     line = p.lines.iloc[0]
     assert bool(line["combo_verified"]) and line["combo_total"] == 60.0
+
+
+def test_bad_requests_get_located_errors():
+    r = score(DATA3, framework(THREE), normalization="goalposts")
+    for kw in ({"units": ["NOPE"]}, {"lines": ("pass", "moon")}, {"resolution": {"a": 0}},
+               {"resolution": "fine"}):
+        units = kw.pop("units", None)
+        with pytest.raises(QlworkError) as e:
+            suggest(r, units, **kw)
+        assert e.value.problems and e.value.problems[0].code in ("unknown_unit", "bad_line", "bad_resolution")
+
+
+def test_imputed_cells_are_not_suggested():
+    fw = framework(THREE)
+    d = DATA3.copy().astype(float)
+    d.loc["X", "c"] = np.nan  # X did not report c; mean imputation fills it
+    r = score(d, fw, normalization="goalposts", imputation="mean")
+    p = suggest(r, ["X"])
+    assert "c" not in set(p.singles["indicator_id"]) and "a" in set(p.singles["indicator_id"])

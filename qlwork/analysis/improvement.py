@@ -77,6 +77,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import Problem, QlworkError
 from .improvement_search import CostRule, Ctx, resolution_of
 
 __all__ = ["CostRule", "ImprovementPlan", "suggest", "improvement_lines", "LINE_KINDS", "resolution_of"]
@@ -115,10 +116,20 @@ def improvement_lines(result, units: Iterable[str] | None = None, lines: Iterabl
     target_units, label (Chinese), current total, grade and rank."""
     ctx = _ctx or Ctx(result, None, CostRule())
     lines = tuple(lines)
-    bad = set(lines) - set(LINE_KINDS)
+    bad = sorted(set(lines) - set(LINE_KINDS))
     if bad:
-        raise ValueError(f"unknown lines {sorted(bad)}; choose from {LINE_KINDS}")
-    sel = range(len(ctx.uid)) if units is None else [ctx.pos[str(u)] for u in units if str(u) in ctx.pos]
+        raise QlworkError(Problem("bad_line", f"未知的整改目标线 {bad}", "unknown line kinds", column="lines",
+                                  found=bad, expected="、".join(LINE_KINDS)))
+    if units is None:
+        sel = range(len(ctx.uid))
+    else:
+        units = [str(u) for u in units]
+        unknown = [u for u in units if u not in ctx.pos]
+        if unknown:
+            raise QlworkError(Problem("unknown_unit", f"{result.period} 的结果中没有单位 {unknown[:10]}",
+                                      "units not in the result", column="unit_id", found=unknown[:10],
+                                      expected="已评分的单位编码 scored unit ids"))
+        sel = [ctx.pos[u] for u in units]
     w = ctx.spec.warnings
     scale = 10.0 ** ctx.d
     rows = []

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..engine.grading import publish_units
 from ..engine.rules import grade_published
+from ..errors import Problem, QlworkError
 from .response import ResponseModel
 
 __all__ = ["CostRule", "Ctx", "resolution_of", "singles", "combo", "levels", "lev", "MAX_LEVELS", "TOP_FOR_COMBOS"]
@@ -67,15 +68,27 @@ class CostRule:
 def resolution_of(fw, ind_id: str, resolution: float | Mapping[str, float] | None = None) -> float:
     """Grid step of an indicator's raw value: counts 1, percentages 0.1, everything else 0.01."""
     if isinstance(resolution, Mapping) and ind_id in resolution:
-        return float(resolution[ind_id])
-    if isinstance(resolution, (int, float)) and not isinstance(resolution, bool):
-        return float(resolution)
+        return _step(resolution[ind_id], ind_id)
+    if resolution is not None and not isinstance(resolution, Mapping):
+        return _step(resolution, ind_id)
     ind = fw.indicators[ind_id]
     if ind.kind == "count":
         return 1.0
     if ind.kind == "percent" or ind.unit in ("%", "‰"):
         return 0.1
     return 0.01
+
+
+def _step(v, ind_id) -> float:
+    try:
+        f = float("nan") if isinstance(v, (bool, str)) else float(v)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (math.isfinite(f) and f > 0):
+        raise QlworkError(Problem("bad_resolution", f"指标 {ind_id} 的取值步长 {v!r} 无效",
+                                  "the resolution of an indicator must be a positive number", column=ind_id,
+                                  found=v, expected="正数，如 0.1 a positive number"))
+    return f
 
 
 # ---------------------------------------------------------------------------- context
@@ -114,7 +127,11 @@ class Ctx:
         self.lows = np.array([np.ceil(np.round(lo * scale, 6)) if np.isfinite(lo) else -np.inf for _, lo in self.bands])
         self.pass_units = float(np.ceil(np.round(spec.pass_mark * scale, 6)))
         is_pub = np.array([fw.indicators[i].public for i in self.ids])
-        self.own = ~is_pub[None, :] & ~np.isnan(m.S) & (self.W > 0)
+        # the unit's own, reported values: not survey items, not cells imputed for it, with a weight
+        raw = result.stages.get("raw") if result.stages else None
+        reported = ~np.isnan(raw.reindex(index=uid, columns=self.ids).to_numpy(dtype=float)) if raw is not None \
+            else np.ones_like(self.W, bool)
+        self.own = ~is_pub[None, :] & ~np.isnan(m.S) & reported & (self.W > 0)
         self.step = np.array([resolution_of(fw, i, resolution) for i in self.ids])
         rng = [fw.indicators[i].valid_range for i in self.ids]
         dirs = m.direction
