@@ -161,6 +161,14 @@ def improvement_lines(result, units: Iterable[str] | None = None, lines: Iterabl
     return pd.DataFrame(rows, columns=cols)
 
 
+def _effort(ctx, qu, qj, s_new, cost):
+    """Effort of moving unit qu's column qj to the flipped value s_new (the cost rule's measure)."""
+    m = ctx.model
+    if cost.measure == "span":
+        e = (s_new - m.S[qu, qj]) / ctx.span[ctx.group[qu], qj]
+    else:
+        e = np.maximum(m.value(qu, qj, s_new) - ctx.N0[qu, qj], 0) / 100.0
+    return ctx.icost[qj] * e
 
 
 def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable[str] = LINE_KINDS,
@@ -201,9 +209,7 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
     s_new = lev(ctx, qj, res["k"])
     step = ctx.step[qj]
     s0 = m.S[qu, qj]
-    gspan = ctx.span[ctx.group[qu], qj]
-    n0 = ctx.N0[qu, qj]
-    effort = ctx.icost[qj] * ((s_new - s0) / gspan if cost.measure == "span" else np.maximum(res["n"] - n0, 0) / 100.0)
+    effort = _effort(ctx, qu, qj, s_new, cost)
     S = pd.DataFrame({
         "unit_id": ctx.uid[qu], "line": L["line"].to_numpy()[li], "indicator_id": np.asarray(ctx.ids, dtype=object)[qj],
         "value": s0 * d + 0.0, "target_value": np.where(res["ok"], s_new * d, np.nan) + 0.0,
@@ -214,10 +220,14 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
         "_target_units": qt, "_u": qu, "_j": qj, "_line": li,
     })
     S["verified"] = pd.array([pd.NA] * len(S), dtype="boolean")
+    if verify and len(S):
+        _verify_singles(ctx, S, cost, n_show if verify == "shown" else None)
+        s_new = lev(ctx, qj, S["_k"].to_numpy())
     # cheapest combinations, one per line
     combos, comb_rows = [], []
     cross = S["crosses"].to_numpy()
     eff = S["effort"].to_numpy()
+    T_single = S["total_raw"].to_numpy()
     first_single = {}
     if cost.count_first:  # one indicator suffices: the cheapest combination is the cheapest single
         for r in np.lexsort((eff, ~cross, li))[::-1]:
@@ -228,7 +238,7 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
         u = int(lu[l_i])
         if l_i in first_single:
             r = first_single[l_i]
-            cr = {"values": {int(qj[r]): float(s_new[r])}, "T": float(res["T"][r]), "k_min": 1, "status": "ok"}
+            cr = {"values": {int(qj[r]): float(s_new[r])}, "T": float(T_single[r]), "k_min": 1, "status": "ok"}
         else:
             cr = combo(ctx, u, lt[l_i], np.flatnonzero(own[l_i]), cost)
         comb_rows.append(cr)
@@ -241,14 +251,12 @@ def suggest(result, units: Iterable[str] | str | None = None, *, lines: Iterable
     combo_T = np.array([r["T"] for r in comb_rows], dtype=float)
     combo_ok = np.array([r["values"] is not None for r in comb_rows], bool)
     combo_verified = np.full(len(L), np.nan)
-    if verify and len(S):
-        _verify_singles(ctx, S, n_show if verify == "shown" else None)
     if verify and len(C):
         combo_T, combo_verified = _verify_combos(ctx, L, C, combo_T, combo_ok, combo_verified, S)
     return _assemble(ctx, fw, L, S, C, comb_rows, combo_T, combo_ok, combo_verified, cost, resolution, verify, lines)
 
 
-def _verify_singles(ctx, S, top: int | None = None):
+def _verify_singles(ctx, S, cost, top: int | None = None):
     """Re-score each crossing single (or the ``top`` cheapest of each line) at its value and one grid
     step less; move it until the engine agrees."""
     from .improvement_search import lev
@@ -288,8 +296,10 @@ def _verify_singles(ctx, S, top: int | None = None):
     S["verified"] = pd.array(np.where(cross, good, pd.NA), dtype="boolean")
     moved = cross & (k != S["_k"].to_numpy())
     if moved.any():
-        S.loc[moved, "target_value"] = lev(ctx, j[moved], k[moved]) * m.direction[j[moved]]
+        s_new = lev(ctx, j[moved], k[moved])
+        S.loc[moved, "target_value"] = s_new * m.direction[j[moved]] + 0.0
         S.loc[moved, "_k"] = k[moved]
+        S.loc[moved, "effort"] = _effort(ctx, u[moved], j[moved], s_new, cost)
     S["total_raw"] = T
 
 
