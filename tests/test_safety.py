@@ -225,3 +225,18 @@ def test_every_excel_export_escapes_formulas():
     hits = [f"{p.relative_to(PKG)}:{i}" for p in _sources()
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if ".to_excel(" in line]
     assert not hits, hits
+
+
+def test_every_workbook_is_saved_through_the_one_rule():
+    """grep: openpyxl workbooks are saved only by qlwork.io.safe.save_workbook (and the
+    deterministic writer in io/excel.py, which applies the same harden_workbook), so every
+    cell, header and sheet title qlwork writes is formula-safe."""
+    allowed = {"safe.py", "excel.py"}
+    hits = []
+    for p in _sources():
+        if p.name in allowed and p.parent.name == "io":
+            continue
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\bwb\.save\(|workbook\.save\(|\.save\(tmp\)", line):
+                hits.append(f"{p.relative_to(PKG)}:{i}")
+    assert not hits, hits
