@@ -1,15 +1,19 @@
 """``qlwork dashboard`` — serve the review dashboard (评审看板) with Voilà.
 
-Runs Voilà on the ``dashboards/`` folder only (never the whole project), with
-``dashboards/voila.json`` as its configuration (kernel culling, execution
-timeout, sources stripped, tracebacks hidden).  Binds 127.0.0.1 by default;
-``--host 0.0.0.0`` serves a meeting room (see docs/dashboard.md).  Each viewer
-gets a kernel of their own.
+Runs the dashboard server (:mod:`qlwork.serve.voila_app`: Voilà behind a
+Host/Origin gate, with a login and XSRF protection) on the ``dashboards/``
+folder only (never the whole project), with ``dashboards/voila.json`` as its
+configuration (kernel culling, preheated pool, execution timeout, sources
+stripped, tracebacks hidden).  Binds 127.0.0.1 by default; ``--host 0.0.0.0``
+serves a meeting room and then always needs a login: a token is generated
+unless one is given or a password is set, and the link to share (with its
+QR code) is printed (see docs/dashboard.md).  Each viewer gets a kernel of
+their own.
 
 Extra Voilà/Jupyter settings may follow ``--`` as ``--Class.trait=value``
 (e.g. ``-- --MappingKernelManager.cull_idle_timeout=600``); settings that would
-widen what is served or shown (bind address, served folder, tracebacks, code)
-are refused: use ``--host`` for the bind address.
+widen what is served or shown (bind address, served folder, tracebacks, code,
+login, allowed hosts, XSRF) are refused: use ``--host`` for the bind address.
 """
 from __future__ import annotations
 
@@ -26,14 +30,21 @@ from pathlib import Path
 from ..errors import Problem, QlworkError
 from ..paths import project_root
 
-__all__ = ["register", "dashboards_dir", "voila_command", "dashboard_url", "check_extra_options"]
+__all__ = ["register", "dashboards_dir", "voila_command", "dashboard_url", "check_extra_options", "SERVER_SCRIPT"]
 
 NOTEBOOK = "review.ipynb"
+#: run as a script, so that the server process imports nothing of qlwork (see its docstring)
+SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "serve" / "voila_app.py"
 _OPTION = re.compile(r"--([A-Za-z_]\w*)\.([A-Za-z_]\w*)=(.*)", re.S)
 # traits that decide where the server listens, which folder it serves and
 # whether code or tracebacks reach the page: fixed by this command
 _FIXED_TRAITS = {"ip", "port", "port_retries", "root_dir", "notebook_path", "show_tracebacks",
-                 "strip_sources", "open_browser", "allow_remote_access", "token", "password"}
+                 "strip_sources", "open_browser", "allow_remote_access", "token", "password",
+                 # who may log in and from where (qlwork.serve): --login, --password, --allow-host
+                 "auto_token", "hashed_password", "password_required", "allowed_hosts", "identity_provider_class",
+                 "authorizer_class", "login_handler_class", "cookie_secret", "tornado_settings", "allow_origin",
+                 "allow_origin_pat", "disable_check_xsrf", "allow_unauthenticated_access",
+                 "multi_kernel_manager_class", "file_allowlist", "file_denylist", "prelaunch_hook"}
 
 
 def dashboards_dir(root: str | os.PathLike | None = None) -> Path:
@@ -82,14 +93,21 @@ def check_extra_options(options: list[str] | tuple[str, ...]) -> list[str]:
     return list(options)
 
 
-def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """The Voilà command line; run it with ``cwd=dashboards_dir()`` so that
+def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = (), *,
+                  allowed_hosts: list[str] | tuple[str, ...] = (), pool: int | None = None) -> list[str]:
+    """The server's command line; run it with ``cwd=dashboards_dir()`` so that
     ``voila.json`` there is read and only that folder is served.  ``extra``
     settings (checked by :func:`check_extra_options`) come before the fixed
-    ones, so the fixed ones win."""
-    return [
-        sys.executable, "-m", "voila", ".",
-        *check_extra_options(extra),
+    ones, so the fixed ones win.  ``allowed_hosts``: the room's names and
+    addresses (:func:`qlwork.serve.access.room_hosts`); ``pool``: preheated
+    kernels (default: ``voila.json``).  The token and password never appear
+    here (a command line is visible to every user of the machine): they go
+    to the server in its environment."""
+    cmd = [sys.executable, str(SERVER_SCRIPT), ".", *check_extra_options(extra)]
+    if pool is not None:
+        cmd.append(f"--VoilaConfiguration.default_pool_size={int(pool)}")
+    cmd += [f"--QlworkVoila.allowed_hosts={h}" for h in allowed_hosts]
+    return cmd + [
         "--no-browser",
         f"--Voila.ip={host}",
         f"--port={int(port)}",
@@ -111,28 +129,96 @@ def _check_port(host: str, port: int) -> None:
                 expected="换一个端口，例如 --port 8867")) from None
 
 
+def _access(args, host: str) -> tuple[str, str, list[str]]:
+    """(token, password hash, room hosts) for this run (qlwork.serve.access)."""
+    from ..serve import access
+
+    room = not access.is_loopback(host)
+    token = os.environ.get(access.ENV_TOKEN, "")
+    if token:
+        access.check_token(token)
+    hashed = ""
+    if getattr(args, "password", False):
+        pw = access.password_from_env() or _ask_password()
+        hashed = access.hash_password(pw)
+    if not token and not hashed and (room or getattr(args, "login", False)):
+        token = access.new_token()
+    hosts = access.room_hosts(host, getattr(args, "allow_host", None) or [])
+    return token, hashed, hosts
+
+
+def _ask_password() -> str:
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise QlworkError(Problem(
+            "no_password", "--password 需要在终端输入密码，或设置环境变量 QLWORK_DASHBOARD_PASSWORD",
+            "--password needs a terminal to type it, or QLWORK_DASHBOARD_PASSWORD"))
+    first = getpass.getpass("看板密码 dashboard password: ")
+    if getpass.getpass("再输入一次 again: ") != first:
+        raise QlworkError(Problem("password_mismatch", "两次输入的密码不一致", "the passwords differ"))
+    return first
+
+
+def _announce(host: str, port: int, token: str, hashed: str, hosts: list[str], qr: bool) -> None:
+    from ..serve import access
+
+    urls = access.share_urls(host, port, f"voila/render/{NOTEBOOK}", token, hosts)
+    if access.is_loopback(host):
+        print(f"评审看板 review dashboard: {urls[0]}", flush=True)
+        if token or hashed:
+            print("已启用登录 login required" + ("（链接中含访问口令 the link carries the token）" if token else ""),
+                  flush=True)
+    else:
+        print("评审看板已向会议室开放（需要登录）。请把下面的链接发给参会人员：\n"
+              "Review dashboard served to the meeting room (login required). Share this link:", flush=True)
+        for u in urls:
+            print(f"  {u}", flush=True)
+        if hashed and not token:
+            print("参会人员打开链接后输入您设置的密码。 Viewers enter the password you set.", flush=True)
+        elif hashed:
+            print("也可以不带口令打开，再输入密码。 Or open it without the token and enter the password.", flush=True)
+        print("每位观看者各有一个内核；会后请按 Ctrl-C 停止。 Each viewer gets a kernel of their own.", flush=True)
+        if qr and urls:
+            try:
+                print(access.qr_text(urls[0]), flush=True)
+            except Exception:  # noqa: BLE001 — a QR code is a convenience; the link is printed above
+                pass
+    print("按 Ctrl-C 停止 press Ctrl-C to stop", flush=True)
+
+
 def _run(args) -> int:
     host, port = args.host, int(args.port)
     if not (0 < port < 65536):
         raise QlworkError(Problem("bad_port", "端口号必须在 1–65535 之间", "port must be 1-65535",
                                   found=port, expected="1–65535"))
+    pool = getattr(args, "pool", None)
+    if pool is not None and not (0 <= pool <= 64):
+        raise QlworkError(Problem("bad_pool", "预热内核数必须在 0–64 之间", "--pool must be 0-64",
+                                  found=pool, expected="0–64（会议人数左右）"))
     extra = check_extra_options(getattr(args, "voila_options", None) or [])
     folder = dashboards_dir()
     _check_port(host, port)
+    token, hashed, hosts = _access(args, host)
     env = dict(os.environ)
     # The kernel runs with cwd = dashboards/; pin the data root explicitly.
     env.setdefault("QLWORK_ROOT", str(project_root()))
     env.setdefault("MPLBACKEND", "Agg")
-    print(f"评审看板 review dashboard: {dashboard_url(host, port)}", flush=True)
-    if host in ("0.0.0.0", "::"):
-        print("已绑定所有网络接口：会议室内其他电脑请用本机 IP 地址访问（每位观看者各有一个内核）。"
-              " Bound to all interfaces; viewers use this machine's IP.", flush=True)
-    print("按 Ctrl-C 停止 press Ctrl-C to stop", flush=True)
+    from ..serve.access import ENV_PASSWORD, ENV_PASSWORD_HASH, ENV_TOKEN
+
+    env.pop(ENV_PASSWORD, None)  # the plain password goes no further than this process
+    env.pop(ENV_TOKEN, None)
+    env.pop(ENV_PASSWORD_HASH, None)
+    if token:
+        env[ENV_TOKEN] = token  # read and removed by the server before any kernel starts
+    if hashed:
+        env[ENV_PASSWORD_HASH] = hashed
+    _announce(host, port, token, hashed, hosts, qr=not getattr(args, "no_qr", False) and sys.stdout.isatty())
     # SIGTERM (service stop, test teardown) ends the server like Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="qlwork_kernels_") as ipdir:
         env["IPYTHONDIR"] = _kernel_profile(Path(ipdir))
-        proc = subprocess.Popen(voila_command(host, port, extra), cwd=folder, env=env)
+        proc = subprocess.Popen(voila_command(host, port, extra, allowed_hosts=hosts, pool=pool), cwd=folder, env=env)
         try:
             return proc.wait()
         except (KeyboardInterrupt, SystemExit):
@@ -166,8 +252,19 @@ def register(subparsers) -> None:
         description="用 Voilà 启动评审看板，只发布 dashboards/ 文件夹；默认仅本机可访问。"
                     " Serve dashboards/ with Voilà; binds 127.0.0.1 by default.")
     p.add_argument("--host", default="127.0.0.1",
-                   help="绑定地址 bind address（会议室共享用 0.0.0.0）[127.0.0.1]")
+                   help="绑定地址 bind address（会议室共享用 0.0.0.0，此时必须登录）[127.0.0.1]")
     p.add_argument("--port", type=int, default=8866, help="端口 port [8866]")
+    p.add_argument("--login", action="store_true",
+                   help="本机访问也要求登录（生成访问口令） require a login on loopback too (a token is generated)")
+    p.add_argument("--password", action="store_true",
+                   help="设置登录密码（在终端输入，或用环境变量 QLWORK_DASHBOARD_PASSWORD）"
+                        " set a login password (typed, or QLWORK_DASHBOARD_PASSWORD)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="另外允许的主机名或地址（例如内网域名），可重复 another host name or address viewers use")
+    p.add_argument("--pool", type=int, default=None, metavar="N",
+                   help="预热内核数，约等于同时打开看板的人数（默认见 voila.json）"
+                        " preheated kernels, about the number of people who open the page at once")
+    p.add_argument("--no-qr", action="store_true", help="不显示二维码 no QR code in the terminal")
     p.add_argument("voila_options", nargs="*", metavar="-- --Class.trait=value",
                    help="附加的 Voilà 设置，写在 -- 之后，例如 -- --MappingKernelManager.cull_idle_timeout=600"
                         " extra Voilà settings after --")
