@@ -323,6 +323,13 @@ def _pooled_factory(voila_factory, base_class, preheat_kernel, pool_size, page_c
     class PooledKernelManager(cls):
         _start_slots: asyncio.Semaphore | None = None
 
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            # Pool kernels start in the order they were queued (the semaphore is
+            # first come, first served): a delay before some of them would let a
+            # later one overtake, and the viewer waiting for the earlier one waits longer.
+            self.fill_delay = 0
+
         async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
             if kernel_id is not None:  # a restart, not a pool fill
                 return await super()._initialize(notebook_path, kernel_id, **kwargs)
