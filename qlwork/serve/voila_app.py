@@ -32,10 +32,15 @@
   and connected; the page then had no kernel.  Here a kernel that has never
   had a connection is not culled until ``connect_grace`` seconds after it was
   handed out, and a pool kernel's idle clock restarts at hand-over.
+* **No request-info socket**: Voilà's ``/voila/query/<kernel>`` gives whoever
+  names a kernel, without a login, the URL its viewer opened (token
+  included); it serves notebooks that call ``voila.utils.wait_for_request()``,
+  which the dashboard does not, so it is not routed.
 * **A preheated pool that refills without starving the viewers**: pool kernels
-  start ``kernel_start_concurrency`` at a time (Voilà starts them all at
-  once), and when the pool is empty a new viewer queues for the next pool
-  kernel instead of starting one more kernel beside all the others.
+  start ``kernel_start_concurrency`` at a time (one per core; Voilà starts
+  them all at once), in the order they were queued, and when the pool is
+  empty a new viewer queues for the next pool kernel instead of starting one
+  more kernel beside all the others.
 
 Why a script: the server process then imports nothing of qlwork (it needs
 none of it; a broken qlwork fails inside the kernel, where the page explains
@@ -67,6 +72,7 @@ from jupyter_server._tz import utcnow
 from tornado.escape import url_escape
 from traitlets import Float, Integer, List, Unicode, default
 from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
 
 __all__ = [
@@ -282,9 +288,14 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         "Seconds a kernel that never had a connection is kept from the idle culler, counted from "
         "when it was handed to a viewer (or first seen by the culler). A viewer whose page has not "
         "connected by then has left."))
-    kernel_start_concurrency = Integer(1, config=True, help=(
-        "Pool kernels that may start and execute the dashboard at the same time. Each start costs "
-        "about 2-3 CPU-seconds; starting them all at once slows every viewer who is loading a page."))
+    kernel_start_concurrency = Integer(config=True, help=(
+        "Pool kernels that may start and execute the dashboard at the same time (default: the number "
+        "of cores, at most 4). Each start costs about 2.5 CPU-seconds; Voilà started a whole refill "
+        "at once, which slowed every viewer who was loading a page."))
+
+    @default("kernel_start_concurrency")
+    def _concurrency_default(self):
+        return max(1, min(4, os.cpu_count() or 1))
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -406,8 +417,11 @@ class QlworkVoila(Voila):
         return settings
 
     def init_handlers(self):
+        # /voila/query/<kernel> hands a preheated kernel its viewer's request (URL and
+        # query string: the token) to anyone who names the kernel, without a login; it
+        # serves notebooks that call voila.utils.wait_for_request(), which ours does not
         return [(h[0], RenderHandler, *h[2:]) if len(h) > 1 and h[1] is TornadoVoilaHandler else h
-                for h in super().init_handlers()]
+                for h in super().init_handlers() if not (len(h) > 1 and h[1] is RequestInfoSocketHandler)]
 
     def start(self):
         # Voilà's start(), with the gated application

@@ -182,6 +182,9 @@ def test_kernel_websocket_accepts_this_origin_only(viewer):
                   f"http://localhost:{c.port}"):  # localhost is allowed, but it is not *this* origin
         assert c.ws_status(ws, origin=other) == 403, other
     assert c.ws_status(ws, origin=c.origin) == 101
+    # Voilà's unauthenticated request-info socket (it would hand out the viewer's URL, token
+    # included, to anyone naming the kernel) is not served: the dashboard does not use it
+    assert c.ws_status(f"/voila/query/{kid}", origin=c.origin) == 404
 
 
 # ------------------------------------------------------------------ XSRF and the shutdown route

@@ -113,11 +113,13 @@ def test_a_viewer_who_never_connects_is_culled_after_the_grace(culling_server):
 
 
 def test_pool_size_from_the_command_and_one_start_at_a_time(dashboard_root, tmp_path_factory):
-    """``--pool 2``: two preheated kernels, started one after the other
-    (each start executes the dashboard, 2–3 CPU-seconds; Voilà starts them
-    all at once, which is what slowed everyone when a pool refilled)."""
+    """``--pool 2``: two preheated kernels; with ``kernel_start_concurrency=1``
+    started one after the other (each start executes the dashboard, 2–3
+    CPU-seconds; Voilà starts them all at once, which is what slowed everyone
+    when a pool refilled; the default is one at a time per core)."""
     srv = ds.start(tmp_path_factory.mktemp("pool"), dict(os.environ, QLWORK_ROOT=str(dashboard_root)),
-                   host="127.0.0.1", args=["--pool", "2"], wait_pool=False)
+                   host="127.0.0.1", args=["--pool", "2"], wait_pool=False,
+                   extra=["--DashboardKernelManager.kernel_start_concurrency=1"])
     try:
         seen: dict[str, float] = {}
         t0 = time.monotonic()
