@@ -30,6 +30,7 @@ from .ahp import write_ahp_workbooks
 from .departments import ERROR_FILE, write_department_workbooks
 from .latent import PERIODS, indicator_values, latent_scores
 from .regions import SCALES, build_registry
+from .registers import write_register_truth, write_rule_registers
 from .survey import write_surveys
 
 __all__ = ["generate_demo", "DemoSummary", "DEFAULT_SEED", "PERIODS", "UNIT_COLUMNS"]
@@ -106,7 +107,7 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
                 "folder_not_empty", "输出文件夹非空；如需覆盖请加 --force",
                 "output folder is not empty; use --force to overwrite", file=str(out),
                 expected="空文件夹 an empty folder"))
-        for sub in ("departments", "ahp", "surveys", "_truth"):
+        for sub in ("departments", "ahp", "surveys", "_truth", "registers"):
             if (out / sub).is_dir():
                 shutil.rmtree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,13 +132,15 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     ahp_log = write_ahp_workbooks(out, r_ahp, fws)
     sizes = write_surveys(out, r_srv, units, lat["public"], PERIODS, spec.survey_median, spec.survey_median_other)
     _write_truth(out, units, lat, errors, ahp_log, seed, scale)
+    reg_errors = write_rule_registers(out, np.random.default_rng(ss.spawn(1)[0]), units, lat["internal"], PERIODS)
+    write_register_truth(out, reg_errors)
 
     n_files = sum(1 for p in out.rglob("*") if p.is_file())
     return DemoSummary(
         out_dir=out, scale=scale, seed=int(seed), n_units=len(units),
         units_by_type={k: int(v) for k, v in units["unit_type"].value_counts().reindex(
             ["机关", "村居", "学校", "医院", "企业"]).items()},
-        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors),
+        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors) + len(reg_errors),
         seconds=time.perf_counter() - t0,
     )
 

@@ -35,7 +35,8 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError, problems_frame
 from .ingest import (
-    PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, period_range, read_departments, read_units,
+    PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, normalize_period, period_range, read_departments,
+    read_units,
 )
 from ..paths import raw_dir as default_raw_dir
 
@@ -93,7 +94,7 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Report plus what was read (used by :func:`qlwork.io.ingest.ingest`).
+    """Report plus what was read (used by :func:`qlwork.io.build.ingest`).
 
     ``cells`` has a boolean ``valid`` column: False for cells excluded by an error
     (unknown unit, wrong sheet, duplicate, non-numeric, out of range) or a
@@ -103,6 +104,8 @@ class CheckResult:
     cells: pd.DataFrame
     units: pd.DataFrame | None
     frameworks: dict = field(default_factory=dict)
+    veto: pd.DataFrame | None = None  # valid rows of the veto register (registers/一票否决事项登记表.xlsx)
+    bonus: pd.DataFrame | None = None  # valid rows of the bonus register (registers/加分事项登记表.xlsx)
 
 
 def _fmt(v) -> str:
@@ -312,11 +315,18 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                         file=f"departments/{p}/{d}.xlsx", found="文件不存在 file missing", expected="该期报表"))
         problems += _unit_gaps(cells, known, units, frameworks, layout, good)
 
+    # veto and bonus registers (qlwork.registers.rules): located problems, valid rows kept
+    from ..registers.rules import read_rule_registers
+
+    veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
+                                                    periods=periods or None, period_parser=normalize_period)
+    problems += reg_problems
+
     problems = _sorted(problems)
     cells = cells.assign(valid=valid)
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
-    return CheckResult(rep, cells, units, frameworks)
+    return CheckResult(rep, cells, units, frameworks, veto, bonus)
 
 
 def _unit_gaps(cells, known, units, frameworks, layout, files) -> list[Problem]:
