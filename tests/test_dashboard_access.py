@@ -4,7 +4,6 @@ qlwork.serve.voila_app, the access policy of qlwork.serve.access and the
 tests/browser/test_dashboard_access.py."""
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -138,35 +137,29 @@ def test_qr_code_encodes_the_link():
 
 
 # ------------------------------------------------------------------ the command
-def _args(**kw):
-    base = dict(login=False, password=False, allow_host=[])
-    base.update(kw)
-    return argparse.Namespace(**base)
-
-
 def test_room_gets_a_generated_token_loopback_none(monkeypatch):
-    from qlwork.commands.dashboard import _access
+    from qlwork.serve.launch import access_for
 
     monkeypatch.delenv(access.ENV_TOKEN, raising=False)
     monkeypatch.delenv(access.ENV_PASSWORD, raising=False)
-    token, hashed, hosts = _access(_args(), "0.0.0.0")
+    token, hashed, hosts = access_for("0.0.0.0")
     assert len(token) >= 32 and hashed == "" and hosts
-    assert _access(_args(), "127.0.0.1") == ("", "", [])
-    token2, _, _ = _access(_args(login=True), "127.0.0.1")
+    assert access_for("127.0.0.1") == ("", "", [])
+    token2, _, _ = access_for("127.0.0.1", login=True)
     assert token2 and token2 != token
     monkeypatch.setenv(access.ENV_TOKEN, "fixed-token-for-the-room")
-    assert _access(_args(), "0.0.0.0")[0] == "fixed-token-for-the-room"
+    assert access_for("0.0.0.0")[0] == "fixed-token-for-the-room"
     monkeypatch.setenv(access.ENV_TOKEN, "weak")
     with pytest.raises(QlworkError):
-        _access(_args(), "0.0.0.0")
+        access_for("0.0.0.0")
     monkeypatch.delenv(access.ENV_TOKEN)
     monkeypatch.setenv(access.ENV_PASSWORD, "会议室密码2026")
-    token3, hashed3, _ = _access(_args(password=True), "0.0.0.0")
+    token3, hashed3, _ = access_for("0.0.0.0", password=True)
     assert token3 == "" and hashed3.startswith("argon2:")  # a password alone is a login
 
 
 def test_command_line_never_carries_secrets(monkeypatch):
-    from qlwork.commands.dashboard import SERVER_SCRIPT, check_extra_options, voila_command
+    from qlwork.serve.launch import SERVER_SCRIPT, check_extra_options, voila_command
 
     cmd = voila_command("0.0.0.0", 8866, allowed_hosts=["192.168.1.20"], pool=6)
     assert cmd[1] == str(SERVER_SCRIPT) and "voila" not in cmd[1:2]
@@ -186,7 +179,7 @@ def test_command_line_never_carries_secrets(monkeypatch):
 def test_server_refuses_a_room_without_login(tmp_path):
     """The server itself (not only the command) will not listen on a
     non-loopback address with neither token nor password."""
-    from qlwork.commands.dashboard import SERVER_SCRIPT, dashboards_dir
+    from qlwork.serve.launch import SERVER_SCRIPT, dashboards_dir
 
     env = {k: v for k, v in __import__("os").environ.items()
            if k not in (access.ENV_TOKEN, access.ENV_PASSWORD_HASH)}

@@ -318,7 +318,7 @@ def test_voila_json_settings():
 
 def test_dashboard_command_parser_and_busy_port(capsys):
     from qlwork.cli import build_parser, main
-    from qlwork.commands.dashboard import dashboard_url, dashboards_dir, voila_command
+    from qlwork.serve.launch import dashboard_url, dashboards_dir, voila_command
 
     args = build_parser().parse_args(["dashboard"])
     assert (args.host, args.port) == ("127.0.0.1", 8866)

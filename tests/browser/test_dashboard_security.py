@@ -57,7 +57,7 @@ def raising_server(tmp_path_factory):
     """The Voilà command line `qlwork dashboard` builds, on the real dashboards/
     folder and voila.json, with a kernel whose ``import qlwork.dashboard.app``
     raises: the notebook cell itself fails."""
-    from qlwork.commands.dashboard import dashboards_dir, voila_command
+    from qlwork.serve.launch import dashboards_dir, voila_command
 
     shadow = tmp_path_factory.mktemp("shadow")
     (shadow / "qlwork").mkdir()
@@ -106,7 +106,7 @@ def test_host_0000_is_needed_to_expose(tmp_path_factory, broken_root):
 
 def test_cli_default_host_and_refused_options():
     from qlwork.cli import build_parser
-    from qlwork.commands.dashboard import check_extra_options, voila_command
+    from qlwork.serve.launch import check_extra_options, voila_command
     from qlwork.errors import QlworkError
 
     args = build_parser().parse_args(["dashboard"])
