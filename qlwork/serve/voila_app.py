@@ -362,7 +362,8 @@ def _pooled_factory(voila_factory, base_class, preheat_kernel, pool_size, page_c
         def queue_viewer(self, notebook_name) -> None:
             """An empty pool is refilled now, so the arriving viewer waits in
             line for a pool kernel rather than starting one more at once."""
-            if notebook_name and self.notebook_data and not self._pools.get(notebook_name):
+            # only the notebooks Voilà pooled at start-up (not any path a request names)
+            if notebook_name in self._pools and not self._pools[notebook_name] and self.notebook_data:
                 self.fill_if_needed(delay=0, notebook_name=notebook_name)
 
     return PooledKernelManager
