@@ -218,11 +218,9 @@ def test_shutdown_route_refuses_cross_site_and_tokenless_requests(login_server, 
     assert not _kernel_running(login_server, kid)
 
 
-def test_closing_the_tab_stops_the_kernel_with_xsrf_on(login_server):
-    """In Chromium: the page opened directly by its link (no tree page first)
-    gets the _xsrf cookie, and closing the tab stops its kernel."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium not found")
+def _close_tab_scenario(srv) -> tuple[str, dict]:
+    """Runs in its own thread: the sync Playwright API cannot start a second
+    driver in the thread that holds the session's browser (conftest)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -230,21 +228,32 @@ def test_closing_the_tab_stops_the_kernel_with_xsrf_on(login_server):
         ctx = browser.new_context(viewport={"width": 1366, "height": 768})
         ctx.route("**/*", local_only([]))
         page = ctx.new_page()
-        page.goto(f"{login_server.base}{PAGE}?token={login_server.token()}", wait_until="domcontentloaded",
-                  timeout=TIMEOUT)
+        page.goto(f"{srv.base}{PAGE}?token={srv.token()}", wait_until="domcontentloaded", timeout=TIMEOUT)
         page.wait_for_selector(".qlw-rank-table tr[data-unit]", timeout=TIMEOUT)
         kid = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
         cookies = {c["name"]: c for c in ctx.cookies()}
-        assert "_xsrf" in cookies and cookies["_xsrf"]["sameSite"] == "Strict"
-        login = [c for n, c in cookies.items() if n.startswith("username-")]
-        assert login and login[0]["httpOnly"]
-        assert _kernel_running(login_server, kid)
+        assert _kernel_running(srv, kid)
         t0 = time.time()
         page.close(run_before_unload=True)
-        while _kernel_running(login_server, kid) and time.time() - t0 < 30:
+        while _kernel_running(srv, kid) and time.time() - t0 < 30:
             time.sleep(0.2)
         ctx.close()
         browser.close()
+    return kid, cookies
+
+
+def test_closing_the_tab_stops_the_kernel_with_xsrf_on(login_server):
+    """In Chromium (a fresh profile): the page opened directly by its link (no
+    tree page first) gets the _xsrf cookie, and closing the tab stops its kernel."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium not found")
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(1) as ex:
+        kid, cookies = ex.submit(_close_tab_scenario, login_server).result(timeout=300)
+    assert "_xsrf" in cookies and cookies["_xsrf"]["sameSite"] == "Strict"
+    login = [c for n, c in cookies.items() if n.startswith("username-")]
+    assert login and login[0]["httpOnly"]
     assert not _kernel_running(login_server, kid), login_server.log_text()[-3000:]
     assert "'_xsrf' argument missing" not in login_server.log_text().split(kid)[-1]
 
