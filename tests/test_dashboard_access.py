@@ -162,7 +162,7 @@ def test_command_line_never_carries_secrets(monkeypatch):
     from qlwork.serve.launch import SERVER_SCRIPT, check_extra_options, voila_command
 
     cmd = voila_command("0.0.0.0", 8866, allowed_hosts=["192.168.1.20"], pool=6)
-    assert cmd[1] == str(SERVER_SCRIPT) and "voila" not in cmd[1:2]
+    assert cmd[1] == "-c" and repr(str(SERVER_SCRIPT)) in cmd[2]  # the gated server, not plain Voilà
     assert "--QlworkVoila.allowed_hosts=192.168.1.20" in cmd
     assert "--VoilaConfiguration.default_pool_size=6" in cmd
     assert not any("token" in c.lower() or "password" in c.lower() for c in cmd)

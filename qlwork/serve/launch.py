@@ -27,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..dashboard import VOILA_TEMPLATE, voila_share_dir
 from ..errors import Problem, QlworkError
 from ..paths import project_root
 from . import access
@@ -95,6 +96,17 @@ def check_extra_options(options: list[str] | tuple[str, ...]) -> list[str]:
     return list(options)
 
 
+def _server_main() -> str:
+    """``python -c`` code that runs the server script with qlwork's Voilà template folder
+    on ``JUPYTER_PATH`` (Voilà finds templates only there).  Setting it in the server
+    process itself keeps the command self-contained (whoever starts it, with whatever
+    environment) and imports nothing of qlwork there."""
+    share = str(voila_share_dir())
+    return ("import os, runpy; p = os.environ.get('JUPYTER_PATH'); "
+            f"os.environ['JUPYTER_PATH'] = os.pathsep.join([{share!r}] + ([p] if p else [])); "
+            f"runpy.run_path({str(SERVER_SCRIPT)!r}, run_name='__main__')")
+
+
 def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = (), *,
                   allowed_hosts: list[str] | tuple[str, ...] = (), pool: int | None = None) -> list[str]:
     """The server's command line; run it with ``cwd=dashboards_dir()`` so that
@@ -105,7 +117,7 @@ def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | 
     kernels (default: ``voila.json``).  The token and password never appear
     here (a command line is visible to every user of the machine): they go
     to the server in its environment."""
-    cmd = [sys.executable, str(SERVER_SCRIPT), ".", *check_extra_options(extra)]
+    cmd = [sys.executable, "-c", _server_main(), ".", *check_extra_options(extra)]
     if pool is not None:
         cmd.append(f"--VoilaConfiguration.default_pool_size={int(pool)}")
     cmd += [f"--QlworkVoila.allowed_hosts={h}" for h in allowed_hosts]
@@ -114,6 +126,10 @@ def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | 
         f"--Voila.ip={host}",
         f"--port={int(port)}",
         "--Voila.port_retries=0",
+        # Voilà's lab template without its CDN links (qlwork/dashboard/share, on JUPYTER_PATH);
+        # a viewer cannot switch it back with ?template=lab (which would fetch from a CDN)
+        f"--VoilaConfiguration.template={VOILA_TEMPLATE}",
+        "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.show_tracebacks=False",
     ]
 
