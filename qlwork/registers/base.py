@@ -23,7 +23,8 @@ import pandas as pd
 from ..errors import Problem
 from ..io.excel import cell_text, col_letter, header_key, normalize_text, parse_number, read_workbook, sheet_names
 
-__all__ = ["Column", "RegisterSchema", "write_template", "read_register", "normalize_period_cell", "INSTRUCTION_MARK"]
+__all__ = ["Column", "RegisterSchema", "write_template", "read_register", "normalize_period_cell", "INSTRUCTION_MARK",
+           "is_blank"]
 
 INSTRUCTION_MARK = "填写说明"
 
@@ -102,6 +103,13 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     return save_deterministic(wb, out)  # same content → same bytes (the demo is byte-reproducible)
 
 
+def is_blank(v: Any) -> bool:
+    """A cell left blank: None, NaN or pandas' missing markers (text columns read blanks as NaN)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return None
@@ -144,8 +152,12 @@ def _date(v: Any) -> _dt.date | None:
 
 def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None = None,
                   units: pd.DataFrame | None = None,
-                  period_parser: Callable[[Any], str | None] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                  period_parser: Callable[[Any], str | None] | None = None,
+                  positions: dict | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a filled-in register → (table with the schema's keys + file/sheet/row, problems).
+
+    ``positions``: a dict filled with each column's location text (key → "M（整改状态）") for
+    checks the caller makes afterwards.
 
     Rows that are entirely blank and the instruction row are skipped.  Cells are
     checked by kind: ``unit`` against the registry (when given), ``period`` by
@@ -250,6 +262,9 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                 rec[c.key] = normalize_text(v)
         out.append(rec)
     df = pd.DataFrame(out, columns=cols)
+    if positions is not None:  # where each column sits, for checks made after reading (e.g. "M（整改状态）")
+        positions.update({c.key: (f"{col_letter(pos[c.key] + 1)}（{c.title}）" if c.key in pos else c.title)
+                          for c in schema.columns})
     if schema.unique and len(df):
         key = df[list(schema.unique)].astype(str).agg("|".join, axis=1)
         dup = key.duplicated(keep="first")
