@@ -137,7 +137,14 @@ def write_follow_through(raw: str | Path, processed: str | Path, *, seed: int = 
 
     raw, processed = Path(raw), Path(processed)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 20]))
-    units = pd.read_parquet(processed / "units.parquet")
+    from ..errors import Problem, QlworkError
+    from ..io.catalogue import read_table
+
+    if len(available_periods(processed)) < 2:
+        raise QlworkError(Problem("no_official_result", "示例整改台账由各期正式结果的预警生成，请先运行 qlwork score --period all",
+                                  "the demo ledger is made from the official results; run `qlwork score --period all`",
+                                  file=str(processed / "results"), expected="至少两期正式结果"))
+    units = read_table("units", processed)
     units["unit_id"] = units["unit_id"].astype(str)
     risk = _risk_rows(rng, units, date)
     errors: list[dict] = []

@@ -9,8 +9,10 @@
 Rules:
 
 - **No entry is lost**: every item of ``previous``, of ``register`` and of ``new`` is in the
-  result.  An item of ``previous`` missing from the register is kept as it was and reported
-  (``entry_missing_from_register``, a warning).  A new item whose id exists already is not
+  result.  An item of ``previous`` that was in the register before and is missing from it now
+  is kept as it was (origin ``kept``) and reported (``entry_missing_from_register``, a
+  warning); an item qlwork created that has not come back in a filled-in register yet stays
+  ``new`` without a warning.  A new item whose id exists already is not
   added again (the register's state wins).
 - **Status only moves forward**: progress 未整改 (0) → 整改中 (1) → 已销号 (2).  逾期 is a
   lateness marker, not a step: written by a person it keeps the item's progress.  A register
@@ -97,6 +99,9 @@ def merge_ledger(previous: pd.DataFrame | None, register: pd.DataFrame | None, n
     for iid, p in prev.items():
         r = reg.get(iid)
         if r is None:
+            if p.get("origin") == "new":  # created by qlwork, not yet returned in a filled-in register
+                out[iid] = dict(p)
+                continue
             out[iid] = dict(p, origin="kept")
             if iid not in bad_ids:
                 probs.append(Problem("entry_missing_from_register", f"整改事项 {iid} 不在登记表中，已按上次台账保留",

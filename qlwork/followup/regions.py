@@ -18,6 +18,7 @@ village indices are not pooled: their indicators differ).  For region r of a lev
     change      = mean of the units' official 较上期 (``change``) over the units that have
                   one — like for like, so units entering or leaving do not move it
 
+Both intervals are truncated to the score scale [0, 100 + the framework's bonus cap].
 The confidence interval treats the units as draws from the region's process (a superpopulation
 view: "how precisely does this period's result measure the region?"); with all units of the
 region observed there is no sampling error in the finite-population sense.  n < 2 gives no
@@ -47,7 +48,7 @@ REGION_COLUMNS = ["framework", "period", "level", "region", "parent", "n_units",
 
 def describe_zh(ci: str = "t", level: float = 0.95, draws: int = 2000, seed: int = 0) -> str:
     how = (f"t 分布 {level:.0%} 置信区间（均值 ± t×标准误）" if ci == "t"
-           else f"自助法 {level:.0%} 百分位置信区间（{draws} 次重抽样，种子 {seed}）")
+           else f"自助法 {level:.0%} 百分位置信区间（{draws} 次重抽样，种子 {seed}）") + "，截断于得分范围"
     return ("区域得分为区域内参评单位正式综合得分的简单平均（每个单位权重相同，不重新评分）；"
             f"{how}，把本期单位得分视为区域的一次观测；优秀/不合格占比以有等级的单位为分母；"
             "名次按均值（公布精度）在同级同指标体系的区域中排列；较上期为有上期得分单位的正式“较上期”变化的平均。")
@@ -103,6 +104,9 @@ def region_results(official, *, levels: Sequence[str] = LEVELS, ci: str = "t", l
                 lo_hi = [_boot(grp.dropna().to_numpy(float), level, draws, rng) for _, grp in x]
                 out["ci_low"] = [a for a, _ in lo_hi]
                 out["ci_high"] = [b for _, b in lo_hi]
+            # the mean cannot leave the score scale: the interval is truncated to [0, 100 + bonus cap]
+            hi = 100.0 + float(getattr(res.spec, "bonus_cap", 0.0) or 0.0)
+            out["ci_low"], out["ci_high"] = out["ci_low"].clip(0.0, hi), out["ci_high"].clip(0.0, hi)
             graded = sub[sub["grade"].notna()]
             counts = graded.groupby([lv, "grade"]).size().unstack(fill_value=0).reindex(columns=labels, fill_value=0)
             counts = counts.reindex(out.index, fill_value=0)

@@ -145,12 +145,19 @@ class UnitReportBuilder:
     def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
                  compare: Any = None, period: str | None = None, scope: str | None = None,
                  tie_points: float = 1.0, n_top: int = 3, scope_ids: Iterable[str] | None = None,
-                 rescored: str | None = None):
+                 rescored: str | None = None, risk_points: pd.DataFrame | None = None):
         # Every number comes from the (official) result: peer statistics over the whole result,
         # even when only a scope's units are reported (``scope_ids``); ``compare`` is kept for
         # callers of the old signature and ignored — divergence is a warning of the result.
         self.result = result
         self.rescored = rescored or ""
+        # the risk register's high-level points without control measures, per unit (templates/_risk_points)
+        self._risk = {}
+        if risk_points is not None and len(risk_points):
+            rp = risk_points[(risk_points["level"] == "高") & risk_points["controls"].isna() & risk_points["risk_id"].notna()]
+            self._risk = {str(u): g[["post", "risk_id", "risk", "owner", "reviewed"]].astype(object).where(g[[
+                "post", "risk_id", "risk", "owner", "reviewed"]].notna(), None).to_dict("records")
+                for u, g in rp.groupby(rp["unit_id"].astype(str))}
         self.dec = int(getattr(result, "decimals", 2))
         self.fw = fw = result.framework
         params = dict(getattr(result, "params", {}) or {})
@@ -513,6 +520,7 @@ class UnitReportBuilder:
             "aggregation": self.params.get("aggregation", ""),
             "generated": self.generated,
             "grade_color": self._color(uid),
+            "risk_points": self._risk.get(uid, []),
         }
 
     def render(self, uid: str, template: str = "unit_report.html.j2") -> str:

@@ -42,7 +42,8 @@ from .project import Project
 
 __all__ = ["FollowRegisters", "LedgerState", "follow_registers", "ledger_state", "ledger_update", "load_ledger",
            "follow_up_table", "inspection", "regions_table", "township_view", "public_ranking", "officials",
-           "risk_table", "register_templates", "as_of_default", "LEDGER_STORE_COLUMNS", "PUBLIC_COLUMNS"]
+           "risk_table", "register_templates", "as_of_default", "LEDGER_STORE_COLUMNS", "PUBLIC_COLUMNS", "review_sheets",
+           "REVIEW_LEDGER_COLUMNS"]
 
 #: the processed ledger (catalogue ``ledger``): the register fields, framework, origin, provenance, state
 LEDGER_STORE_COLUMNS = ITEM_COLUMNS + ["file", "sheet", "row", "as_of", "status_eff", "overdue", "days_overdue",
@@ -317,6 +318,28 @@ def register_templates(out_dir: str | Path, which=("veto", "bonus", "ledger", "r
         raise QlworkError(Problem("unknown_register", f"未知的登记表 {bad}", "unknown register", found=bad,
                                   expected="、".join(schemas)))
     return [write_template(Path(out_dir) / schemas[w].file_name, schemas[w]) for w in which]
+
+
+#: columns of the 整改台账 sheet of the review workbook, in order
+REVIEW_LEDGER_COLUMNS = ["item_id", "unit_id", "period", "warning", "problem", "klass", "indicators", "risk_points",
+                         "resp_unit", "person", "issued", "deadline", "status_eff", "closed", "evidence",
+                         "days_overdue", "as_of"]
+
+
+def review_sheets(prj: Project, period: str) -> dict[str, pd.DataFrame] | None:
+    """{整改台账, 重点名录} for the review workbook, as written by the last ``qlwork ledger update``
+    (None when it has not run): the ledger on its date, and the inspection list of ``period``."""
+    led = load_ledger(prj)
+    if led is None:
+        return None
+    out = {"整改台账": led[led["period"].astype(str) <= str(period)].reindex(columns=REVIEW_LEDGER_COLUMNS)
+           .sort_values(["period", "unit_id", "item_id"], ascending=[False, True, True]).reset_index(drop=True)}
+    p = path_of("inspection", prj.processed, period=period)
+    if p.is_file():
+        ins = read_table("inspection", prj.processed, period=period)
+        out["重点名录"] = ins[["unit_id", "unit_name", "unit_type", "county", "township", "total", "grade", "reasons",
+                            "n_overdue", "oldest_deadline", "warned_periods", "as_of"]]
+    return out
 
 
 def as_of_default(period: str, policy: LedgerPolicy = LedgerPolicy()) -> _dt.date:
