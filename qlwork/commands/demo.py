@@ -27,7 +27,8 @@ def _run(args) -> int:
         from ..demo.follow_through import write_follow_through
         from ..paths import processed_dir, raw_dir
 
-        got = write_follow_through(args.out or raw_dir(), args.processed or processed_dir(), seed=seed)
+        got = write_follow_through(args.out or raw_dir(), args.processed or processed_dir(), seed=seed,
+                                   force=args.force)
         print(f"已写入示例整改台账 {got['ledger']} 项、廉政风险点登记表 {got['risk']} 行（故意错误 {len(got['errors'])} 处）")
         return 0
     s = generate_demo(args.out, scale=args.scale, seed=seed, force=args.force)

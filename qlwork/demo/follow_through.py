@@ -129,7 +129,7 @@ def _fill(rng: np.random.Generator, items: pd.DataFrame, latest: str, date: _dt.
 
 
 def write_follow_through(raw: str | Path, processed: str | Path, *, seed: int = 20251231,
-                         date: _dt.date = REGISTER_DATE) -> dict:
+                         date: _dt.date = REGISTER_DATE, force: bool = False) -> dict:
     """Write both registers into ``<raw>/registers/`` from the official results in ``processed``;
     returns {"ledger": n items, "risk": n rows, "errors": planted errors}."""
     from ..followup.items import items_from_warnings
@@ -140,6 +140,14 @@ def write_follow_through(raw: str | Path, processed: str | Path, *, seed: int = 
     from ..errors import Problem, QlworkError
     from ..io.catalogue import read_table
 
+    if not (raw / "_truth").is_dir():  # never into a folder of real data
+        raise QlworkError(Problem("not_a_demo_folder", "只能写入由 qlwork demo 生成的示例数据文件夹（含 _truth/）",
+                                  "only a folder written by `qlwork demo` (with _truth/) takes the demo registers",
+                                  file=str(raw), expected="qlwork demo 生成的文件夹"))
+    if not force and any((raw / REGISTER_DIR / s.file_name).exists() for s in (LEDGER, RISK)):
+        raise QlworkError(Problem("file_exists", "示例整改台账或廉政风险点登记表已存在；如需重写请加 --force",
+                                  "the demo registers exist; use --force to rewrite them",
+                                  file=str(raw / REGISTER_DIR), expected="不存在的文件，或 --force"))
     if len(available_periods(processed)) < 2:
         raise QlworkError(Problem("no_official_result", "示例整改台账由各期正式结果的预警生成，请先运行 qlwork score --period all",
                                   "the demo ledger is made from the official results; run `qlwork score --period all`",
