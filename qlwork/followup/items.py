@@ -6,7 +6,7 @@ found".  For each unit warned in period P (codes :attr:`LedgerPolicy.codes`), th
 - **score warnings** (below_pass, bottom_n, large_drop): one item per indicator among the
   unit's ``items_per_unit`` internal indicators with the largest weighted points lost
   (``IndexResult.indicator_table()['points_lost']`` — the exact decomposition the 体检报告单
-  prints); when the only score warning is a large drop and the previous period's official
+  prints; ties in framework order, so the items are the indicators the notice names); when the only score warning is a large drop and the previous period's official
   result is given, the indicators whose 0–100 score fell most instead.  The warnings share
   the items (a unit below the pass mark and in the bottom three gets one item per indicator,
   not two);
@@ -123,6 +123,7 @@ def items_from_warnings(official, *, policy: LedgerPolicy = LedgerPolicy(), issu
         if previous is not None and fid in previous.results:
             prev_norm = previous.results[fid].normalized
         frame = res.to_frame().set_index("unit_id")
+        order = {i: j for j, i in enumerate(fw.indicator_ids)}
         pub_ids = [i for i in fw.public_indicators() if i in res.normalized.columns]
         for uid, g in w.groupby(w["unit_id"].astype(str), sort=True):
             codes = list(dict.fromkeys(g["code"].astype(str)))
@@ -142,8 +143,9 @@ def items_from_warnings(official, *, policy: LedgerPolicy = LedgerPolicy(), issu
                     for i, d in fall.head(k).items():
                         picks.append((i, f"{fw.indicators[i].name}得分较上期下降 {-d:.1f} 分（{before[i]:.1f} → {cur[i]:.1f}）"))
                 if u is not None and not picks:
-                    top = u[u["points_lost"] > 0].sort_values(["points_lost", "indicator_id"], ascending=[False, True],
-                                                             kind="stable").head(k)
+                    # ties in framework order, as the notice lists them (UnitReportBuilder.behind)
+                    top = u[u["points_lost"] > 0].assign(_o=u["indicator_id"].map(order)).sort_values(
+                        ["points_lost", "_o"], ascending=[False, True], kind="stable").head(k)
                     for r in top.itertuples():
                         picks.append((r.indicator_id, f"{r.name}得分 {r.normalized:.1f}（同组中位数 {r.peer_median:.1f}，"
                                                       f"失分 {r.points_lost:.2f}）"))

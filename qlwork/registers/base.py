@@ -211,7 +211,7 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
             if text == "":
                 rec[c.key] = None
                 if c.required:
-                    problems.append(Problem("missing_value", f"“{c.title}”未填写", f"{c.title} is blank",
+                    problems.append(Problem("missing_value", f"“{c.title}”未填写", f"{c.key} is blank",
                                             expected=c.help or "必填 required", **where))
                     rec["_bad"] = True
                 continue
@@ -234,20 +234,20 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                 val = pn.value if pn.ok else None
                 rec[c.key] = val
                 if val is None or not math.isfinite(val):
-                    problems.append(Problem("not_a_number", f"“{c.title}”不是数字", f"{c.title} is not a number",
+                    problems.append(Problem("not_a_number", f"“{c.title}”不是数字", f"{c.key} is not a number",
                                             found=text, expected="数字 a number", **where))
                     rec["_bad"] = True
                 elif (c.min_value is not None and val < c.min_value) or (c.max_value is not None and val > c.max_value):
                     lo = "" if c.min_value is None else f"{c.min_value:g}"
                     hi = "" if c.max_value is None else f"{c.max_value:g}"
-                    problems.append(Problem("out_of_range", f"“{c.title}”超出允许范围", f"{c.title} out of range",
+                    problems.append(Problem("out_of_range", f"“{c.title}”超出允许范围", f"{c.key} out of range",
                                             found=val, expected=f"[{lo}, {hi}]", **where))
                     rec["_bad"] = True
             elif c.kind == "date":
                 d = _date(v)
                 rec[c.key] = d
                 if d is None:
-                    problems.append(Problem("bad_date", f"“{c.title}”不是有效日期", f"{c.title} is not a date",
+                    problems.append(Problem("bad_date", f"“{c.title}”不是有效日期", f"{c.key} is not a date",
                                             found=text, expected="日期，如 2025-12-31", **where))
                     rec["_bad"] = True
             elif c.kind == "choice":
@@ -255,7 +255,7 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                 rec[c.key] = t
                 if c.choices and t not in c.choices:
                     problems.append(Problem("bad_choice", f"“{c.title}”的取值“{t}”不在可选范围内",
-                                            f"{c.title} is not one of the allowed values", found=t,
+                                            f"{c.key} is not one of the allowed values", found=t,
                                             expected="、".join(c.choices), **where))
                     rec["_bad"] = True
             else:

@@ -47,16 +47,17 @@ def read_follow_registers(raw: Path, *, units: pd.DataFrame | None, frameworks: 
         except ValueError:
             return p.name
 
-    risk = None
+    risk = risk_rows = None
     rp = d / RISK.file_name
     if rp.is_file():
-        r, pr = read_risk_register(rp, units=units, label=lab(rp))
+        risk_rows, pr = read_risk_register(rp, units=units, label=lab(rp))
         probs += pr
-        risk = r[~r["_bad"].astype(bool)].reset_index(drop=True)
+        risk = risk_rows[~risk_rows["_bad"].astype(bool)].reset_index(drop=True)
     ledger = rows = None
     lp = d / LEDGER.file_name
     if lp.is_file():
-        rows, pr = read_ledger(lp, units=units, frameworks=frameworks, risk=risk, periods=periods, label=lab(lp),
+        # links are checked against every registered point, also those on a row with an error (no echo)
+        rows, pr = read_ledger(lp, units=units, frameworks=frameworks, risk=risk_rows, periods=periods, label=lab(lp),
                                period_parser=period_parser)
         probs += pr
         fw_of = ({} if units is None or "framework" not in units.columns

@@ -187,7 +187,8 @@ def ledger_update(prj: Project, period: str, *, as_of, issued=None, policy=None,
                   exclude_invalid: bool = False) -> LedgerUpdate:
     """:func:`ledger_state`, then write the merged ledger, the follow-up and inspection list of ``period``
     and the pre-filled register for the units (``data/processed/ledger/``).  Register errors stop the
-    update (nothing written) unless ``exclude_invalid``: then rows with an error keep their earlier state."""
+    update (nothing written) unless ``exclude_invalid``: then rows with an error keep their earlier state,
+    and those with no earlier state go into the pre-filled register as written, to be corrected."""
     from ..registers.base import write_template
 
     st = ledger_state(prj, period, as_of=as_of, issued=issued, policy=policy)
@@ -201,6 +202,14 @@ def ledger_update(prj: Project, period: str, *, as_of, issued=None, policy=None,
         written.append(write_table("inspection", _text(inspection(prj, p, state=st)), prj.processed, period=p))
     last = st.periods[-1] if st.periods else "all"
     rows = st.table.reindex(columns=[c.key for c in LEDGER.columns]).to_dict("records")
+    # register rows with an error whose item is nowhere else go back to the units as written, to be corrected
+    reg = follow_registers(prj).ledger_rows
+    if reg is not None and len(reg):
+        have = set(st.table["item_id"].astype(str))
+        bad = reg[reg["_bad"].astype(bool) & ~reg["item_id"].astype(str).isin(have)]
+        bad = bad[~bad["item_id"].astype(str).duplicated()]
+        rows += [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                 for r in bad.reindex(columns=[c.key for c in LEDGER.columns]).to_dict("records")]
     written.append(write_template(path_of("ledger", prj.processed).parent / f"整改台账_{last}.xlsx", LEDGER, rows))
     return LedgerUpdate(st, tuple(written))
 
