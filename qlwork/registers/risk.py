@@ -25,7 +25,7 @@ import pandas as pd
 from ..errors import Problem
 from .base import Column, RegisterSchema, is_blank, read_register
 
-__all__ = ["RISK", "LEVELS", "read_risk_register"]
+__all__ = ["RISK", "LEVELS", "read_risk_register", "uncontrolled_high"]
 
 LEVELS = ("高", "中", "低")
 
@@ -100,3 +100,13 @@ def read_risk_register(path: str | Path, *, units: pd.DataFrame | None = None,
              lambda r: f"岗位“{r['post']}”在第 {int(first_at[r.name])} 行为“{first_val[r.name]}”，此处为“{r['key_post']}”",
              "a post marked key and not key", "key_post", lambda r: r["key_post"], lambda r: first_val[r.name])
     return df, probs
+
+
+def uncontrolled_high(risk: pd.DataFrame | None) -> dict[str, list[dict]]:
+    """Unit → its high-level risk points without control measures (post, risk_id, risk, owner, reviewed)."""
+    if risk is None or not len(risk):
+        return {}
+    cols = ["post", "risk_id", "risk", "owner", "reviewed"]
+    r = risk[(risk["level"] == "高") & risk["controls"].isna() & risk["risk_id"].notna()]
+    return {str(u): g[cols].astype(object).where(g[cols].notna(), None).to_dict("records")
+            for u, g in r.groupby(r["unit_id"].astype(str))}

@@ -180,7 +180,7 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
                      progress: bool = True, issuer: str | None = None, root: str | Path | None = None,
                      scope_units: Iterable[str] | None = None, rescored: str | None = None,
                      follow_through: Mapping[str, pd.DataFrame] | None = None,
-                     risk_points: pd.DataFrame | None = None) -> ReportSet:
+                     risk_points: pd.DataFrame | Mapping[str, list] | None = None) -> ReportSet:
     """Write the full report set for one or more IndexResults (one per framework).
 
     Parameters
@@ -199,9 +199,14 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     rescored : a label (e.g. 范围内重新评分（非正式结果）) printed on every page and sheet when the
         results were re-scored inside the scope; no warning notices are issued then
     follow_through : {sheet name: table} added to each workbook (整改台账, 重点名录), cut to its units
-    risk_points : rows of the risk register; each 体检报告单 lists the unit's high-level points without controls
+    risk_points : rows of the risk register (or unit → rows); each 体检报告单 lists the unit's high-level
+        points without control measures
     """
     res_list = list(results) if isinstance(results, (list, tuple)) else [results]
+    if isinstance(risk_points, pd.DataFrame):  # the register's rows → unit: high-level points without controls
+        from ..registers.risk import uncontrolled_high
+
+        risk_points = uncontrolled_high(risk_points)
     if not res_list:
         raise ValueError("没有可报告的结果 (no results given)")
     period = period or str((getattr(res_list[0], "params", {}) or {}).get("period") or "")

@@ -145,19 +145,12 @@ class UnitReportBuilder:
     def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
                  compare: Any = None, period: str | None = None, scope: str | None = None,
                  tie_points: float = 1.0, n_top: int = 3, scope_ids: Iterable[str] | None = None,
-                 rescored: str | None = None, risk_points: pd.DataFrame | None = None):
+                 rescored: str | None = None, risk_points: Mapping[str, list] | None = None):
         # Every number comes from the (official) result: peer statistics over the whole result,
         # even when only a scope's units are reported (``scope_ids``); ``compare`` is kept for
         # callers of the old signature and ignored — divergence is a warning of the result.
         self.result = result
-        self.rescored = rescored or ""
-        # the risk register's high-level points without control measures, per unit (templates/_risk_points)
-        self._risk = {}
-        if risk_points is not None and len(risk_points):
-            rp = risk_points[(risk_points["level"] == "高") & risk_points["controls"].isna() & risk_points["risk_id"].notna()]
-            self._risk = {str(u): g[["post", "risk_id", "risk", "owner", "reviewed"]].astype(object).where(g[[
-                "post", "risk_id", "risk", "owner", "reviewed"]].notna(), None).to_dict("records")
-                for u, g in rp.groupby(rp["unit_id"].astype(str))}
+        self.rescored, self._risk = rescored or "", dict(risk_points or {})  # unit → 廉政风险点 rows
         self.dec = int(getattr(result, "decimals", 2))
         self.fw = fw = result.framework
         params = dict(getattr(result, "params", {}) or {})
@@ -519,8 +512,7 @@ class UnitReportBuilder:
             "normalization": self.params.get("normalization", ""),
             "aggregation": self.params.get("aggregation", ""),
             "generated": self.generated,
-            "grade_color": self._color(uid),
-            "risk_points": self._risk.get(uid, []),
+            "grade_color": self._color(uid), "risk_points": self._risk.get(uid, []),  # partial _risk_points
         }
 
     def render(self, uid: str, template: str = "unit_report.html.j2") -> str:
