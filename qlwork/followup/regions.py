@@ -111,7 +111,8 @@ def region_results(official, *, levels: Sequence[str] = LEVELS, ci: str = "t", l
             counts = graded.groupby([lv, "grade"]).size().unstack(fill_value=0).reindex(columns=labels, fill_value=0)
             counts = counts.reindex(out.index, fill_value=0)
             n_graded = counts.sum(axis=1)
-            out["grade_counts"] = ["；".join(f"{k} {int(v)}" for k, v in row.items()) for _, row in counts.iterrows()]
+            out["grade_counts"] = ["；".join(f"{k} {int(v)}" for k, v in zip(labels, row))
+                                   for row in counts.to_numpy()]
             out["n_top"], out["n_bottom"] = counts[top].astype("int64"), counts[bottom].astype("int64")
             with np.errstate(invalid="ignore", divide="ignore"):
                 out["share_top"] = np.where(n_graded > 0, out["n_top"] / n_graded.where(n_graded > 0, 1), np.nan)
@@ -120,7 +121,7 @@ def region_results(official, *, levels: Sequence[str] = LEVELS, ci: str = "t", l
             out["change"] = ch.groupby(sub[lv]).mean()
             out["n_change"] = ch.notna().groupby(sub[lv]).sum().astype("int64")
             par = PARENT[lv]
-            out["parent"] = g[par].agg(lambda s: s.dropna().iloc[0] if s.notna().any() else None) if par else None
+            out["parent"] = g[par].first() if par else None  # first non-missing parent of the region's units
             out = out.rename_axis("region").reset_index()
             out["rank"] = rank_within(out["mean"], decimals=res.decimals).to_numpy()
             out["n_regions"] = int(out["mean"].notna().sum())
