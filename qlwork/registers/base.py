@@ -96,7 +96,7 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
             dv = DataValidation(type="list", formula1='"' + ",".join(c.choices) + '"', allow_blank=not c.required)
             dv.error = f"请从下拉列表中选择：{'、'.join(c.choices)}"
             ws.add_data_validation(dv)
-            dv.add(f"{col_letter(j)}3:{col_letter(j)}5000")
+            dv.add(f"{col_letter(j)}3:{col_letter(j)}{max(5000, len(rows or ()) + 1000)}")
     ws.freeze_panes = "A3"
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
