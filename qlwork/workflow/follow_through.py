@@ -140,6 +140,9 @@ def ledger_state(prj: Project, period: str, *, as_of, issued=None, policy: Ledge
     pol = policy if isinstance(policy, LedgerPolicy) else policy_from(policy)
     regs = follow_registers(prj)
     pers = _periods_arg(prj, period)
+    if issued is not None and len(pers) > 1:
+        raise QlworkError(Problem("bad_argument", "指定下发日期时只能处理一个期别", "--issued needs a single period",
+                                  column="issued", found=str(issued), expected="--period 2025H2 之类的单个期别"))
     offs = officials(prj)
     parts, when = [], {}
     if new_items:
