@@ -18,6 +18,12 @@ LATEST := 2025H2
 WEIGHTS := data/processed/weights_ahp.parquet
 PUBLIC := $(foreach p,$(PERIODS),data/processed/public_$(p).parquet)
 SENSITIVITY := data/processed/sensitivity_$(LATEST).parquet
+# follow-through (issue 20): the demo's rectification ledger and risk register (made from the official
+# results' warnings), the ledger merged with the latest warnings on LEDGER_AS_OF, the region results
+FOLLOW_REGISTERS := data/raw/registers/整改台账.xlsx
+LEDGER := data/processed/ledger/ledger.parquet
+REGIONS := data/processed/regions/regions_$(LATEST).parquet
+LEDGER_AS_OF ?= 2026-01-31
 
 .PHONY: dashboard test bench demo data system clean-processed lab help
 
@@ -58,8 +64,18 @@ $(OFFICIAL): $(SCORES) $(PUBLIC) | $(VENV)/.installed
 $(SENSITIVITY): $(OFFICIAL) | $(VENV)/.installed
 	$(QLWORK) sensitivity --period $(LATEST) --no-progress
 
-# everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals
-data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY)
+$(FOLLOW_REGISTERS): $(OFFICIAL) | $(VENV)/.installed
+	$(QLWORK) demo --follow-through
+
+$(LEDGER): $(FOLLOW_REGISTERS) | $(VENV)/.installed
+	$(QLWORK) ledger update --period $(LATEST) --as-of $(LEDGER_AS_OF) --exclude-invalid
+
+$(REGIONS): $(OFFICIAL) | $(VENV)/.installed
+	$(QLWORK) regions --period $(LATEST)
+
+# everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals,
+# the rectification ledger and region results
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY) $(LEDGER) $(REGIONS)
 
 dashboard: $(VENV)/.installed data
 	$(QLWORK) dashboard --host $(HOST) --port $(PORT) $(if $(POOL),--pool $(POOL))
