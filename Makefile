@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 QLWORK := $(VENV)/bin/qlwork
 HOST ?= 127.0.0.1
 PORT ?= 8866
+# preheated dashboard kernels (about the number of people who open the page at once); empty: voila.json's
+POOL ?=
 DEMO_MARKER := data/raw/units.xlsx
 SCORES := data/processed/values.parquet
 # the official result of every period (qlwork score): what reports, notices and the dashboard read
@@ -16,11 +18,18 @@ LATEST := 2025H2
 WEIGHTS := data/processed/weights_ahp.parquet
 PUBLIC := $(foreach p,$(PERIODS),data/processed/public_$(p).parquet)
 SENSITIVITY := data/processed/sensitivity_$(LATEST).parquet
+# follow-through (issue 20): the demo's rectification ledger and risk register (made from the official
+# results' warnings), the ledger merged with the latest warnings on LEDGER_AS_OF, the region results
+FOLLOW_REGISTERS := data/raw/registers/整改台账.xlsx
+LEDGER := data/processed/ledger/ledger.parquet
+REGIONS := data/processed/regions/regions_$(LATEST).parquet
+LEDGER_AS_OF ?= 2026-01-31
 
 .PHONY: dashboard test bench demo data system clean-processed lab help
 
 help:
 	@echo "make dashboard  — 安装并启动评审看板 set up and serve the review dashboard (http://$(HOST):$(PORT))"
+	@echo "                  会议室 meeting room: make dashboard HOST=0.0.0.0 POOL=20 (login link printed)"
 	@echo "make test       — 安装并运行全部测试 set up and run every test"
 	@echo "make bench      — 性能基准 benchmarks -> benchmarks/RESULTS.md"
 	@echo "make lab        — JupyterLab on notebooks/"
@@ -55,11 +64,21 @@ $(OFFICIAL): $(SCORES) $(PUBLIC) | $(VENV)/.installed
 $(SENSITIVITY): $(OFFICIAL) | $(VENV)/.installed
 	$(QLWORK) sensitivity --period $(LATEST) --no-progress
 
-# everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals
-data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY)
+$(FOLLOW_REGISTERS): $(OFFICIAL) | $(VENV)/.installed
+	$(QLWORK) demo --follow-through
+
+$(LEDGER): $(FOLLOW_REGISTERS) | $(VENV)/.installed
+	$(QLWORK) ledger update --period $(LATEST) --as-of $(LEDGER_AS_OF) --exclude-invalid
+
+$(REGIONS): $(OFFICIAL) | $(VENV)/.installed
+	$(QLWORK) regions --period $(LATEST)
+
+# everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals,
+# the rectification ledger and region results
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY) $(LEDGER) $(REGIONS)
 
 dashboard: $(VENV)/.installed data
-	$(QLWORK) dashboard --host $(HOST) --port $(PORT)
+	$(QLWORK) dashboard --host $(HOST) --port $(PORT) $(if $(POOL),--pool $(POOL))
 
 test: $(VENV)/.installed system
 	$(PY) -m pytest -q

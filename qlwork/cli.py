@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 def _check_period(args: argparse.Namespace) -> None:
     """A period names files (``scores_<period>.parquet``): only ``YYYYH1``/``YYYYH2`` is accepted."""
     period = getattr(args, "period", None)
-    if period is None or (period == "all" and args.command == "score"):  # score --period all: every period
+    if period is None or period == "all":  # --period all: every period (score, ledger, regions)
         return
     from .errors import Problem
     from .io.ingest import PERIOD_RE, normalize_period

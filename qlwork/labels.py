@@ -185,3 +185,33 @@ def label_columns(df, framework=None, mapping: Mapping[str, str] | None = None):
     """A copy of ``df`` with Chinese column labels."""
     extra = dict(mapping or {})
     return df.rename(columns={c: extra.get(c, column_label(c, framework)) for c in df.columns})
+
+
+#: Follow-through columns (整改台账, 廉政风险点, 重点名录, regions) — one lookup with COLUMN_LABELS.
+FOLLOW_LABELS: dict[str, str] = {
+    "item_id": "事项编号", "warning": "预警类型", "problem": "问题描述", "klass": "问题类别",
+    "indicators": "关联指标", "risk_points": "关联风险点", "resp_unit": "责任单位", "person": "责任人",
+    "issued": "下发日期", "deadline": "整改期限", "status": "整改状态（填报）", "status_eff": "整改状态",
+    "measures": "整改措施", "closed": "销号日期", "evidence": "佐证材料", "note": "备注", "origin": "来源",
+    "as_of": "截至日期", "overdue": "是否逾期", "days_overdue": "逾期天数", "closed_late": "逾期后销号",
+    "n_items": "整改事项数", "n_due": "已到期事项数", "n_closed": "已销号事项数", "n_closed_on_time": "按期销号事项数",
+    "rect_close_rate": "整改销号率(%)", "rect_ontime_rate": "按期销号率(%)", "rect_overdue": "逾期未销号事项数",
+    "post": "岗位名称", "key_post": "是否关键岗位", "risk_id": "风险点编号", "risk": "风险点描述", "level": "风险等级",
+    "controls": "防控措施", "owner": "责任人", "reviewed": "最近评估日期", "review_overdue": "评估是否逾期",
+    "n_posts": "岗位数", "n_key_posts": "关键岗位数", "n_key_covered": "已覆盖关键岗位数", "n_risk_points": "风险点数",
+    "n_high": "高等级风险点数", "risk_high_uncontrolled": "未落实防控的高等级风险点数",
+    "risk_high_posts_uncontrolled": "高风险点未落实防控的岗位数", "risk_review_overdue": "逾期未评估风险点数",
+    "risk_key_post_coverage": "关键岗位防控覆盖率(%)",
+    "reason_codes": "列入原因代码", "reasons": "列入重点名录的原因", "n_overdue": "逾期事项数",
+    "oldest_deadline": "最早整改期限", "warned_periods": "连续预警期别",
+    "followup_period": "回头看期别", "n_linked": "关联指标数", "before": "整改前指标得分", "after": "本期指标得分",
+    "n_improved": "改善的指标数", "verdict": "回头看结论", "repeated": "本期再次预警", "current_warnings": "本期预警",
+    "level_name": "区域层级", "region": "区域", "parent": "上级区域", "n_units": "单位数", "n_scored": "有得分单位数",
+    "mean": "平均综合得分", "sd": "标准差", "se": "标准误", "ci_low": "95%置信区间下限", "ci_high": "95%置信区间上限",
+    "min": "最低分", "q25": "下四分位数", "median": "中位数", "q75": "上四分位数", "max": "最高分",
+    "grade_counts": "等级分布", "n_top": "优秀单位数", "share_top": "优秀占比", "n_bottom": "不合格单位数",
+    "share_bottom": "不合格占比", "n_regions": "同级区域数", "rank_in_parent": "上级区域内名次",
+    "n_in_parent": "上级区域内同级区域数", "n_change": "有上期得分单位数", "method": "方法",
+}
+COLUMN_LABELS.update({k: v for k, v in FOLLOW_LABELS.items() if k not in COLUMN_LABELS})
+__all__ += ["FOLLOW_LABELS"]

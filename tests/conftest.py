@@ -49,6 +49,9 @@ FULL_STEPS = (
     *(["survey", "--period", p] for p in ("2024H1", "2024H2", "2025H1", "2025H2")),
     ["score", "--period", "all"],
     ["sensitivity", "--period", "2025H2", "--draws", "400", "--no-progress"],
+    ["demo", "--follow-through"],
+    ["ledger", "update", "--period", "2025H2", "--as-of", "2026-01-31", "--exclude-invalid"],
+    ["regions", "--period", "2025H2"],
 )
 
 

@@ -42,6 +42,9 @@ def test_symlink_into_raw_is_caught(project):
     ["ingest", "--out", "data/raw/processed"],
     ["survey", "--period", "2025H2", "--out", "data/raw"],
     ["report", "--period", "2025H2", "--out", "data/raw/reports"],
+    ["registers", "template", "--out", "data/raw/registers"],
+    ["publish", "--period", "2025H2", "--out", "data/raw/follow"],
+    ["feedback", "--period", "2025H2", "--scope", "x", "--as-of", "2026-01-31", "--out", "data/raw"],
 ])
 def test_commands_refuse_out_in_raw(project, monkeypatch, capsys, argv):
     monkeypatch.chdir(project)

@@ -581,3 +581,35 @@ def test_dashboard_command_parser_and_busy_port(capsys):
         assert main(["dashboard", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert "端口已被占用" in err and "Traceback" not in err
+
+
+def test_what_if_panel_moves_score_grade_and_rank(app, data, root):
+    """The unit view's 模拟改进 panel: no change shows the official numbers; moving an indicator
+    shows what qlwork.analysis.rescore.what_if_indicator gives (the engine's stages and the one scorer;
+    tests/test_improvement_demo.py checks it against compute_index on the changed input data)."""
+    from qlwork.analysis.rescore import what_if_indicator
+    from qlwork.workflow import load_result
+
+    period = data.periods[-1]
+    app.set_filter(city=ALL, county=ALL, period=period, framework="QLI")
+    off = load_result(Path(root) / "data" / "processed", period)
+    res = off.results["QLI"]
+    uid = res.ranking.sort_values("rank").index[-1]  # the last of some peer group: room to improve
+    app.open_unit(uid)
+    t = app.tab("unit")
+    panel = next(k for k in t.panels.children if "qlw-whatif-panel" in k._dom_classes)
+    hb = panel.children[1]
+    dd, sl, reset = hb.children
+    out = panel.children[2]
+    off_total = f"{res.scores.loc[uid, 'total']:.2f}"
+    assert f"<b class='qlw-whatif-total'>{off_total}</b>" in out.value and "（未改动）" in out.value
+    # move the indicator to the best end of its range (direction-aware)
+    ind = res.framework.indicators[dd.value]
+    best = sl.max if ind.direction > 0 else sl.min
+    sl.value = best
+    want = what_if_indicator(res, uid, {dd.value: best})
+    assert f"<b class='qlw-whatif-total'>{want['total']:.2f}</b>" in out.value
+    assert f"<b class='qlw-whatif-rank'>{want['rank']}</b>" in out.value
+    assert want["total"] >= res.scores.loc[uid, "total"]
+    reset.click()
+    assert "（未改动）" in out.value and f"<b class='qlw-whatif-total'>{off_total}</b>" in out.value

@@ -136,8 +136,13 @@ def test_make_data_builds_what_the_test_dashboard_shows():
     assert [a[:3] for a in FULL_STEPS if a[0] == "sensitivity"] == [["sensitivity", "--period", latest]]
     assert ["weights"] in [list(a) for a in FULL_STEPS]
     data_rule = re.search(r"^data: (.+)$", mk, re.M).group(1)
-    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)"):
+    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)", "$(LEDGER)", "$(REGIONS)"):
         assert target in data_rule
+    # follow-through: the demo registers, the ledger on the same date, the regions (docs/follow_through.md)
+    as_of = re.search(r"^LEDGER_AS_OF \?= (\S+)$", mk, re.M).group(1)
+    assert ["demo", "--follow-through"] in [list(a) for a in FULL_STEPS]
+    assert ["ledger", "update", "--period", latest, "--as-of", as_of, "--exclude-invalid"] in [list(a) for a in FULL_STEPS]
+    assert ["regions", "--period", latest] in [list(a) for a in FULL_STEPS]
 
 
 def test_make_lab_runs_as_root():

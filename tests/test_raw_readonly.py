@@ -56,6 +56,15 @@ STEPS = [
     ("score", ["score", "--period", PERIOD], {0}),
     ("sensitivity", ["sensitivity", "--period", PERIOD, "--draws", "20", "--no-progress"], {0}),
     ("report", ["report", "--period", PERIOD, "--scope", "<small>", "--quiet"], {0}),
+    # follow-through (docs/follow_through.md): the registers are read, never written
+    ("registers check", ["registers", "check"], {0, 1}),
+    ("registers template", ["registers", "template"], {0}),
+    ("ledger update", ["ledger", "update", "--period", PERIOD, "--as-of", "2026-01-31", "--exclude-invalid"], {0}),
+    ("ledger status", ["ledger", "status", "--period", PERIOD, "--as-of", "2026-01-31"], {0}),
+    ("regions", ["regions", "--period", PERIOD], {0}),
+    ("feedback", ["feedback", "--period", PERIOD, "--scope", "<small>", "--as-of", "2026-01-31"], {0}),
+    ("jurisdiction", ["jurisdiction", "--period", PERIOD, "--scope", "<small>", "--as-of", "2026-01-31"], {0}),
+    ("publish", ["publish", "--period", PERIOD, "--scope", "<small>"], {0}),
     # `qlwork demo` writes data/raw by design, but refuses an existing non-empty folder without --force …
     ("demo (no --force)", ["demo"], {1, 2}),
     # … and with --out it writes only there

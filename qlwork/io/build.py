@@ -83,8 +83,10 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
                                                     file=REGISTRY_FILE)])
     cells = checked.cells
     keep = cells["valid"].to_numpy() & (cells["status"] == "ok").to_numpy()
-    values = cells.loc[keep, VALUE_COLUMNS].sort_values(
-        ["period", "unit_id", "source", "row", "column"], kind="stable").reset_index(drop=True)
+    values = cells.loc[keep, VALUE_COLUMNS]
+    if checked.derived is not None and len(checked.derived):  # indicators derived from registers
+        values = pd.concat([values, checked.derived[VALUE_COLUMNS]], ignore_index=True)
+    values = values.sort_values(["period", "unit_id", "source", "row", "column"], kind="stable").reset_index(drop=True)
     values["value"] = values["value"].astype("float64")
     values["row"] = values["row"].astype("int32")
     n_excluded = int((~cells["valid"]).sum())

@@ -53,6 +53,12 @@ _RANKING = {"framework": _S, "period": _S, "unit_id": _S, "unit_name": _S, "unit
             "total": _F, "rank": _I, "n_peers": _I, "rank_in_region": _I, "grade": _S, "grade_rule": _S,
             "change": _F, "veto": _S, "bonus_detail": _S, "warnings": _S}
 
+_LEDGER = {"item_id": _S, "unit_id": _S, "period": _S, "warning": _S, "problem": _S, "klass": _S, "indicators": _S,
+           "risk_points": _S, "resp_unit": _S, "person": _S, "issued": _S, "deadline": _S, "status": _S,
+           "measures": _S, "closed": _S, "evidence": _S, "note": _S, "framework": _S, "origin": _S, "file": _S,
+           "sheet": _S, "row": _I, "as_of": _S, "status_eff": _S, "overdue": _B, "days_overdue": _I,
+           "closed_late": _B}
+
 CATALOGUE: dict[str, Artefact] = {a.name: a for a in [
     Artefact("values", "values.parquet", "qlwork ingest",
              {"unit_id": _S, "period": _S, "indicator_id": _S, "value": _F, "source": _S, "file": _S, "sheet": _S,
@@ -111,6 +117,24 @@ CATALOGUE: dict[str, Artefact] = {a.name: a for a in [
     Artefact("result_outliers", "results/{period}/{framework}/outliers.parquet", "qlwork score",
              {"unit_id": _S, "period": _S, "indicator_id": _S, "original": _F, "treated": _F, "treatment": _S},
              description="异常值处理记录"),
+    # follow-through (qlwork ledger / qlwork regions): qlwork/workflow/follow_through.py
+    Artefact("ledger", "ledger/ledger.parquet", "qlwork ledger update", _LEDGER,
+             description="整改台账：登记表与各期预警合并后的全部整改事项及其在截至日期的状态"),
+    Artefact("ledger_followup", "ledger/followup_{period}.parquet", "qlwork ledger update",
+             {"item_id": _S, "unit_id": _S, "framework": _S, "period": _S, "followup_period": _S, "warning": _S,
+              "klass": _S, "indicators": _S, "n_linked": _I, "before": _F, "after": _F, "change": _F,
+              "n_improved": _I, "verdict": _S, "repeated": _B, "current_warnings": _S, "status_eff": _S,
+              "overdue": _B, "days_overdue": _I, "as_of": _S}, description="回头看：上期整改事项的关联指标是否改善"),
+    Artefact("inspection", "ledger/inspection_{period}.parquet", "qlwork ledger update",
+             {"period": _S, "as_of": _S, "framework": _S, "unit_id": _S, "unit_name": _S, "unit_type": _S,
+              "city": _S, "county": _S, "township": _S, "total": _F, "grade": _S, "reason_codes": _S, "reasons": _S,
+              "n_overdue": _I, "oldest_deadline": _S, "warned_periods": _S}, description="重点名录（逾期、连续预警）"),
+    Artefact("regions", "regions/regions_{period}.parquet", "qlwork regions",
+             {"framework": _S, "period": _S, "level": _S, "region": _S, "parent": _S, "n_units": _I, "n_scored": _I,
+              "mean": _F, "sd": _F, "se": _F, "ci_low": _F, "ci_high": _F, "min": _F, "q25": _F, "median": _F,
+              "q75": _F, "max": _F, "grade_counts": _S, "n_top": _I, "share_top": _F, "n_bottom": _I,
+              "share_bottom": _F, "rank": _I, "n_regions": _I, "rank_in_parent": _I, "n_in_parent": _I,
+              "change": _F, "n_change": _I, "method": _S}, description="市州、县市区、乡镇的区域结果（来自正式结果）"),
     Artefact("result_divergence", "results/{period}/{framework}/divergence.parquet", "qlwork score",
              {"unit_id": _S, "internal": _F, "public": _F, "public_se": _F, "flag_low_public": _B}, extra=_A,
              description="专业分与群众评价背离检验"),

@@ -27,6 +27,10 @@ Checks (problem ``code`` in brackets; all errors unless noted):
   range (``range`` in the framework: negative counts, rates over 100 %) [out_of_range],
   applicable indicator blank or marked missing [missing_value], value given for an
   indicator that does not apply to the unit type [not_applicable_value, warning]
+- registers (registers/): veto and bonus (:mod:`qlwork.registers.rules`), the rectification ledger
+  and the risk register (:mod:`qlwork.registers.ledger`, :mod:`qlwork.registers.risk`); indicators
+  a framework derives from a register (:mod:`qlwork.followup.measures`) [unknown_measure,
+  register_missing (warning)]
 - periods: a half-year without any workbook, a department missing a period, or a
   unit reported by a department in other periods but not this one [period_gap];
   a unit never reported by a department whose indicators apply to it [unit_not_reported]
@@ -114,6 +118,7 @@ class CheckResult:
     frameworks: dict = field(default_factory=dict)
     veto: pd.DataFrame | None = None  # valid rows of the veto register (registers/一票否决事项登记表.xlsx)
     bonus: pd.DataFrame | None = None  # valid rows of the bonus register (registers/加分事项登记表.xlsx)
+    derived: pd.DataFrame | None = None  # values of indicators derived from registers (qlwork.followup.measures)
 
 
 def _fmt(v) -> str:
@@ -328,12 +333,20 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
                                                     periods=periods or None, period_parser=normalize_period)
     problems += reg_problems
+    # follow-through registers (整改台账, 廉政风险点) and the framework indicators derived from them
+    from ..followup.measures import derived_values
+    from ..registers.follow import read_follow_registers
+
+    fregs = read_follow_registers(base, units=units, frameworks=frameworks, periods=periods or None,
+                                  period_parser=normalize_period)
+    derived, dprobs = derived_values(frameworks, units, periods, ledger=fregs.ledger, risk=fregs.risk)
+    problems += list(fregs.problems) + dprobs
 
     problems = _sorted(problems)
     cells = cells.assign(valid=valid)
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
-    return CheckResult(rep, cells, units, frameworks, veto, bonus)
+    return CheckResult(rep, cells, units, frameworks, veto, bonus, derived)
 
 
 def _unknown_id_problem(r, reg: dict, reg_sheet: str | None) -> Problem:

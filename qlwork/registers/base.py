@@ -23,7 +23,8 @@ import pandas as pd
 from ..errors import Problem
 from ..io.excel import cell_text, col_letter, header_key, normalize_text, parse_number, read_workbook, sheet_names
 
-__all__ = ["Column", "RegisterSchema", "write_template", "read_register", "normalize_period_cell", "INSTRUCTION_MARK"]
+__all__ = ["Column", "RegisterSchema", "write_template", "read_register", "normalize_period_cell", "INSTRUCTION_MARK",
+           "is_blank"]
 
 INSTRUCTION_MARK = "填写说明"
 
@@ -95,11 +96,18 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
             dv = DataValidation(type="list", formula1='"' + ",".join(c.choices) + '"', allow_blank=not c.required)
             dv.error = f"请从下拉列表中选择：{'、'.join(c.choices)}"
             ws.add_data_validation(dv)
-            dv.add(f"{col_letter(j)}3:{col_letter(j)}5000")
+            dv.add(f"{col_letter(j)}3:{col_letter(j)}{max(5000, len(rows or ()) + 1000)}")
     ws.freeze_panes = "A3"
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     return save_deterministic(wb, out)  # same content → same bytes (the demo is byte-reproducible)
+
+
+def is_blank(v: Any) -> bool:
+    """A cell left blank: None, NaN or pandas' missing markers (text columns read blanks as NaN)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and math.isnan(v)
 
 
 def _cell(v: Any) -> Any:
@@ -144,8 +152,12 @@ def _date(v: Any) -> _dt.date | None:
 
 def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None = None,
                   units: pd.DataFrame | None = None,
-                  period_parser: Callable[[Any], str | None] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                  period_parser: Callable[[Any], str | None] | None = None,
+                  positions: dict | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a filled-in register → (table with the schema's keys + file/sheet/row, problems).
+
+    ``positions``: a dict filled with each column's location text (key → "M（整改状态）") for
+    checks the caller makes afterwards.
 
     Rows that are entirely blank and the instruction row are skipped.  Cells are
     checked by kind: ``unit`` against the registry (when given), ``period`` by
@@ -199,7 +211,7 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
             if text == "":
                 rec[c.key] = None
                 if c.required:
-                    problems.append(Problem("missing_value", f"“{c.title}”未填写", f"{c.title} is blank",
+                    problems.append(Problem("missing_value", f"“{c.title}”未填写", f"{c.key} is blank",
                                             expected=c.help or "必填 required", **where))
                     rec["_bad"] = True
                 continue
@@ -222,20 +234,20 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                 val = pn.value if pn.ok else None
                 rec[c.key] = val
                 if val is None or not math.isfinite(val):
-                    problems.append(Problem("not_a_number", f"“{c.title}”不是数字", f"{c.title} is not a number",
+                    problems.append(Problem("not_a_number", f"“{c.title}”不是数字", f"{c.key} is not a number",
                                             found=text, expected="数字 a number", **where))
                     rec["_bad"] = True
                 elif (c.min_value is not None and val < c.min_value) or (c.max_value is not None and val > c.max_value):
                     lo = "" if c.min_value is None else f"{c.min_value:g}"
                     hi = "" if c.max_value is None else f"{c.max_value:g}"
-                    problems.append(Problem("out_of_range", f"“{c.title}”超出允许范围", f"{c.title} out of range",
+                    problems.append(Problem("out_of_range", f"“{c.title}”超出允许范围", f"{c.key} out of range",
                                             found=val, expected=f"[{lo}, {hi}]", **where))
                     rec["_bad"] = True
             elif c.kind == "date":
                 d = _date(v)
                 rec[c.key] = d
                 if d is None:
-                    problems.append(Problem("bad_date", f"“{c.title}”不是有效日期", f"{c.title} is not a date",
+                    problems.append(Problem("bad_date", f"“{c.title}”不是有效日期", f"{c.key} is not a date",
                                             found=text, expected="日期，如 2025-12-31", **where))
                     rec["_bad"] = True
             elif c.kind == "choice":
@@ -243,13 +255,16 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                 rec[c.key] = t
                 if c.choices and t not in c.choices:
                     problems.append(Problem("bad_choice", f"“{c.title}”的取值“{t}”不在可选范围内",
-                                            f"{c.title} is not one of the allowed values", found=t,
+                                            f"{c.key} is not one of the allowed values", found=t,
                                             expected="、".join(c.choices), **where))
                     rec["_bad"] = True
             else:
                 rec[c.key] = normalize_text(v)
         out.append(rec)
     df = pd.DataFrame(out, columns=cols)
+    if positions is not None:  # where each column sits, for checks made after reading (e.g. "M（整改状态）")
+        positions.update({c.key: (f"{col_letter(pos[c.key] + 1)}（{c.title}）" if c.key in pos else c.title)
+                          for c in schema.columns})
     if schema.unique and len(df):
         key = df[list(schema.unique)].astype(str).agg("|".join, axis=1)
         dup = key.duplicated(keep="first")

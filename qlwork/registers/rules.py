@@ -21,7 +21,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..errors import Problem
-from .base import Column, RegisterSchema, read_register, write_template
+from .base import Column, RegisterSchema, is_blank, read_register, write_template
 
 __all__ = ["VETO", "BONUS", "read_veto", "read_bonus", "read_rule_registers", "REGISTER_DIR", "VETO_COLUMNS",
            "BONUS_COLUMNS"]
@@ -134,7 +134,7 @@ def _period_problems(df, periods, col_title) -> list[Problem]:
     known = set(map(str, periods))
     out = []
     for i, r in df.iterrows():
-        if r["period"] is not None and str(r["period"]) not in known:
+        if not is_blank(r["period"]) and str(r["period"]) not in known:  # unreadable periods: reported already
             out.append(Problem("unknown_period", f"期别 {r['period']} 不是数据中的评价期", "period not in the data",
                                file=r["file"], sheet=r["sheet"], row=int(r["row"]), column=col_title, found=r["period"],
                                expected="、".join(sorted(known))))

@@ -108,7 +108,9 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
                      data_files: Iterable[str | Path] | None = None, data_root: str | Path | None = None,
                      pdf: bool = False, charts: bool = True, unit_reports: bool = True, notices: bool = True,
                      progress: bool = True, issuer: str | None = None, root: str | Path | None = None,
-                     scope_units: Iterable[str] | None = None, rescored: str | None = None) -> ReportSet:
+                     scope_units: Iterable[str] | None = None, rescored: str | None = None,
+                     follow_through: Mapping[str, pd.DataFrame] | None = None,
+                     risk_points: pd.DataFrame | Mapping[str, list] | None = None) -> ReportSet:
     """Write the full report set for one or more IndexResults (one per framework).
 
     Parameters
@@ -126,8 +128,15 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
         statistic stays the official one); None = every unit of the results
     rescored : a label (e.g. 范围内重新评分（非正式结果）) printed on every page and sheet when the
         results were re-scored inside the scope; no warning notices are issued then
+    follow_through : {sheet name: table} added to each workbook (整改台账, 重点名录), cut to its units
+    risk_points : rows of the risk register (or unit → rows); each 体检报告单 lists the unit's high-level
+        points without control measures
     """
     res_list = list(results) if isinstance(results, (list, tuple)) else [results]
+    if isinstance(risk_points, pd.DataFrame):  # the register's rows → unit: high-level points without controls
+        from ..registers.risk import uncontrolled_high
+
+        risk_points = uncontrolled_high(risk_points)
     if not res_list:
         raise ValueError("没有可报告的结果 (no results given)")
     period = period or str((getattr(res_list[0], "params", {}) or {}).get("period") or "")
@@ -139,11 +148,13 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     with _sigterm_as_exit(), output_errors(target):  # disk full → a message naming the report folder
         return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
                          data_root, pdf, charts, unit_reports, notices and not rescored, progress, issuer,
-                         None if scope_units is None else set(map(str, scope_units)), rescored)
+                         None if scope_units is None else set(map(str, scope_units)), rescored, follow_through,
+                         risk_points)
 
 
 def _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files, data_root,
-              pdf, charts, unit_reports, notices, progress, issuer, scope_units=None, rescored=None) -> ReportSet:
+              pdf, charts, unit_reports, notices, progress, issuer, scope_units=None, rescored=None,
+              follow_through=None, risk_points=None) -> ReportSet:
     timing: dict[str, float] = {}
     messages: list[str] = []
     st = staging_dir(target, keep_existing=subset is not None)
@@ -156,7 +167,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             t0 = time.perf_counter()
             b = UnitReportBuilder(res, sensitivity=_pick(sensitivity, fw.id, n), history=history,
                                   compare=_pick(compare, fw.id, n), period=period, scope=scope,
-                                  scope_ids=scope_units, rescored=rescored)
+                                  scope_ids=scope_units, rescored=rescored, risk_points=risk_points)
             if not b.unit_ids():
                 continue
             timing["peer statistics"] = timing.get("peer statistics", 0) + time.perf_counter() - t0
@@ -177,7 +188,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             written["workbooks"].append(write_workbook(
                 res, st / f"{stem}.xlsx", period=period, scope=scope, builder=b,
                 sensitivity=_pick(sensitivity, fw.id, n), compare=_pick(compare, fw.id, n),
-                data_files=data_files, data_root=data_root, charts=chart_map))
+                data_files=data_files, data_root=data_root, charts=chart_map, follow_through=follow_through))
             timing["workbook"] = timing.get("workbook", 0) + time.perf_counter() - t0
             ids = b.unit_ids() if subset is None else [u for u in subset if u in set(b.unit_ids())]
             if unit_reports:

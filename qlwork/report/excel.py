@@ -259,7 +259,8 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
                    builder: UnitReportBuilder | None = None, sensitivity: Any = None, compare: Any = None,
                    data_files: Iterable[str | Path] | pd.DataFrame | None = None, data_root: str | Path | None = None,
                    charts: Mapping[str, Sequence[Path]] | None = None,
-                   extra_params: Mapping[str, Any] | None = None) -> Path:
+                   extra_params: Mapping[str, Any] | None = None,
+                   follow_through: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write the review workbook for ``result`` to ``path`` (atomically); returns the path.
 
     ``sensitivity``: a sensitivity result or per-unit DataFrame (rank intervals,
@@ -267,6 +268,8 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     comparison result/DataFrame → appended to 群众评价.  ``data_files``: input
     files whose SHA-256 goes into 方法说明 (paths, or a ready table).
     ``charts``: {name: [png, svg, ...]} from :func:`qlwork.report.charts.export_charts`.
+    ``follow_through``: {sheet name: table with unit_id} — 整改台账 and 重点名录
+    (:func:`qlwork.workflow.follow_through.review_sheets`), each cut to the workbook's units.
     """
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image as XLImage
@@ -342,6 +345,10 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
         _warn_rule(ws, _letter(wt, "reason_zh"), h + 1, last)
     else:
         ws.cell(row=2, column=1, value="本期无预警单位 (no warnings)")
+
+    # 整改台账, 重点名录 (after the warnings they follow from)
+    for name, t in (follow_through or {}).items():
+        _follow_sheet(wb.create_sheet(_sheet_name(name, used)), t, b, f"{label} {name}")
 
     # 群众评价
     pt = public_table(result, b)
@@ -440,6 +447,20 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     wb.properties.title = f"{label} 清廉指数"
     wb.properties.creator = "qlwork"
     return save_workbook(wb, path)
+
+
+def _follow_sheet(ws, table: pd.DataFrame, builder: UnitReportBuilder, title: str) -> None:
+    """One follow-through table (rows of the builder's units), Chinese headers from qlwork.labels."""
+    from ..labels import column_label
+
+    t = table[table["unit_id"].astype(str).isin(set(builder.unit_ids()))].reset_index(drop=True)
+    heads = [column_label(c) for c in t.columns]
+    fm = {c: ("0" if c in ("days_overdue", "n_overdue", "row") else "0.00") for c in t.columns}
+    h, last = _write_block(ws, t, heads, start_row=1, formats=fm)
+    _widths(ws, t, heads)
+    _finish_sheet(ws, h, last, len(heads), title=title)
+    if last == h:
+        ws.cell(row=2, column=1, value="无 (none)")
 
 
 _SENS_ZH = {"rank_lo": "名次区间下限(5%)", "rank_hi": "名次区间上限(95%)", "rank_median": "模拟名次中位数",

@@ -145,12 +145,12 @@ class UnitReportBuilder:
     def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
                  compare: Any = None, period: str | None = None, scope: str | None = None,
                  tie_points: float = 1.0, n_top: int = 3, scope_ids: Iterable[str] | None = None,
-                 rescored: str | None = None, improvement: Any = "auto"):
+                 rescored: str | None = None, improvement: Any = "auto", risk_points: Mapping[str, list] | None = None):
         # Every number comes from the (official) result: peer statistics over the whole result,
         # even when only a scope's units are reported (``scope_ids``); ``compare`` is kept for
         # callers of the old signature and ignored — divergence is a warning of the result.
         self.result = result
-        self.rescored = rescored or ""
+        self.rescored, self._risk = rescored or "", dict(risk_points or {})  # unit → 廉政风险点 rows
         # 限期治理建议 (qlwork.report.remedy): "auto" = planned on first use for the warned units reported
         # (never for a labelled re-scoring), None = no section, or a ready ImprovementPlan
         self._plan = None if (improvement is None or rescored) else improvement
@@ -530,7 +530,7 @@ class UnitReportBuilder:
             "normalization": self.params.get("normalization", ""),
             "aggregation": self.params.get("aggregation", ""),
             "generated": self.generated,
-            "grade_color": self._color(uid),
+            "grade_color": self._color(uid), "risk_points": self._risk.get(uid, []),  # partial _risk_points
             "improvement": self.improvement(uid),
         }
 

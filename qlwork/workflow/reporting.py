@@ -68,8 +68,13 @@ def report(project: Project, period: str, scope: str | None = None, *, units: st
         tag = None
     sens = None if rescore else sensitivity_tables(project, period, official, sensitivity_draws, seed, not quiet)
     files = [project.processed / "results" / period / "manifest.json"]
+    from .follow_through import follow_registers, review_sheets  # 整改台账 / 重点名录, 廉政风险点
+
+    follow = None if rescore else review_sheets(project, period)
+    risk = None if rescore else follow_registers(project).risk
     return generate_reports(list(used.results.values()), period=period, scope=label + ("（重新评分）" if rescore else ""),
                             out_dir=out, units=subset, sensitivity=sens, data_files=files,
                             data_root=project.root, pdf=pdf, charts=charts, progress=not quiet,
-                            root=project.root, scope_units=scope_units, rescored=tag)
+                            root=project.root, scope_units=scope_units, rescored=tag, follow_through=follow,
+                            risk_points=risk)
 
