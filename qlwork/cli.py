@@ -41,13 +41,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         _guard_raw(args)
+        _check_period(args)
         return int(args.func(args) or 0)
     except QlworkError as e:
         print(f"错误 error:\n{e}", file=sys.stderr)
         return 2
+    except OSError as e:  # disk full, read-only, no permission … : a located message, never a traceback
+        from .io.safe import os_error_problem
+
+        print(f"错误 error:\n{QlworkError(os_error_problem(e))}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("已中断 interrupted", file=sys.stderr)
         return 130
+
+
+def _check_period(args: argparse.Namespace) -> None:
+    """A period names files (``scores_<period>.parquet``): only ``YYYYH1``/``YYYYH2`` is accepted."""
+    period = getattr(args, "period", None)
+    if period is None or period == "all":  # --period all: every period (score, ledger, regions)
+        return
+    from .errors import Problem
+    from .io.ingest import PERIOD_RE, normalize_period
+
+    if not PERIOD_RE.match(str(period)):
+        canon = normalize_period(period) if "/" not in str(period) and "\\" not in str(period) else None
+        raise QlworkError(Problem("bad_period", "--period 应写作 2025H1 或 2025H2" + (f"（是否指 {canon}？）" if canon else ""),
+                                  "--period must look like 2025H1 or 2025H2" + (f" (did you mean {canon}?)" if canon else ""),
+                                  column="--period", found=str(period), expected="YYYYH1 或 YYYYH2"))
 
 
 def _guard_raw(args: argparse.Namespace) -> None:

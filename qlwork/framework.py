@@ -1,5 +1,8 @@
 """Indicator frameworks (指标体系): a tree of nodes whose leaves are indicators.
 
+(Longer than 600 lines because the schema, its loader and every located check of a framework file stay
+together, so each problem's YAML path and line come from one place.)
+
 Schema (documented in ``docs/framework.md``): the top-level mapping *is* the
 root node, optionally carrying framework metadata.  Every node has ``id``,
 optional ``name`` / ``name_en``, and either ``children`` (a list of nodes, each
@@ -34,6 +37,7 @@ import yaml
 
 from .engine.grading import DEFAULT_GRADES, assign_grades
 from .errors import Problem, QlworkError
+from .io.ids import confusable_chars, describe_chars, id_problem, skeleton, text_problem
 from .paths import PACKAGE_DATA
 
 __all__ = [
@@ -351,10 +355,20 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
-    dupes = {k for k in keys if keys.count(k) > 1}
+    # keys written in this mapping (merged ones from "<<: *anchor" may be overridden on purpose)
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+    loader.flatten_mapping(node)  # then merge keys, as SafeLoader does
+    counts: dict = {}
+    for k in keys:
+        try:
+            counts[k] = counts.get(k, 0) + 1
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            pass
+    dupes = {k for k, n in counts.items() if n > 1}
     mapping = loader.construct_mapping(node, deep=deep)
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__keylines__"] = {loader.construct_object(k, deep=deep): k.start_mark.line + 1
+                               for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     if dupes:
         mapping["__dupkeys__"] = sorted(map(str, dupes))
     return mapping
@@ -363,12 +377,26 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_META = ("__line__", "__dupkeys__", "__keylines__")
+
+
 def _strip_meta(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _strip_meta(v) for k, v in obj.items() if k not in ("__line__", "__dupkeys__")}
+        return {k: _strip_meta(v) for k, v in obj.items() if k not in _META}
     if isinstance(obj, list):
         return [_strip_meta(v) for v in obj]
     return obj
+
+
+def _finite(v: Any) -> float:
+    """A finite number (not a bool, not text, not NaN/inf) or ValueError."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(v)
+    return float(v)
+
+
+def _show(v: Any) -> Any:
+    return _strip_meta(v) if isinstance(v, (dict, list)) else v
 
 
 def builtin_framework(name: str) -> Path:
@@ -380,43 +408,48 @@ def builtin_framework(name: str) -> Path:
     return p
 
 
-def load_framework(source: str | Path | Mapping[str, Any] | Framework) -> Framework:
+def load_framework(source: str | Path | Mapping[str, Any] | Framework, *, root: str | Path | None = None) -> Framework:
     """Load and check a framework from a YAML path or a nested mapping.
 
     Every problem is collected and raised together as a :class:`QlworkError`
-    whose problems carry the YAML path (``column``) and line (``row``).
+    whose problems carry the YAML path (``column``) and line (``row``).  A file is read
+    only if it is a regular file (inside ``root`` when given, links resolved) and within
+    the YAML limits of :func:`qlwork.io.yamlsafe.load_yaml` (size, nesting depth, alias
+    expansion).
     """
     if isinstance(source, Framework):
         return source
     fname = None
+    recursive_line = None
     if isinstance(source, (str, Path)):
+        from .io.guard import DEFAULT_LIMITS, read_input_bytes
+        from .io.yamlsafe import load_yaml
+
         p = Path(source)
-        if not p.is_file() and isinstance(source, str) and not source.endswith((".yaml", ".yml")):
+        if not p.exists() and not p.is_symlink() and isinstance(source, str) and not source.endswith((".yaml", ".yml")):
             p = builtin_framework(source)
         fname = str(p)
+        if not p.exists() and not p.is_symlink():
+            raise QlworkError(Problem("file_not_found", "找不到框架文件", "framework file not found", file=fname))
+        raw = read_input_bytes(p, root=root, label=fname, max_bytes=DEFAULT_LIMITS.max_yaml_bytes)
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise QlworkError(Problem("file_not_found", "找不到框架文件", "framework file not found", file=fname)) from None
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise QlworkError(Problem("bad_encoding", "框架文件不是 UTF-8 编码", "framework YAML is not UTF-8",
                                       file=fname, found=str(e)[:80], expected="UTF-8")) from None
-        try:
-            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise QlworkError(Problem(
-                "yaml_syntax", "框架 YAML 语法错误", f"YAML syntax error: {getattr(e, 'problem', e)}",
-                file=fname, row=(mark.line + 1) if mark else None)) from None
+        # the framework reports duplicate keys and cycles itself, with the YAML path of the node
+        data, info = load_yaml(text, file=fname, loader=_LineLoader, allow_recursion=True, duplicate_keys=False,
+                               what="框架")
+        recursive_line = info.recursive_line
     else:
         data = copy.deepcopy(dict(source))
     if not isinstance(data, dict):
         raise QlworkError(Problem("bad_framework", "框架必须是一个映射（字典）", "framework must be a mapping",
                                   file=fname, found=type(data).__name__, expected="mapping"))
-    return _build(data, fname)
+    return _build(data, fname, recursive_line)
 
 
-def _build(data: dict, fname: str | None) -> Framework:
+def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> Framework:
     problems: list[Problem] = []
 
     def prob(code: str, zh: str, en: str, path: str, line: int | None, found: Any = None, expected: Any = None):
@@ -425,6 +458,10 @@ def _build(data: dict, fname: str | None) -> Framework:
     nodes: dict[str, Node] = {}
     inds: dict[str, Indicator] = {}
     seen_at: dict[str, str] = {}
+    skel_at: dict[str, tuple[str, str]] = {}
+
+    def keyline(n: Mapping, key: str) -> int | None:
+        return (n.get("__keylines__") or {}).get(key, n.get("__line__"))
 
     def num(v: Any, path: str, line: int | None, what: str) -> float | None:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -468,6 +505,25 @@ def _build(data: dict, fname: str | None) -> Framework:
             return None
         nid = str(nid)
         path = f"{path}[{nid}]" if path else nid
+        bad = id_problem(nid)
+        if bad is not None:  # ids name sheets, columns and files: no separators, "..", invisible characters
+            prob(bad[0], f"编号 {nid!r}：{bad[1]}", f"id {nid!r}: {bad[2]}", path, line, bad[3],
+                 "由字母、数字、汉字和 - _ . 组成的编号 letters, digits and - _ .")
+            return None
+        twin = skel_at.get(skeleton(nid, fold_case=False))
+        if twin is not None and twin[0] != nid:
+            prob("lookalike_id", f"编号 {nid!r} 与 {twin[1]} 的编号 {twin[0]!r} 看起来相同", f"id {nid!r} looks like "
+                 f"{twin[0]!r} at {twin[1]}", path, line, nid, "互不相像的编号 ids that look different")
+            return None
+        skel_at.setdefault(skeleton(nid, fold_case=False), (nid, path))
+        conf = confusable_chars(nid)
+        if conf:
+            prob("confusable_id", f"编号 {nid!r} 含与拉丁字母形近的其他文字字母 {describe_chars(conf)}",
+                 f"id {nid!r} holds letters of another script that pass for Latin ({describe_chars(conf)})", path,
+                 line, nid, "拉丁字母和数字 Latin letters and digits")
+        for key in ("name", "name_en"):
+            if n.get(key) is not None and (tp := text_problem(n.get(key))) is not None:
+                prob(tp[0], f"{key}：{tp[1]}", f"{key}: {tp[2]}", path, keyline(n, key), tp[3], "可见的文字 visible text")
         if nid in stack:
             prob("cycle", f"节点 {nid} 出现循环引用", f"cycle: {nid} is its own ancestor", path, line, " > ".join(stack + (nid,)), "树结构 a tree")
             return None
@@ -479,7 +535,7 @@ def _build(data: dict, fname: str | None) -> Framework:
         allowed = (_NODE_KEYS | (_FRAMEWORK_KEYS if level == 0 else set())) if has_children else _INDICATOR_KEYS
         if level == 0:
             allowed = allowed | {"name_en"}
-        unknown = sorted(str(k) for k in n if k not in allowed and k not in ("__line__", "__dupkeys__"))
+        unknown = sorted(str(k) for k in n if k not in allowed and k not in _META)
         if unknown:
             prob("unknown_key", f"未知的键 {unknown}", f"unknown keys {unknown}", path, line, unknown,
                  f"允许的键 allowed: {sorted(allowed)}")
@@ -549,30 +605,61 @@ def _build(data: dict, fname: str | None) -> Framework:
         return nid
 
     root = walk(data, "", None, 0, ())
+    if recursive_line is not None:  # an alias inside its own anchor: stop before anything walks the loop
+        if not any(p.code == "cycle" for p in problems):
+            problems.append(Problem("cycle", "框架 YAML 的别名引用了包含它自己的锚点（循环引用）",
+                                    "a YAML alias refers to an anchor that contains it (cycle)", file=fname,
+                                    row=recursive_line, expected="树结构 a tree"))
+        raise QlworkError(problems)
     meta = {k: data.get(k) for k in _FRAMEWORK_KEYS if k in data}
-    line0 = data.get("__line__")
 
     grades = DEFAULT_GRADES
     if meta.get("grades") is not None:
         g = meta["grades"]
         try:
             if isinstance(g, Mapping):
-                items = [(str(k), float(v)) for k, v in g.items() if k not in ("__line__",)]
+                items = [(str(k), _finite(v)) for k, v in g.items() if k not in _META]
             else:
-                items = [(str(x["label"]), float(x["min"])) for x in g]
+                items = [(str(x["label"]), _finite(x["min"])) for x in g]
             items.sort(key=lambda t: -t[1])
             grades = tuple(items)
-            if len(grades) < 2:
+            if len(grades) < 2 or len({t for _, t in items}) < len(items) or any(not k.strip() for k, _ in items):
                 raise ValueError
             grades = grades[:-1] + ((grades[-1][0], -math.inf),)
         except (TypeError, ValueError, KeyError):
-            prob("bad_grades", "grades 应为 {等级: 下限} 映射", "grades must map label -> lower bound", "grades", line0, g,
-                 "{优秀: 90, 良好: 80, 合格: 60, 不合格: 0}")
+            # a NaN or text bound would silently drop a grade: every bound is a finite, distinct number
+            prob("bad_grades", "grades 应为 {等级: 下限} 映射，下限为互不相同的有限数字（不能是 .nan 或文字）",
+                 "grades must map label -> a finite lower bound (no .nan, no text), bounds distinct", "grades",
+                 keyline(data, "grades"), _show(g), "{优秀: 90, 良好: 80, 合格: 60, 不合格: 0}")
     share = meta.get("social_share", 0.0)
     if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
-        prob("bad_share", "social_share 必须在 0 与 1 之间", "social_share must be in [0, 1]", "social_share", line0, share, "[0, 1]")
+        prob("bad_share", "social_share 必须在 0 与 1 之间", "social_share must be in [0, 1]", "social_share",
+             keyline(data, "social_share"), share, "[0, 1]")
         share = 0.0
-    unit_types = tuple(str(t) for t in (meta.get("unit_types") or ()))
+    settings = {}
+    for key, default, lo, hi, integer in (("pass_mark", 60.0, 0.0, 100.0, False), ("bottom_n", 3, 0, 10**6, True),
+                                          ("drop_points", 10.0, 0.0, 100.0, False)):
+        v = meta.get(key, default)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi \
+            and (not integer or float(v).is_integer())
+        if not ok:
+            kind = "整数 an integer" if integer else "有限数字 a finite number"
+            prob("bad_setting", f"{key} 应为 {lo:g}–{hi:g} 之间的{kind.split(' ')[0]}（不能是文字、.nan 或 .inf）",
+                 f"{key} must be {kind.split(' ', 1)[1]} in [{lo:g}, {hi:g}] (no text, .nan or .inf)", key,
+                 keyline(data, key), _show(v), f"{kind}，如 {default}")
+            v = default
+        settings[key] = int(v) if integer else float(v)
+    for key, kinds, shape in (("veto", (list, tuple), "[{id: …, name: …}, …]"), ("bonus", (Mapping,), "{cap: …, …}")):
+        v = meta.get(key)
+        if v is not None and (not isinstance(v, kinds) or (key == "veto" and not all(isinstance(x, Mapping) for x in v))):
+            prob("bad_setting", f"{key} 的格式不对", f"{key} is malformed", key, keyline(data, key), _show(v), shape)
+            meta[key] = None
+    ut = meta.get("unit_types") or ()
+    if isinstance(ut, str) or not isinstance(ut, (list, tuple)):
+        prob("bad_setting", "unit_types 应为单位类型列表", "unit_types must be a list of unit types", "unit_types",
+             keyline(data, "unit_types"), _show(ut), "[机关, 学校, …]")
+        ut = ()
+    unit_types = tuple(str(t) for t in ut)
     for ind in inds.values():
         for t in ind.applies_to or ():
             if unit_types and t not in unit_types:
@@ -591,10 +678,10 @@ def _build(data: dict, fname: str | None) -> Framework:
         version=str(meta.get("version", "") or ""),
         unit_types=unit_types,
         grades=grades,
-        pass_mark=float(meta.get("pass_mark", 60.0)),
+        pass_mark=settings["pass_mark"],
         social_share=float(share),
-        bottom_n=int(meta.get("bottom_n", 3)),
-        drop_points=float(meta.get("drop_points", 10.0)),
+        bottom_n=settings["bottom_n"],
+        drop_points=settings["drop_points"],
         veto=tuple(_strip_meta(v) for v in (meta.get("veto") or ())),
         bonus=_strip_meta(meta.get("bonus")) if meta.get("bonus") else None,
         source=fname or "",

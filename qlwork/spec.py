@@ -422,20 +422,23 @@ def load_specs(path: str | Path) -> dict[str, dict]:
 
     Returns ``{framework_id: overrides}``; resolve each with :func:`spec_for`.
     """
-    import yaml
+    from .io.guard import DEFAULT_LIMITS, read_input_bytes
+    from .io.yamlsafe import load_yaml
 
     p = Path(path)
+    raw = read_input_bytes(p, label=str(p), max_bytes=DEFAULT_LIMITS.max_yaml_bytes)  # a regular file, bounded
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
         raise _err("bad_spec_file", f"无法读取规格文件：{e}", "cannot read the spec file", file=str(p),
                    expected="UTF-8 编码的 YAML/JSON 文件") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise _err("bad_spec_file", f"规格文件不是有效的 YAML：{getattr(e, 'problem', e)}", "the spec file is not valid YAML",
-                   file=str(p), row=(mark.line + 1) if mark else None, expected="YAML/JSON") from None
+    try:  # size, depth, alias expansion and duplicate keys bounded (qlwork.io.yamlsafe)
+        doc, _ = load_yaml(text, file=str(p), what="规格")
+    except QlworkError as e:
+        if e.problems[0].code != "yaml_syntax":
+            raise
+        raise _err("bad_spec_file", f"规格文件不是有效的 YAML：{e.problems[0].message_en}", "the spec file is not valid YAML",
+                   file=str(p), row=e.problems[0].row, expected="YAML/JSON") from None
     items = doc.get("specs") if isinstance(doc, Mapping) and "specs" in doc else [doc]
     if not isinstance(items, list) or not all(isinstance(x, Mapping) for x in items):
         raise _err("bad_spec_file", "规格文件应为一个规格（映射）或 specs: 列表", "a spec file holds a mapping or specs: [...]",

@@ -7,6 +7,8 @@ written and removed again inside data/raw is seen.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 
@@ -16,10 +18,14 @@ def snapshot(raw: Path) -> dict[str, tuple]:
     for p in sorted(raw.rglob("*")):
         st = p.lstat()
         rel = p.relative_to(raw).as_posix()
-        if p.is_dir():
+        if stat.S_ISLNK(st.st_mode):  # a link is recorded, never followed (it may point at /dev/zero)
+            snap[rel] = ("link", st.st_mode, st.st_mtime_ns, None, os.readlink(p))
+        elif stat.S_ISDIR(st.st_mode):
             snap[rel] = ("dir", st.st_mode, st.st_mtime_ns, None, None)
-        else:
+        elif stat.S_ISREG(st.st_mode):
             snap[rel] = ("file", st.st_mode, st.st_mtime_ns, st.st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        else:  # a named pipe or device: never opened
+            snap[rel] = ("special", st.st_mode, st.st_mtime_ns, None, None)
     return snap
 
 

@@ -1,4 +1,4 @@
-"""Whole-or-nothing outputs: :mod:`qlwork.io.atomic` semantics and a ``qlwork score``
+"""Whole-or-nothing outputs: :mod:`qlwork.io.safe` semantics and a ``qlwork score``
 run killed with SIGKILL at random moments.
 
 Policy under test (see docs/robustness.md): temp files are
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qlwork.io.atomic import atomic_path, atomic_write_bytes, atomic_write_text, sweep_stale, temp_files
+from qlwork.io.safe import atomic_path, atomic_write_bytes, atomic_write_text, sweep_stale, temp_files
 
 PERIOD = "2025H2"
 
@@ -36,8 +36,10 @@ def sha(p: Path) -> str:
 
 
 def hidden_or_tmp(d: Path) -> list[Path]:
-    """Temp or hidden files, except the (empty, persistent) lock file of `qlwork score`."""
-    return [p for p in d.rglob("*") if (p.name.startswith(".") or p.suffix == ".tmp") and p.suffix != ".lock"]
+    """Temp or hidden files, except the (empty, persistent) lock file of `qlwork score` and the
+    folder's qlwork marker (qlwork.io.safe.MARKER)."""
+    return [p for p in d.rglob("*") if (p.name.startswith(".") or p.suffix == ".tmp") and p.suffix != ".lock"
+            and p.name != ".qlwork-output"]
 
 
 # ---------------------------------------------------------------- atomic_path

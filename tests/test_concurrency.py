@@ -28,7 +28,7 @@ OUTPUTS = [f"results/{PERIOD}/ranking.parquet", f"results/{PERIOD}/warnings.parq
 # first run's warnings and params.
 SLOW_WRITES = textwrap.dedent("""
     import sys, time, contextlib
-    import qlwork.io.atomic as at
+    import qlwork.io.safe as at
     real, pause, n = at.atomic_path, float(sys.argv.pop(1)), [0]
     @contextlib.contextmanager
     def slow(target):
@@ -110,7 +110,8 @@ def leftovers(d: Path) -> list[str]:
     for folder in (d, d / "results"):
         if folder.is_dir():
             out += [p.name for p in folder.iterdir()
-                    if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock")]
+                    if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock"
+                                              and p.name != ".qlwork-output")]  # the folder's qlwork marker
     return sorted(out)
 
 

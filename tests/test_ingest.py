@@ -13,6 +13,7 @@ import yaml
 from openpyxl import Workbook
 
 from qlwork.demo import generate_demo
+from qlwork.io.safe import MARKER, write_marker
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
 from qlwork.io.build import VALUE_COLUMNS, ingest
@@ -119,12 +120,13 @@ def test_ingest_with_errors_writes_nothing(tmp_path):
     raw = make_raw(tmp_path, bad)
     out = tmp_path / "out"
     out.mkdir()
+    write_marker(out, "processed")  # an earlier ingest's folder
     (out / "values.parquet").write_bytes(b"old")
     with pytest.raises(QlworkError) as e:
         ingest(raw, out)
     assert sorted(p.code for p in e.value.problems) == ["non_numeric", "out_of_range"]
     assert (out / "values.parquet").read_bytes() == b"old"  # untouched
-    assert sorted(os.listdir(out)) == ["values.parquet"]  # no partial files, no temp files
+    assert sorted(os.listdir(out)) == [MARKER, "values.parquet"]  # no partial files, no temp files
 
 
 def test_ingest_exclude_invalid(tmp_path):

@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from report_fixtures import make_result  # noqa: E402
 
+from qlwork.io.safe import MARKER, read_marker, write_marker  # noqa: E402
 from qlwork.report import generate_reports, swap_dirs  # noqa: E402
 
 
@@ -76,7 +77,7 @@ def test_killed_run_leaves_previous_set_intact(previous, sig):
     assert p.returncode != 0
     # the previous set is byte-for-byte what it was, and holds no partial/temporary file
     assert snapshot(out) == before
-    assert not [f for f in out.rglob("*") if f.name.startswith(".") or f.suffix == ".tmp"]
+    assert not [f for f in out.rglob("*") if (f.name.startswith(".") and f.name != MARKER) or f.suffix == ".tmp"]
     leftovers = list(out.parent.glob(f".{out.name}.staging-*"))
     if sig == signal.SIGTERM:
         assert leftovers == []  # SIGTERM is turned into a clean exit that removes the staging folder
@@ -105,11 +106,41 @@ def test_swap_dirs_replaces_whole_tree(tmp_path):
     (old / "units").mkdir(parents=True)
     (old / "units" / "gone.html").write_text("old")
     (old / "a.txt").write_text("old")
+    write_marker(old, "report", ["units/gone.html", "a.txt"])  # a set qlwork wrote
     new.mkdir()
     (new / "a.txt").write_text("new")
     swap_dirs(new, old)
-    assert snapshot(old) == {"a.txt": hashlib.sha256(b"new").hexdigest()}
+    snap = snapshot(old)
+    assert snap.pop(MARKER) and snap == {"a.txt": hashlib.sha256(b"new").hexdigest()}
+    assert read_marker(old)["files"] == ["a.txt"] and read_marker(old)["kind"] == "report"
     assert not new.exists()
+
+
+@pytest.mark.parametrize("setup", ["unmarked", "foreign_file", "other_kind", "file"])
+def test_swap_dirs_never_replaces_what_qlwork_did_not_write(tmp_path, setup):
+    from qlwork.errors import QlworkError
+
+    old, new = tmp_path / "mydocs", tmp_path / ".new"
+    if setup == "file":
+        old.write_text("thesis")
+    else:
+        old.mkdir()
+        (old / "thesis.docx").write_text("thesis")
+        if setup == "foreign_file":
+            write_marker(old, "report", ["a.txt"])
+        if setup == "other_kind":
+            write_marker(old, "processed")
+    before = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    new.mkdir()
+    (new / "a.txt").write_text("new")
+    with pytest.raises(QlworkError) as e:
+        swap_dirs(new, old)
+    p = e.value.problems[0]
+    assert p.code in ("foreign_folder", "foreign_files", "not_a_folder") and p.file == str(old)
+    assert ("qlwork" in p.message or "不会替换" in p.message) and p.message_en
+    after = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()
+             and ".new" not in p.parts}
+    assert after == before
 
 
 def test_failed_subset_run_does_not_touch_hard_linked_files(previous, monkeypatch):

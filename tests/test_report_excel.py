@@ -16,7 +16,8 @@ from report_fixtures import TRICKY_NAMES, make_result  # noqa: E402
 openpyxl = pytest.importorskip("openpyxl")
 
 from qlwork.report import write_workbook  # noqa: E402
-from qlwork.report._common import display_width, is_formula_like  # noqa: E402
+from qlwork.io.safe import is_formula_like  # noqa: E402
+from qlwork.report._common import display_width  # noqa: E402
 from qlwork.report.excel import GRADE_FILLS  # noqa: E402
 
 

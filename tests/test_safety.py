@@ -161,7 +161,7 @@ def test_questionnaire_formula_cells_use_cached_values(tmp_path):
 
 # ------------------------------------------------------------------ exports
 def test_safe_csv_prefixes_formula_like_text(tmp_path):
-    from qlwork.io.safe_export import safe_csv
+    from qlwork.io.safe import safe_csv
 
     df = pd.DataFrame({"单位名称": TRICKY + ["普通单位"], "得分": [1.5, -2.0, 3, 4, 5, 6, 7]})
     path = safe_csv(df, tmp_path / "x.csv")
@@ -175,7 +175,7 @@ def test_safe_csv_prefixes_formula_like_text(tmp_path):
 
 
 def test_safe_excel_stores_formula_like_text_as_strings(tmp_path):
-    from qlwork.io.safe_export import safe_excel
+    from qlwork.io.safe import safe_excel
 
     df = pd.DataFrame({"单位名称": TRICKY, "得分": range(len(TRICKY))})
     p = safe_excel({"汇总": df}, tmp_path / "x.xlsx")
@@ -208,8 +208,8 @@ def test_report_workbook_keeps_tricky_unit_names_as_text(tmp_path):
 
 
 def test_every_csv_export_in_the_package_goes_through_safe_csv():
-    """grep: ``to_csv`` is only used by the demo (synthetic raw data, no free text) and safe_export."""
-    allowed = {"safe_export.py"}
+    """grep: ``to_csv`` is only used by the demo (synthetic raw data, no free text) and io/safe.py."""
+    allowed = {"safe.py"}
     hits = []
     for p in _sources():
         if p.name in allowed or "demo" in p.parts:
@@ -224,4 +224,19 @@ def test_every_excel_export_escapes_formulas():
     """grep: no pandas ``to_excel`` in the package (it would turn "=..." text into formulas)."""
     hits = [f"{p.relative_to(PKG)}:{i}" for p in _sources()
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if ".to_excel(" in line]
+    assert not hits, hits
+
+
+def test_every_workbook_is_saved_through_the_one_rule():
+    """grep: openpyxl workbooks are saved only by qlwork.io.safe.save_workbook (and the
+    deterministic writer in io/excel.py, which applies the same harden_workbook), so every
+    cell, header and sheet title qlwork writes is formula-safe."""
+    allowed = {"safe.py", "excel.py"}
+    hits = []
+    for p in _sources():
+        if p.name in allowed and p.parent.name == "io":
+            continue
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\bwb\.save\(|workbook\.save\(|\.save\(tmp\)", line):
+                hits.append(f"{p.relative_to(PKG)}:{i}")
     assert not hits, hits

@@ -36,7 +36,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from ..io.atomic import atomic_path  # noqa: E402
+from ..io.safe import atomic_path, safe_filename  # noqa: E402
 from ..errors import Problem, QlworkError  # noqa: E402
 from .fonts import apply_style as _apply_fonts_style  # noqa: E402
 from .fonts import cjk_font_family, font_rc  # noqa: E402
@@ -306,11 +306,9 @@ def _finish(fig: Figure, ax, title: str | None, xlabel: str | None, ylabel: str 
 
 
 # -------------------------------------------------------------- export
-_BAD_CHARS = re.compile(r'[\\/:*?"<>|\s]+')
-
-
 def _safe(value: object) -> str:
-    return _BAD_CHARS.sub("_", str(value)).strip("_") or "_"
+    # one rule for names (qlwork.io.safe): no separators, "..", control characters or device names
+    return safe_filename(value, hashed=False)
 
 
 def save_figure(fig: Figure, path_pattern: str | Path, formats: Sequence[str] = ("png", "svg"),

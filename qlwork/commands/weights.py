@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from ..io.atomic import atomic_path
+    from ..io.safe import atomic_path, check_output_file, claim_output_dir
     from ..paths import processed_dir, raw_dir
     from ..workflow.weights import ahp_weights, weights_summary_zh
 
@@ -38,8 +38,12 @@ def _run(args) -> int:
     print(weights_summary_zh(results, qs, raw))
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
     out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
+    if args.out:
+        check_output_file(out)  # a new file anywhere outside data/raw; an existing one only in a qlwork folder
+    else:
+        claim_output_dir(out.parent, "processed")
     if fmt == "csv":
-        from ..io.safe_export import safe_csv  # node names starting with = + - @ stay text
+        from ..io.safe import safe_csv  # node names starting with = + - @ stay text
 
         safe_csv(out_df, out)
     else:

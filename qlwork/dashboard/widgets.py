@@ -85,6 +85,10 @@ def set_options(dd, options: list, value: Any = None):
 
 def data_link(data: bytes, filename: str, mime: str, text: str) -> str:
     """A download link carrying the file as a data URI (works offline, no server route needed)."""
+    from ..io.safe import safe_filename  # ids in a download name never make a path or hide characters
+
+    stem, dot, ext = filename.rpartition(".")
+    filename = safe_filename(stem, hashed=False) + dot + ext if stem else safe_filename(filename, hashed=False)
     b64 = base64.b64encode(data).decode("ascii")
     return (f'<a class="qlw-download" download="{esc(filename)}" href="data:{mime};base64,{b64}" '
             f'style="margin-right:12px">⬇ {esc(text)}</a>')

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path, atomic_write_text
+from ..io.safe import (MARKER, atomic_path, atomic_write_text, output_errors, read_marker, remove_own,
+                       write_marker)
 from ..errors import Problem, QlworkError
 from ..io.excel import rows_xml, save_deterministic
 from ..framework import load_framework
@@ -107,10 +108,18 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
                 "folder_not_empty", "输出文件夹非空；如需覆盖请加 --force",
                 "output folder is not empty; use --force to overwrite", file=str(out),
                 expected="空文件夹 an empty folder"))
-        for sub in ("departments", "ahp", "surveys", "_truth", "registers"):
-            if (out / sub).is_dir():
-                shutil.rmtree(out / sub)
-    out.mkdir(parents=True, exist_ok=True)
+        mark = read_marker(out)
+        if mark is None or mark.get("kind") != "demo" or not isinstance(mark.get("files"), list):
+            # --force replaces a demo qlwork wrote, never a person's data
+            raise QlworkError(Problem(
+                "foreign_folder", "该文件夹不是 qlwork demo 生成的（没有 .qlwork-output 标记），--force 也不会覆盖或删除其中的文件；"
+                "请指定新的或空的文件夹", "the folder was not written by qlwork demo (no .qlwork-output marker); even "
+                "--force does not overwrite or delete its files — give a new or empty folder", file=str(out),
+                found=sorted(p.name for p in out.iterdir())[:5], expected="空文件夹或 qlwork demo 文件夹 an empty or demo folder"))
+        remove_own(out, mark["files"])  # only the files the earlier demo wrote; anything added stays
+    with output_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+    before = {p for p in out.rglob("*") if p.is_file()}
 
     ss = np.random.SeedSequence(int(seed))
     r_reg, r_lat, r_val, r_dep, r_ahp, r_srv = (np.random.default_rng(s) for s in ss.spawn(6))
@@ -135,7 +144,10 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     reg_errors = write_rule_registers(out, np.random.default_rng(ss.spawn(1)[0]), units, lat["internal"], PERIODS)
     write_register_truth(out, reg_errors)
 
-    n_files = sum(1 for p in out.rglob("*") if p.is_file())
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and p not in before and p.name != MARKER)
+    write_marker(out, "demo", written)
+    n_files = len(written)
     return DemoSummary(
         out_dir=out, scale=scale, seed=int(seed), n_units=len(units),
         units_by_type={k: int(v) for k, v in units["unit_type"].value_counts().reindex(

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
+from ..io.safe import atomic_path
 from ..registers.base import write_template
 from ..registers.ledger import CLOSED, IN_PROGRESS, LEDGER, OPEN
 from ..registers.risk import RISK

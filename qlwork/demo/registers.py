@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
+from ..io.safe import atomic_path
 from ..registers.base import write_template
 from ..registers.rules import BONUS, REGISTER_DIR, VETO
 

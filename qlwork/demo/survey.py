@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path, atomic_write_text
+from ..io.safe import atomic_path, atomic_write_text
 
 __all__ = ["AGE_GROUPS", "write_surveys", "ITEMS_YAML"]
 

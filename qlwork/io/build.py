@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import paths as _paths
 from ..errors import Problem, QlworkError, problems_frame
-from .atomic import atomic_path
+from .safe import atomic_paths, check_output_dir, claim_output_dir
 from .catalogue import CATALOGUE
 from .ingest import REGISTRY_FILE, UNIT_COLUMNS, default_raw_dir
 from .validate import run_checks
@@ -73,6 +73,7 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
     """
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     out = Path(out_dir) if out_dir is not None else _paths.processed_dir()
+    check_output_dir(out, "processed")  # before the long read; claimed (created, marked) only when writing
     checked = run_checks(base, progress=progress)
     report = checked.report
     if report.errors and not exclude_invalid:
@@ -95,12 +96,11 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
         probs[c] = probs[c].map(lambda v: None if v is None else str(v))
     probs["row"] = probs["row"].astype("Int64")
     paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems", "veto", "bonus")}
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out, "processed")  # never into a person's non-empty folder
     veto = checked.veto if checked.veto is not None else pd.DataFrame(columns=list(CATALOGUE["veto"].columns))
     bonus = checked.bonus if checked.bonus is not None else pd.DataFrame(columns=list(CATALOGUE["bonus"].columns))
-    # write every table into a temp file first, then rename: a failure leaves the old store intact
-    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp, \
-            atomic_path(paths["veto"]) as tvt, atomic_path(paths["bonus"]) as tb:
+    # write every table into a temp file first, then rename them together: a failure leaves the old store intact
+    with atomic_paths(*(paths[k] for k in ("values", "units", "problems", "veto", "bonus"))) as (tv, tu, tp, tvt, tb):
         values.to_parquet(tv, index=False)
         units.to_parquet(tu, index=False)
         probs.to_parquet(tp, index=False)

@@ -20,7 +20,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..errors import Problem, QlworkError
-from .atomic import atomic_path
+from .safe import atomic_path, claim_output_dir
 from .store import read_store
 
 __all__ = ["Artefact", "CATALOGUE", "artefact", "path_of", "write_table", "read_table", "check_schema", "match_path"]
@@ -208,7 +208,7 @@ def write_table(name: str, df: pd.DataFrame, root: str | Path, **fields) -> Path
     probs = check_schema(df, a, file=str(p))
     if probs:
         raise QlworkError(probs)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(root, "processed")  # the store's folder: never a person's non-empty folder
     with atomic_path(p) as tmp:
         df.to_parquet(tmp, index=False)
     return p

@@ -19,7 +19,9 @@ Public helpers
 - :func:`header_key` — a header cell reduced for matching (no unit suffix, no spaces).
 - :func:`combine_header_rows` — labels of a two-row merged header.
 - :func:`find_row` — first row (1-based) whose cells contain a label.
-- :func:`read_rows` / :func:`read_workbook` — rows of one or all sheets as tuples of values.
+- :func:`read_rows` / :func:`read_workbook` — rows of one or all sheets as tuples of values;
+  :func:`open_book` / :func:`book_rows` — the same after the checks of :mod:`qlwork.io.guard`
+  (file type, size, zip bomb, used range, hidden sheets), reading the file's bytes once.
 - :func:`save_deterministic` — save an openpyxl workbook byte-for-byte reproducibly;
   :func:`rows_xml` — fast ``<row>`` XML for big sheets, appended at save time.
 """
@@ -59,6 +61,9 @@ __all__ = [
     "workbook_file_problem",
     "SheetFacts",
     "sheet_facts",
+    "open_book",
+    "book_rows",
+    "facts_of",
     "split_ref",
 ]
 
@@ -286,39 +291,46 @@ def _clean_row(row) -> tuple:
     return tuple(None if v == "" else v for v in row)
 
 
-def sheet_names(path: str | Path) -> list[str]:
-    """Sheet names of a workbook without loading its cells."""
+def open_book(path: str | Path | bytes, label: str | None = None, *, root: str | Path | None = None,
+              limits=None, facts: bool = True):
+    """Check a workbook with :func:`qlwork.io.guard.inspect_xlsx` (file type, size, zip
+    structure, used range of every sheet, hidden sheets) → :class:`~qlwork.io.guard.XlsxInfo`.
+    Never raises for a bad file; read its sheets with :func:`book_rows`."""
+    from .guard import DEFAULT_LIMITS, inspect_xlsx
+
+    return inspect_xlsx(path, label, root=root, limits=limits or DEFAULT_LIMITS, facts=facts)
+
+
+def book_rows(book, sheets: Iterable[str] | None = None) -> dict[str, list[tuple]]:
+    """Rows of checked sheets of ``book`` (default: every readable sheet — visible and within
+    the used-range limit), with the conventions of :func:`read_rows`.  Raises
+    :class:`QlworkError` when the file itself was refused or a sheet asked for is not readable."""
+    from ..errors import Problem, QlworkError
+
+    if book.errors:
+        raise QlworkError(list(book.errors))
+    ok = book.readable()
+    names = ok if sheets is None else list(sheets)
+    for n in names:
+        if n not in ok:
+            bad = [p for p in book.sheet_errors if p.sheet == n] or [Problem(
+                "hidden_sheet" if book.sheet(n) is not None else "missing_sheet",
+                f"工作表“{n}”{'是隐藏的，未读取' if book.sheet(n) is not None else '不存在'}",
+                f"sheet {n!r} is {'hidden; not read' if book.sheet(n) is not None else 'missing'}",
+                file=book.label, sheet=n)]
+            raise QlworkError(bad)
     cw = _calamine()
     if cw is not None:
-        return list(cw.from_path(str(path)).sheet_names)
+        wb = cw.from_filelike(io.BytesIO(book.data))
+        try:
+            return {n: [_clean_row(r) for r in wb.get_sheet_by_name(n).to_python(skip_empty_area=False)]
+                    for n in names}
+        finally:
+            wb.close()
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True)
+    wb = load_workbook(io.BytesIO(book.data), read_only=True, data_only=True)
     try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
-
-
-def read_workbook(path: str | Path, sheets: Iterable[str] | None = None) -> dict[str, list[tuple]]:
-    """Rows of several sheets at once (all sheets when ``sheets`` is None):
-    ``{sheet name: rows}`` with the same row convention as :func:`read_rows`.
-
-    Uses python-calamine (a Rust reader, ~100× faster than openpyxl on big
-    sheets) when installed, else openpyxl in read-only mode.  Numbers may come
-    back as floats (``3.0``), blanks as ``None``, formulas as their cached value.
-    """
-    cw = _calamine()
-    if cw is not None:
-        wb = cw.from_path(str(path))
-        names = list(wb.sheet_names) if sheets is None else list(sheets)
-        return {n: [_clean_row(r) for r in wb.get_sheet_by_name(n).to_python(skip_empty_area=False)]
-                for n in names}
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        names = list(wb.sheetnames) if sheets is None else list(sheets)
         out = {}
         for n in names:
             ws = wb[n]
@@ -329,14 +341,46 @@ def read_workbook(path: str | Path, sheets: Iterable[str] | None = None) -> dict
         wb.close()
 
 
+def sheet_names(path: str | Path, *, hidden: bool = True) -> list[str]:
+    """Sheet names of a workbook without loading its cells (``hidden=False``: visible ones only)."""
+    from ..errors import QlworkError
+
+    book = open_book(path, facts=False)
+    if book.errors:
+        raise QlworkError(list(book.errors))
+    return [s.name for s in book.sheets if hidden or not s.hidden]
+
+
+def read_workbook(path: str | Path, sheets: Iterable[str] | None = None) -> dict[str, list[tuple]]:
+    """Rows of several sheets at once (every readable sheet when ``sheets`` is None — hidden
+    sheets and sheets over the used-range limit are left out): ``{sheet name: rows}`` with
+    the same row convention as :func:`read_rows`.
+
+    The file is checked first (:func:`open_book`); then read with python-calamine (a Rust
+    reader, ~100× faster than openpyxl on big sheets) when installed, else openpyxl in
+    read-only mode.  Numbers may come back as floats (``3.0``), blanks as ``None``,
+    formulas as their cached value.  A refused file raises :class:`QlworkError`.
+    """
+    return book_rows(open_book(path, facts=False), sheets)
+
+
 def read_rows(path: str | Path, sheet: str | None = None) -> list[tuple]:
-    """All rows of a sheet (first sheet when ``sheet`` is None) as tuples of cell
+    """All rows of a sheet (first readable sheet when ``sheet`` is None) as tuples of cell
     values; row ``i`` of the list is Excel row ``i + 1`` (leading blank rows are
     kept), blank cells are ``None`` and merged cells are blank except their
     top-left cell.  Rows may have different lengths."""
+    from ..errors import Problem, QlworkError
+
+    book = open_book(path, facts=False)
     if sheet is None:
-        sheet = sheet_names(path)[0]
-    return read_workbook(path, [sheet])[sheet]
+        if book.errors:
+            raise QlworkError(list(book.errors))
+        ok = book.readable()
+        if not ok:
+            raise QlworkError(list(book.sheet_errors) or [Problem(
+                "no_sheet", "工作簿中没有可读取的工作表", "no readable sheet in the workbook", file=book.label)])
+        sheet = ok[0]
+    return book_rows(book, [sheet])[sheet]
 
 
 _CORE_DATE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
@@ -368,7 +412,9 @@ def rows_xml(rows: Iterable[Sequence[Any]], first_row: int) -> str:
                     continue
                 cells.append(f'<c r="{ref}" t="n"><v>{v!r}</v></c>')
             else:
-                t = _xml_escape(str(v))
+                from .safe import excel_value
+
+                t = _xml_escape(excel_value(str(v)))  # no XML-illegal control characters, ≤ 32,767
                 sp = ' xml:space="preserve"' if t != t.strip() else ""
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t{sp}>{t}</t></is></c>')
         out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
@@ -377,16 +423,19 @@ def rows_xml(rows: Iterable[Sequence[Any]], first_row: int) -> str:
 
 
 def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTAMP,
-                       append_rows: dict[str, str] | None = None) -> Path:
+                       append_rows: dict[str, str] | None = None, allow_formulas: bool = False) -> Path:
     """Save an openpyxl workbook so that the same content gives the same bytes.
 
     openpyxl stamps the current time into ``docProps/core.xml`` and into every zip
     entry; both are replaced by ``timestamp``.  ``append_rows`` maps sheet titles
     to ``<row>`` XML (from :func:`rows_xml`) appended to that sheet's data.  The
-    file is written atomically (:func:`qlwork.io.atomic.atomic_path`).
+    file is written atomically (:func:`qlwork.io.safe.atomic_path`) and formula-safe
+    (:func:`qlwork.io.safe.harden_workbook`) unless ``allow_formulas``.
     """
-    from .atomic import atomic_path
+    from .safe import atomic_path, harden_workbook
 
+    if not allow_formulas:  # only the bad-input corpus writes a formula, to test the readers
+        harden_workbook(wb)  # every cell and sheet title formula-safe (rows_xml rows are inline text)
     extra = {}
     for i, ws in enumerate(wb.worksheets, start=1):
         if append_rows and ws.title in append_rows:
@@ -418,52 +467,13 @@ def save_deterministic(wb, path: str | Path, *, timestamp: tuple = FIXED_TIMESTA
 
 
 # ------------------------------------------------------------- file sniffing
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def workbook_file_problem(path: str | Path, label: str | None = None):
-    """A located :class:`~qlwork.errors.Problem` when ``path`` cannot be an .xlsx
-    workbook, else ``None``.  Looks only at the bytes, never runs anything:
-
-    - an OLE compound file (magic ``D0 CF 11 E0``) named ``.xls`` → ``xls_format``
-      (the old binary format: please save as .xlsx);
-    - an OLE file named ``.xlsx`` → ``encrypted_file``: Excel stores a workbook with
-      an opening password as an OLE container (``EncryptedPackage``);
-    - not a zip, or a zip without ``xl/workbook.xml`` → ``unreadable_file`` (corrupt,
-      truncated, or another file type renamed).
-    """
-    from ..errors import Problem
-
-    path = Path(path)
-    label = label or str(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as e:
-        return Problem("unreadable_file", "无法打开文件", f"cannot open file: {type(e).__name__}", file=label)
-    if head.startswith(_OLE_MAGIC):
-        if path.suffix.lower() == ".xls":
-            return Problem("xls_format", "这是旧版 Excel 97–2003（.xls）文件，请在 Excel 中另存为 .xlsx 后再提交",
-                           "old .xls (Excel 97-2003) format; please save as .xlsx", file=label,
-                           found=".xls", expected=".xlsx 工作簿 an .xlsx workbook")
-        return Problem("encrypted_file", "工作簿设置了打开密码（已加密），无法读取，请取消密码后另存为 .xlsx",
-                       "workbook is password-protected (encrypted); remove the password and save as .xlsx",
-                       file=label, found="加密文件 encrypted (OLE container)", expected="未加密的 .xlsx unencrypted .xlsx")
-    if not zipfile.is_zipfile(path):
-        kind = "空文件 empty file" if not head else f"文件头 {head[:4]!r}"
-        return Problem("unreadable_file", "不是有效的 xlsx 工作簿（文件损坏、不完整或扩展名不对），无法读取",
-                       "not a valid .xlsx workbook (corrupt, truncated or renamed); not read", file=label,
-                       found=kind, expected=".xlsx 工作簿 an .xlsx workbook")
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError):
-        names = set()
-    if "xl/workbook.xml" not in names:
-        return Problem("unreadable_file", "压缩包中没有工作簿内容（xl/workbook.xml），文件已损坏或不是 Excel 文件",
-                       "zip file without xl/workbook.xml: corrupt or not an Excel file", file=label,
-                       found="zip 压缩包 a zip archive", expected=".xlsx 工作簿 an .xlsx workbook")
-    return None
+def workbook_file_problem(path: str | Path, label: str | None = None, *, root: str | Path | None = None):
+    """The first located :class:`~qlwork.errors.Problem` that stops ``path`` from being read
+    as an .xlsx workbook, else ``None`` (see :func:`qlwork.io.guard.inspect_xlsx`: not a
+    regular file, .xls, encrypted, not a zip, no xl/workbook.xml, too large, zip bomb …).
+    Looks only at the bytes, never runs anything."""
+    book = open_book(path, label, root=root, facts=False)
+    return book.errors[0] if book.errors else None
 
 
 @dataclass(frozen=True)
@@ -481,48 +491,20 @@ class SheetFacts:
     formulas_no_value: tuple = ()
 
 
-_SHEET_TAG = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_SHEET_TAG2 = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*>')
-_ATTR = re.compile(rb'(\w+)="([^"]*)"')
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([^"]+)"')
-_FCELL = re.compile(rb'<(?:\w+:)?c\b([^>]*)>((?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f\b.*?)</(?:\w+:)?c>', re.S)
-_HAS_V = re.compile(rb'<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>')
+def facts_of(book) -> dict[str, SheetFacts]:
+    """{sheet name: :class:`SheetFacts`} of a checked workbook (:func:`open_book`)."""
+    return {s.name: SheetFacts(s.merged, s.formulas, s.formulas_no_value) for s in book.sheets}
 
 
 def sheet_facts(path: str | Path) -> dict[str, SheetFacts]:
     """{sheet name: :class:`SheetFacts`} from the workbook's XML (no cell values parsed;
     plain text search, so a big sheet costs one pass over its bytes)."""
-    import html
+    from ..errors import QlworkError
 
-    out: dict[str, SheetFacts] = {}
-    with zipfile.ZipFile(path) as z:
-        wbx = z.read("xl/workbook.xml")
-        rels = {}
-        try:
-            for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
-                a = dict(_ATTR.findall(m.group(0)))
-                rels[a.get(b"Id", b"")] = a.get(b"Target", b"").decode()
-        except KeyError:
-            pass
-        pairs = [(n, r) for n, r in _SHEET_TAG.findall(wbx)] or [(n, r) for r, n in _SHEET_TAG2.findall(wbx)]
-        names = set(z.namelist())
-        for name, rid in pairs:
-            target = rels.get(rid, "")
-            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-            if target not in names:
-                continue
-            xml = z.read(target)
-            merged = tuple(m.decode() for m in _MERGE.findall(xml)) if b"mergeCell" in xml else ()
-            forms, novalue = [], []
-            if b"<f" in xml:
-                for attrs, body in _FCELL.findall(xml):
-                    ref = dict(_ATTR.findall(attrs)).get(b"r", b"?").decode()
-                    forms.append(ref)
-                    if not _HAS_V.search(body):
-                        novalue.append(ref)
-            out[html.unescape(name.decode("utf-8"))] = SheetFacts(merged, tuple(forms), tuple(novalue))
-    return out
+    book = open_book(path)
+    if book.errors:
+        raise QlworkError(list(book.errors))
+    return facts_of(book)
 
 
 def split_ref(ref: str) -> tuple[str, int]:

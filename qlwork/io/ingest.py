@@ -16,7 +16,7 @@ stored as ``source``.
 
 Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
 period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
-and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.atomic`); a run
+and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.safe`); a run
 that finds errors writes nothing unless ``exclude_invalid=True``.
 """
 from __future__ import annotations
@@ -31,10 +31,11 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 from .excel import (
-    cell_text, col_index, col_letter, find_row, header_key, normalize_text, parse_number, read_workbook,
-    sheet_facts, split_ref, workbook_file_problem,
+    book_rows, cell_text, col_index, col_letter, facts_of, find_row, header_key, normalize_text, open_book,
+    parse_number, split_ref, workbook_file_problem,
 )
 from ..framework import Framework, load_framework
+from .ids import registry_id_problem, skeleton, text_problem, visible
 from .. import paths as _paths
 from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
@@ -75,8 +76,8 @@ _TEXT_SHEETS = {"填表说明", "说明", "目录", "封面", "说明页", "read
 
 
 def _rel(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+    try:  # the file's own name, not its link target's
+        return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
     except ValueError:
         return str(path)
 
@@ -128,17 +129,24 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
     path = base / REGISTRY_FILE
     problems: list[Problem] = []
     empty = pd.DataFrame(columns=UNIT_COLUMNS + ["excel_row"])
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return empty, [Problem("file_not_found", "找不到单位名录 units.xlsx", "unit registry units.xlsx not found",
                                file=REGISTRY_FILE, expected=str(path))]
-    bad = workbook_file_problem(path, REGISTRY_FILE)
-    if bad is not None:
-        return empty, [bad]
+    checked = open_book(path, REGISTRY_FILE, root=base, facts=False)  # type, size, zip bomb, used range
+    if checked.errors:
+        return empty, list(checked.errors)
+    problems += list(checked.notes) + list(checked.sheet_errors)
     try:
-        book = read_workbook(path)
+        book = book_rows(checked)
+    except QlworkError as e:
+        return empty, problems + list(e.problems)
     except Exception as e:  # a corrupt or non-xlsx file
-        return empty, [Problem("unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {type(e).__name__}",
-                               file=REGISTRY_FILE, found=type(e).__name__, expected=".xlsx 工作簿")]
+        return empty, problems + [Problem(
+            "unreadable_file", "无法读取单位名录", f"cannot read the unit registry: {type(e).__name__}",
+            file=REGISTRY_FILE, found=type(e).__name__, expected=".xlsx 工作簿")]
+    if not book:
+        return empty, problems + [Problem("no_header", "单位名录中没有可读取的工作表", "no readable sheet in the unit registry",
+                                          file=REGISTRY_FILE, expected=REGISTRY_SHEET)]
     if REGISTRY_SHEET in book:
         sheet = REGISTRY_SHEET
     else:
@@ -175,6 +183,7 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
                                expected="、".join(UNIT_FIELDS[f][0] for f in UNIT_COLUMNS))]
     recs = []
     seen: dict[str, int] = {}
+    seen_skel: dict[str, tuple[str, int]] = {}
     for r in range(h + 1, len(rows) + 1):
         row = rows[r - 1]
         get = lambda f: row[colmap[f]] if f in colmap and colmap[f] < len(row) else None  # noqa: E731
@@ -185,14 +194,28 @@ def read_units(raw_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[Pr
                                         file=REGISTRY_FILE, sheet=sheet, row=r, column=col_letter(colmap["unit_id"] + 1)))
             continue
         if uid in seen:
-            problems.append(Problem("duplicate_unit", f"单位编码 {uid} 在名录中重复（首次出现于第 {seen[uid]} 行）",
+            typed = get("unit_id") if isinstance(get("unit_id"), str) and get("unit_id") != uid else uid
+            problems.append(Problem("duplicate_unit", f"单位编码 {uid} 在名录中重复（首次出现于第 {seen[uid]} 行）"
+                                    + (f"，本行写作 {typed!r}（全角或含空格）" if typed != uid else ""),
                                     f"unit id {uid} appears twice in the registry", file=REGISTRY_FILE, sheet=sheet,
-                                    row=r, column=col_letter(colmap["unit_id"] + 1), found=uid, expected="唯一编码 unique id"))
+                                    row=r, column=col_letter(colmap["unit_id"] + 1), found=typed, expected="唯一编码 unique id"))
+            continue
+        bad = registry_id_problem(uid, seen_skel, file=REGISTRY_FILE, sheet=sheet, row=r,
+                                  column=col_letter(colmap["unit_id"] + 1))
+        if bad is not None:  # unsafe or a look-alike of another row: the row is not used
+            problems.append(bad)
             continue
         seen[uid] = r
+        seen_skel.setdefault(skeleton(uid), (uid, r))
         rec: dict[str, Any] = {"unit_id": uid, "excel_row": r}
         for f in ("unit_name", "unit_type", "city", "county", "township", "framework"):
             rec[f] = normalize_text(get(f)) if f in colmap else ""
+            tp = text_problem(rec[f]) if rec[f] else None
+            if tp is not None:  # control or invisible characters, or an endless text: reported, then removed
+                problems.append(Problem(tp[0], f"{UNIT_FIELDS[f][0]}：{tp[1]}", f"{f}: {tp[2]}", file=REGISTRY_FILE,
+                                        sheet=sheet, row=r, column=col_letter(colmap[f] + 1), found=tp[3],
+                                        expected="可见的文字 visible text" if tp[0] == "bad_text" else "≤ 200 个字符 characters"))
+                rec[f] = visible(rec[f])[:200]
             rawv = get(f)
             if isinstance(rawv, str) and rawv != rec[f] and rawv.strip(" ") != rec[f]:
                 # full-width / non-breaking spaces or full-width letters: matched after normalising
@@ -249,7 +272,7 @@ def load_frameworks(raw_dir: str | Path | None = None) -> dict[str, Framework]:
     Falls back to the built-in county and village frameworks if the folder has none."""
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     files = sorted(base.glob("framework_*.yaml")) or sorted(PACKAGE_DATA.glob("framework_*.yaml"))
-    return {p.stem[len("framework_"):]: load_framework(p) for p in files}
+    return {p.stem[len("framework_"):]: load_framework(p, root=base if p.parent == base else None) for p in files}
 
 
 def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
@@ -329,13 +352,15 @@ _CELL_COLS = ["unit_id", "period", "indicator_id", "value", "status", "text", "s
 
 
 def read_department_workbook(path: str | Path, frameworks: dict[str, Framework], *, period: str,
-                             department: str, file_label: str | None = None) -> SheetRead:
+                             department: str, file_label: str | None = None,
+                             root: str | Path | None = None) -> SheetRead:
     """Read every data sheet of one department workbook.
 
     Returns the cells (unit_id, period, indicator_id, value, status ∈ ok/missing/non_numeric,
     text, source, file, sheet, Excel row, column letter, framework key, unit_col) and
     the layout problems (no header, unknown or duplicate columns, rows without unit id).
     Value checks (range, applicability, unknown units …) are done by :mod:`qlwork.io.validate`.
+    ``root`` (the raw folder): a symbolic link is read only when its target lies inside it.
     """
     path = Path(path)
     label = file_label or str(path)
@@ -343,18 +368,19 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
     names = _name_maps(frameworks)
     cols: dict[str, list] = {c: [] for c in _CELL_COLS}
     sheets: dict[str, str] = {}
-    bad = workbook_file_problem(path, label)
-    if bad is not None:
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [bad], {})
+    checked = open_book(path, label, root=root)  # type, size, zip bomb, used range, hidden sheets
+    if checked.errors:
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), list(checked.errors), {})
+    problems += list(checked.notes) + list(checked.sheet_errors)
+    facts = facts_of(checked)
     try:
-        book = read_workbook(path)
-        facts = sheet_facts(path)
-    except Exception as e:
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+        book = book_rows(checked)
+    except Exception as e:  # calamine's own errors for a damaged sheet
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), problems + [Problem(
             "unreadable_file", "无法读取工作簿（不是有效的 xlsx 文件？）", f"cannot read workbook: {type(e).__name__}",
             file=label, found=type(e).__name__, expected=".xlsx 工作簿")], {})
     if not any(v is not None and normalize_text(v) for rows in book.values() for r in rows for v in r):
-        return SheetRead(pd.DataFrame(columns=_CELL_COLS), [Problem(
+        return SheetRead(pd.DataFrame(columns=_CELL_COLS), problems + [Problem(
             "empty_workbook", "工作簿是空的（所有工作表都没有内容），未读取", "the workbook is empty (no sheet has any content)",
             file=label, sheet=", ".join(book) or None, found="空工作簿 empty workbook",
             expected="含“单位编码”表头和数据行的工作表 a sheet with a 单位编码 header and data rows")], {})
@@ -470,7 +496,7 @@ def read_department_workbook(path: str | Path, frameworks: dict[str, Framework],
         cols["file"] += [label] * n_new
         cols["framework"] += [fkey] * n_new
         cols["unit_col"] += [ucol] * n_new
-    if not sheets and not problems:
+    if not sheets and not any(p.severity == "error" for p in problems):
         problems.append(Problem(
             "no_data_sheet", "工作簿中没有含“单位编码”表头的数据表，未读取任何数据",
             "no sheet with a 单位编码 header: nothing read from this workbook", file=label,
@@ -496,8 +522,9 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
     for p in sorted((base / "departments").glob("*/*")):
         if p.suffix.lower() in _OTHER_SUFFIXES and not p.name.startswith(("~$", ".")):
             label = _rel(p, base)
-            bad = workbook_file_problem(p, label)
-            if bad is None or bad.code != "xls_format":
+            bad = workbook_file_problem(p, label, root=base)
+            if bad is None or bad.code not in ("xls_format", "not_regular_file", "outside_raw", "broken_link",
+                                               "file_too_large"):
                 bad = Problem("not_xlsx", f"文件 {p.name} 不是 .xlsx 工作簿，未读取；请在 Excel 中另存为 .xlsx",
                               f"{p.name} is not an .xlsx workbook; not read — please save as .xlsx", file=label,
                               found=p.suffix, expected=".xlsx")
@@ -519,7 +546,7 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
             problems.append(Problem("bad_period", zh, en, file=label, found=period,
                                     expected=canon or "YYYYH1 或 YYYYH2"))
             continue
-        res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label)
+        res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label, root=base)
         parts.append(res.cells)
         problems += res.problems
         layout[label] = res.sheets

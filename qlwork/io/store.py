@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 
-__all__ = ["read_store"]
+__all__ = ["read_store", "read_user_table"]
 
 _HINTS = {
     "values.parquet": "qlwork ingest", "units.parquet": "qlwork ingest", "problems.parquet": "qlwork ingest",
@@ -75,3 +75,35 @@ def _unreadable(p: Path, cmd: str, e: Exception) -> QlworkError:
         f"cannot read {p.name} (corrupt, truncated or not Parquet, {size} bytes); re-run `{cmd}`",
         file=str(p), found=f"{size} 字节、无法解析的文件 {size} bytes, unparseable",
         expected=f"由 {cmd} 写出的完整 Parquet 文件 a complete Parquet file written by {cmd}"))
+
+
+def read_user_table(path: str | Path, *, required: Sequence[str] = (), any_of: Sequence[str] = (),
+               what: str = "表格") -> pd.DataFrame:
+    """A user-given table (``--public FILE``): Parquet through :func:`read_store`, anything else
+    as CSV through the raw-file checks (a regular file within the size limit, encoding
+    detected, no NUL bytes).  Columns ``required`` and at least one of ``any_of`` must be
+    present, else a located ``bad_public`` problem — never a KeyError from deep inside."""
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        t = read_store(p)
+    else:
+        from .csvtext import read_csv_table
+
+        t, _ = read_csv_table(p, label=str(p))
+        for c in t.columns:  # numbers as numbers (read_csv_table keeps text)
+            if c not in ("unit_id", "period", "indicator_id", "framework", "unit_type", "county", "city"):
+                t[c] = _numeric_or_text(t[c])
+    t.columns = [str(c).strip().lstrip("\ufeff") for c in t.columns]
+    missing = [c for c in required if c not in t.columns]
+    if missing or (any_of and not any(c in t.columns for c in any_of)):
+        need = list(required) + ([" 或 ".join(any_of)] if any_of else [])
+        raise QlworkError(Problem(
+            "bad_public", f"{what} {p.name} 缺少所需的列（{'、'.join(need)}）", f"{p.name} lacks the columns needed "
+            f"({', '.join(list(required) + list(any_of))})", file=str(p), column=", ".join(missing) or None,
+            found=list(map(str, t.columns))[:10], expected="、".join(need)))
+    return t
+
+
+def _numeric_or_text(s: pd.Series) -> pd.Series:
+    n = pd.to_numeric(s, errors="coerce")
+    return n if n.notna().sum() == s.notna().sum() else s

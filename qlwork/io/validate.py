@@ -6,14 +6,21 @@ Nothing under the raw folder is ever written.
 
 Checks (problem ``code`` in brackets; all errors unless noted):
 
-- registry: missing columns, rows without id, duplicate ids [duplicate_unit], non-numeric
-  staff/population [bad_number], unknown framework key [unknown_framework], unit type
-  not listed in its framework [unknown_unit_type, warning]
+- files (:mod:`qlwork.io.guard`): not a regular file or a link out of the raw folder
+  [not_regular_file, outside_raw, broken_link], too large, zip bomb, DTD, used range too
+  large [used_range], hidden sheets [hidden_sheet, warning], external links [external_link,
+  warning]
+- registry: missing columns, rows without id, duplicate ids [duplicate_unit], ids with
+  separators, "..", control or invisible characters [unsafe_id, id_too_long], look-alike
+  ids [lookalike_id, confusable_id], control/invisible characters in names [bad_text],
+  non-numeric staff/population [bad_number], unknown framework key [unknown_framework],
+  unit type not listed in its framework [unknown_unit_type, warning]
 - workbook layout: unreadable file, sheet without a 单位编码 header [unknown_sheet],
   no recognisable indicator header [no_indicator_columns], header that is no indicator
   [unknown_column], indicator twice [duplicate_column], values without unit id
   [missing_unit_id], period folder not like 2025H1 [bad_period]
-- rows: unit not in the registry [unknown_unit] (one per row), unit in a sheet of
+- rows: unit not in the registry [unknown_unit] (one per row; [lookalike_id] with the registry
+  row when it looks like a registry id, [unsafe_id] for a path-like id), unit in a sheet of
   another framework [wrong_sheet], the same unit–period–indicator reported again
   [duplicate] (one per repeated row; the first occurrence is kept)
 - cells: text that is no number [non_numeric], value outside the indicator's valid
@@ -43,6 +50,7 @@ from .ingest import (
     read_units,
 )
 from ..paths import raw_dir as default_raw_dir
+from .ids import describe_chars, id_problem, skeleton
 
 __all__ = ["validate", "ValidationReport", "run_checks", "CheckResult"]
 
@@ -176,13 +184,12 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     utype = uid.map(dict(zip(units["unit_id"], units["unit_type"])))
     row_key = ["file", "sheet", "row"]
 
-    # unknown units (one problem per row)
+    # unknown units (one problem per row); a look-alike of a registry id or an unsafe id is named as such
     m = ~known
+    if m.any():
+        reg = {skeleton(u): (u, int(x)) for u, x in zip(units["unit_id"], units["excel_row"])}
     for r in cells.loc[m].drop_duplicates(row_key).itertuples(index=False):
-        problems.append(Problem(
-            "unknown_unit", f"单位编码 {r.unit_id} 不在单位名录中，该行未采用",
-            "unit id not in the unit registry; row not used", file=r.file, sheet=r.sheet, row=r.row,
-            column=r.unit_col, found=r.unit_id, expected="单位名录 units.xlsx 中的编码 an id from the registry"))
+        problems.append(_unknown_id_problem(r, reg, units.attrs.get("sheet")))
     valid &= known
 
     # unit in a sheet of another framework
@@ -340,6 +347,26 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
     return CheckResult(rep, cells, units, frameworks, veto, bonus, derived)
+
+
+def _unknown_id_problem(r, reg: dict, reg_sheet: str | None) -> Problem:
+    """A data row whose unit id is not in the registry: a look-alike of a registry id (with
+    its row), an unsafe id, or simply unknown."""
+    loc = dict(file=r.file, sheet=r.sheet, row=r.row, column=r.unit_col)
+    twin = reg.get(skeleton(r.unit_id))
+    if twin is not None:
+        odd = [c for c in str(r.unit_id) if not c.isascii()] or list(str(r.unit_id))
+        return Problem("lookalike_id", f"单位编码 {r.unit_id!r} 与单位名录第 {twin[1]} 行的 {twin[0]!r} 看起来相同，但不是同一编码"
+                       f"（{describe_chars(odd[:3])}），该行未采用", f"unit id {r.unit_id!r} looks like {twin[0]!r} "
+                       f"(registry row {twin[1]}{', sheet ' + reg_sheet if reg_sheet else ''}) but differs; row not used",
+                       found=repr(r.unit_id), expected=f"{twin[0]}（单位名录 {REGISTRY_FILE} 第 {twin[1]} 行）", **loc)
+    bad = id_problem(r.unit_id)
+    if bad is not None:
+        return Problem(bad[0], f"单位编码 {r.unit_id!r}：{bad[1]}，该行未采用", f"unit id {r.unit_id!r}: {bad[2]}; row not used",
+                       found=bad[3], expected="单位名录 units.xlsx 中的编码 an id from the registry", **loc)
+    return Problem("unknown_unit", f"单位编码 {r.unit_id} 不在单位名录中，该行未采用",
+                   "unit id not in the unit registry; row not used", found=r.unit_id,
+                   expected="单位名录 units.xlsx 中的编码 an id from the registry", **loc)
 
 
 def _unit_gaps(cells, known, units, frameworks, layout, files) -> list[Problem]:

@@ -72,7 +72,7 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from ..io.excel import save_deterministic
-    from ..io.safe_export import escape_csv_cell
+    from ..io.safe import escape_csv_cell
 
     wb = Workbook()
     ws = wb.active

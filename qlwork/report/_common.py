@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io.safe import excel_value
+
 __all__ = [
-    "display_width", "is_formula_like", "clean_value", "sha256_file", "slug",
+    "display_width", "clean_value", "sha256_file",
     "units_frame", "result_frame", "node_label", "COLUMN_ZH",
 ]
 
@@ -27,18 +28,11 @@ COLUMN_ZH = {
     "rescored": "结果性质",
 }
 
-_FORMULA_START = ("=", "+", "-", "@")
-
 
 def display_width(text: Any) -> int:
     """Width in 'Latin characters': East-Asian wide/full-width characters count double."""
     s = "" if text is None else str(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
-
-
-def is_formula_like(value: Any) -> bool:
-    """A text that Excel would read as a formula (CSV/formula injection, OWASP)."""
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
 
 
 def clean_value(v: Any) -> Any:
@@ -61,7 +55,8 @@ def clean_value(v: Any) -> Any:
         return str(list(v) if not isinstance(v, dict) else v)
     if isinstance(v, pd.Timestamp):
         return v.to_pydatetime()
-    return v if isinstance(v, (str, float, int)) else str(v)
+    # text without XML-illegal control characters, within Excel's cell limit (qlwork.io.safe)
+    return excel_value(v if isinstance(v, (str, float, int)) else str(v))
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -70,12 +65,6 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def slug(text: str) -> str:
-    """A folder/file-name-safe version of a scope label (Chinese kept, separators removed)."""
-    s = re.sub(r'[\\/:*?"<>|\s,，]+', "_", str(text)).strip("._")
-    return s or "all"
 
 
 def units_frame(result) -> pd.DataFrame:

@@ -19,8 +19,6 @@ Layout of ``data/processed/reports/<period>/<scope>/``::
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as _dt
 import json
 import os
@@ -35,15 +33,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..io.atomic import atomic_write_text
+from ..io.safe import (MARKER, atomic_write_text, check_replaceable, output_errors, safe_filename, staging_dir,
+                       swap_dirs)
 from ..paths import reports_dir
-from ._common import result_frame, sha256_file, slug
+from ._common import result_frame, sha256_file
 from .charts import export_charts
 from .excel import write_workbook
 from .notices import write_notice_summary, write_notices
 from .unit_report import UnitReportBuilder, template_env, write_unit_reports
 
-__all__ = ["ReportSet", "generate_reports", "swap_dirs", "staging_dir"]
+__all__ = ["ReportSet", "generate_reports", "swap_dirs", "staging_dir"]  # the last two: qlwork.io.safe
 
 
 @dataclass(frozen=True)
@@ -69,75 +68,6 @@ class ReportSet:
         return (f"ReportSet({self.period} {self.scope!r} → {self.out_dir}: {len(self.workbooks)} 工作簿, "
                 f"{len(self.unit_reports)} 体检报告单, {len(self.notices)} 预警通知书, {len(self.pdfs)} PDF, "
                 f"{len(self.charts)} 图表; {sum(self.seconds.values()):.1f} s)")
-
-
-# --------------------------------------------------------------- directory swap
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2); False when unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    return fn(_AT_FDCWD, os.fsencode(str(a)), _AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE) == 0
-
-
-def swap_dirs(new: Path, target: Path) -> None:
-    """Put the finished folder ``new`` at ``target``; the old ``target`` is removed afterwards."""
-    new, target = Path(new), Path(target)
-    if not target.exists():
-        os.rename(new, target)
-        return
-    if _exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the previous set
-        return
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.rename(target, old)
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _clean_stale(target: Path) -> None:
-    for p in target.parent.glob(f".{target.name}.staging-*"):
-        try:
-            pid = int(p.name.rsplit("-", 2)[-2])
-        except (ValueError, IndexError):
-            pid = -1
-        if pid <= 0 or not _pid_alive(pid) or pid == os.getpid():
-            shutil.rmtree(p, ignore_errors=True)
-    for p in target.parent.glob(f".{target.name}.old-*"):
-        shutil.rmtree(p, ignore_errors=True)
-
-
-def staging_dir(target: Path, *, keep_existing: bool) -> Path:
-    """A fresh hidden folder next to ``target`` (hard-linked copy of it when ``keep_existing``)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(target)
-    st = target.with_name(f".{target.name}.staging-{os.getpid()}-{time.monotonic_ns() % 10**9}")
-    if keep_existing and target.is_dir():
-        try:
-            shutil.copytree(target, st, copy_function=os.link)
-        except OSError:
-            shutil.rmtree(st, ignore_errors=True)
-            shutil.copytree(target, st)
-    else:
-        st.mkdir()
-    return st
 
 
 @contextmanager
@@ -211,10 +141,11 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
         raise ValueError("没有可报告的结果 (no results given)")
     period = period or str((getattr(res_list[0], "params", {}) or {}).get("period") or "")
     scope = scope or "全部"
-    target = Path(out_dir) if out_dir else reports_dir(period or "period", root) / slug(scope)
+    target = Path(out_dir) if out_dir else reports_dir(safe_filename(period or "period"), root) / safe_filename(scope)
+    check_replaceable(target, "report")  # before any work: only a folder qlwork made is ever replaced
     subset = None if units is None else [str(u) for u in units]
     data_files = list(data_files or [])
-    with _sigterm_as_exit():
+    with _sigterm_as_exit(), output_errors(target):  # disk full → a message naming the report folder
         return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
                          data_root, pdf, charts, unit_reports, notices and not rescored, progress, issuer,
                          None if scope_units is None else set(map(str, scope_units)), rescored, follow_through,
@@ -240,12 +171,13 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             if not b.unit_ids():
                 continue
             timing["peer statistics"] = timing.get("peer statistics", 0) + time.perf_counter() - t0
-            stem = f"清廉指数_{slug(period)}_{slug(scope)}_{fw.id}"
+            stem = f"清廉指数_{safe_filename(period)}_{safe_filename(scope)}_{safe_filename(fw.id)}"
             chart_map: dict[str, list[Path]] = {}
             if charts:
                 t0 = time.perf_counter()
                 cmp = _pick(compare, fw.id, n)
-                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=fw.id,
+                chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens,
+                                                   stem=safe_filename(fw.id),
                                                    divergence=cmp if isinstance(cmp, pd.DataFrame) else None,
                                                    units=b.unit_ids())
                 for k, v in skipped.items():
@@ -270,7 +202,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
                 kw = {"issuer": issuer} if issuer else {}
                 written["notices"] += write_notices(b, st / "notices", units=ids, progress=progress,
                                                     atomic=False, **kw)
-                written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{fw.id}.xlsx"))
+                written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{safe_filename(fw.id)}.xlsx"))
                 timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
             f = result_frame(res)
             f = f[f["unit_id"].isin(set(b.unit_ids()))]
@@ -291,7 +223,10 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
         _write_index(st, index_rows, period, scope, written, subset_mode=subset is not None)
         _write_manifest(st, period, scope, res_list, messages)
         _share_permissions(st)
-        swap_dirs(st, target)
+        left = swap_dirs(st, target, kind="report")
+        if left:
+            messages.append(f"旧报告中有 {len(left)} 个非 qlwork 文件未删除，留在隐藏文件夹中 "
+                            f"(files qlwork did not write were kept): {left[:5]}")
     except BaseException:
         shutil.rmtree(st, ignore_errors=True)
         raise
@@ -314,15 +249,25 @@ def _share_permissions(st: Path) -> None:
 
 
 def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, written, subset_mode: bool) -> None:
-    unit_files = {p.stem for p in (st / "units").glob("*.html")} if (st / "units").is_dir() else set()
-    notice_files = {p.name.split("_")[0] for p in (st / "notices").glob("*_预警通知书.html")} \
-        if (st / "notices").is_dir() else set()
+    from urllib.parse import quote
+
+    from .notices import notice_filename
+
+    # links by unit id → the file written for it (names come from qlwork.io.safe.safe_filename)
+    unit_files, notice_files = {}, {}
+    for r in rows:
+        uid = str(r["unit_id"])
+        if (st / "units" / safe_filename(uid, suffix=".html")).is_file():
+            unit_files[uid] = "units/" + quote(safe_filename(uid, suffix=".html"))
+        if (st / "notices" / notice_filename(uid)).is_file():
+            notice_files[uid] = "notices/" + quote(notice_filename(uid))
     rows = sorted(rows, key=lambda r: (-(r["total"] if r["total"] == r["total"] and r["total"] is not None
                                           else -1e9), r["unit_id"]))
     html = template_env().get_template("index.html.j2").render(
         period=period, scope=scope, rows=rows, unit_files=unit_files, notice_files=notice_files,
         workbooks=[p.relative_to(st).as_posix() for p in st.glob("*.xlsx")],
-        charts=sorted(p.relative_to(st).as_posix() for p in (st / "charts").glob("*.png")) if (st / "charts").is_dir() else [],
+        charts=sorted(p.relative_to(st).as_posix() for p in (st / "charts").glob("*.png"))
+        if (st / "charts").is_dir() else [],
         generated=_dt.datetime.now().isoformat(timespec="seconds"))
     atomic_write_text(st / "index.html", html)
 
@@ -330,7 +275,7 @@ def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, writte
 def _write_manifest(st: Path, period: str, scope: str, res_list, messages) -> None:
     files = []
     for p in sorted(st.rglob("*")):
-        if p.is_file() and p.name != "manifest.json":
+        if p.is_file() and p.name not in ("manifest.json", MARKER):
             files.append({"path": p.relative_to(st).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
     man = {"period": period, "scope": scope, "generated": _dt.datetime.now().isoformat(timespec="seconds"),
            "frameworks": [{"id": r.framework.id, "version": r.framework.version,

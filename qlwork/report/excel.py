@@ -10,17 +10,14 @@ that fit Chinese text (a CJK character counts double), A4 landscape printing.
 """
 from __future__ import annotations
 
-import contextlib
-import math
-import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
-from ._common import COLUMN_ZH, clean_value, display_width, is_formula_like, node_label, result_frame
+from ..io.safe import is_formula_like, safe_sheet_title, save_workbook
+from ._common import COLUMN_ZH, clean_value, display_width, node_label, result_frame
 from .methodology import data_files_table, methodology_table, weights_table
 from .unit_report import UnitReportBuilder, sensitivity_frame
 
@@ -37,20 +34,13 @@ SHEET_METHOD = "方法说明"
 GRADE_FILLS = {"优秀": "C6EFCE", "良好": "DDEBF7", "合格": "FFF2CC", "不合格": "FFC7CE"}
 WARN_FILL = "F8CBAD"
 HEADER_FILL = "1F4E78"
-_BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 _FIRST = ["unit_id", "unit_name", "unit_type", "city", "county", "township", "framework",
           "total", "grade", "rank", "rank_in_region", "change", "warnings"]
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
-    base = _BAD_SHEET.sub("_", str(name))[:31] or "Sheet"
-    out, k = base, 2
-    while out in used:
-        suf = f"_{k}"
-        out, k = base[: 31 - len(suf)] + suf, k + 1
-    used.add(out)
-    return out
+    return safe_sheet_title(name, used)  # valid, unique, never formula-like (qlwork.io.safe)
 
 
 def _join(v: Any) -> Any:
@@ -153,7 +143,9 @@ def _write_block(ws, df: pd.DataFrame, headers: Sequence[str], *, start_row: int
     fill = PatternFill("solid", fgColor=HEADER_FILL)
     font = Font(bold=True, color="FFFFFF")
     for j, h in enumerate(headers, start=1):
-        c = ws.cell(row=hrow, column=j, value=str(h))
+        c = ws.cell(row=hrow, column=j, value=clean_value(str(h)))
+        if is_formula_like(c.value):  # a node named "=HYPERLINK(…)" stays text
+            c.data_type, c.quotePrefix = "s", True
         c.fill, c.font = fill, font
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     cols = list(df.columns)
@@ -225,7 +217,7 @@ def _finish_sheet(ws, hrow: int, last: int, ncols: int, *, freeze_col: int = 3, 
     ws.print_title_rows = f"{hrow}:{hrow}"
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddHeader.center.text = title
+    ws.oddHeader.center.text = title.replace("&", "&&")  # "&" starts a header code (&F = file path)
     ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
 
 
@@ -469,35 +461,6 @@ def _follow_sheet(ws, table: pd.DataFrame, builder: UnitReportBuilder, title: st
     _finish_sheet(ws, h, last, len(heads), title=title)
     if last == h:
         ws.cell(row=2, column=1, value="无 (none)")
-
-
-@contextlib.contextmanager
-def _exact_floats():
-    """openpyxl writes numbers with ``%.16g``, which can move a float by one ulp;
-    ``repr`` is Python's shortest round-trip form, so a value read back equals
-    the IndexResult's float exactly (Excel displays 15 digits either way)."""
-    from openpyxl.cell import _writer
-    from openpyxl.compat import safe_string
-
-    def exact(value):
-        if isinstance(value, float) and math.isfinite(value):
-            return repr(value)
-        return safe_string(value)
-
-    old = _writer.safe_string
-    _writer.safe_string = exact
-    try:
-        yield
-    finally:
-        _writer.safe_string = old
-
-
-def save_workbook(wb, path: str | Path) -> Path:
-    """Save atomically (temporary file, then rename) with exact float text."""
-    path = Path(path)
-    with _exact_floats(), atomic_path(path) as tmp:
-        wb.save(tmp)
-    return path
 
 
 _SENS_ZH = {"rank_lo": "名次区间下限(5%)", "rank_hi": "名次区间上限(95%)", "rank_median": "模拟名次中位数",

@@ -16,7 +16,8 @@ import pandas as pd
 
 from .unit_report import UnitReportBuilder, template_env, write_file
 
-__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary"]
+__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "notice_filename",
+           "write_notice_summary"]
 
 DEFAULT_ISSUER = "清廉单元建设评价工作办公室"
 
@@ -39,6 +40,13 @@ def render_notice(builder: UnitReportBuilder, unit_id: str, **kw) -> str:
     return template_env().get_template("notice.html.j2").render(**notice_context(builder, unit_id, **kw))
 
 
+def notice_filename(unit_id: str) -> str:
+    """File name of a unit's 预警通知书 (the unit id made safe by qlwork.io.safe.safe_filename)."""
+    from ..io.safe import safe_filename
+
+    return safe_filename(unit_id, suffix="_预警通知书.html")
+
+
 def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                   progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
     """``<out_dir>/<unit_id>_预警通知书.html`` for each warned unit (each file atomically)."""
@@ -53,7 +61,7 @@ def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Ite
     tpl = template_env().get_template("notice.html.j2")
     paths = []
     for k, uid in enumerate(tqdm(ids, desc="预警通知书 notices", unit="份", disable=not progress, leave=False), 1):
-        p = out_dir / f"{uid}_预警通知书.html"
+        p = out_dir / notice_filename(uid)
         write_file(p, tpl.render(**notice_context(builder, uid, number=k, **kw)), atomic=atomic)
         paths.append(p)
     return paths

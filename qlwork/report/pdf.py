@@ -5,7 +5,7 @@ print-to-PDF gives A4 pages without any layout code here.  A batch is printed
 through one Playwright-driven browser when Playwright is importable (one
 process start instead of one per file); otherwise, or if that fails, each file
 is printed by a ``chromium --headless --print-to-pdf`` subprocess.  Every PDF
-is written to a temporary name and renamed (qlwork.io.atomic).  Without a
+is written to a temporary name and renamed (qlwork.io.safe).  Without a
 Chromium the caller gets ``None``/an empty list and a message, never an error.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..io.atomic import atomic_path
+from ..io.safe import atomic_path
 
 __all__ = ["find_chromium", "html_to_pdf", "htmls_to_pdf", "html_to_png", "CHROMIUM_FLAGS"]
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text, safe_filename
 from ._common import result_frame, units_frame
 from .svg import gap_axis, score_bars, trend_line
 
@@ -614,7 +614,7 @@ def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterabl
     tpl = template_env().get_template("unit_report.html.j2")
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
-        p = out_dir / f"{uid}.html"
+        p = out_dir / safe_filename(uid, suffix=".html")  # an id never names a path
         write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths

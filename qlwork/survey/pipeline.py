@@ -27,7 +27,7 @@ from .shrinkage import beta_binomial, design_matrix, fay_herriot
 from .weighting import RakeResult, rake_by
 
 __all__ = ["SurveyResult", "estimate_public", "shrink", "public_component", "ESTIMATE_COLUMNS",
-           "load_survey_inputs"]
+           "load_survey_inputs", "read_margins", "check_margins"]
 
 ESTIMATE_COLUMNS = [
     "unit_id", "period", "indicator_id", "framework", "unit_type", "city", "county",
@@ -64,18 +64,102 @@ class SurveyResult:
 
 def load_survey_inputs(raw: str | Path, period: str):
     """Paths and tables for one period under a raw folder: survey file, items, margins, units."""
+    from ..io.ingest import PERIOD_RE
+
     raw = Path(raw)
+    if not PERIOD_RE.match(str(period)):  # the period names files: never a path
+        raise QlworkError(Problem("bad_period", "期次应写作 2025H1 或 2025H2", "period must look like 2025H1",
+                                  column="period", found=str(period), expected="YYYYH1 或 YYYYH2"))
     sdir = raw / "surveys"
     cands = [sdir / f"survey_{period}.csv", sdir / f"survey_{period}.xlsx"]
-    path = next((p for p in cands if p.is_file()), None)
+    path = next((p for p in cands if _present(p)), None)  # a pipe or folder is found, then reported by the reader
     if path is None:
         raise QlworkError(Problem("missing_file", f"找不到期次 {period} 的调查数据", f"no survey file for {period}",
                                   file=str(cands[0])))
-    items = load_items(sdir / "items.yaml") if (sdir / "items.yaml").is_file() else DEFAULT_ITEMS
-    margins = pd.read_csv(sdir / "margins.csv", encoding="utf-8-sig", dtype={"level": str}) \
-        if (sdir / "margins.csv").is_file() else None
+    from ..io.guard import input_file_problem
+
+    bad = input_file_problem(path, root=raw)  # a pipe, device, folder or a link out of the raw folder
+    if bad is not None:
+        raise QlworkError(bad)
+    items = load_items(sdir / "items.yaml", root=raw) if _present(sdir / "items.yaml") else DEFAULT_ITEMS
+    margins = read_margins(sdir / "margins.csv", root=raw) if _present(sdir / "margins.csv") else None
     units = _load_units(raw)
     return path, items, margins, units
+
+
+def _present(p: Path) -> bool:
+    return p.exists() or p.is_symlink()
+
+
+MARGIN_COLUMNS = ("county", "variable", "level", "population")
+
+
+def read_margins(path: str | Path, *, root: str | Path | None = None, label: str | None = None) -> pd.DataFrame:
+    """``margins.csv`` (county, variable, level, population) with every problem located:
+    encoding (UTF-8, GBK or GB18030 detected; mixed lines reported), missing columns, a
+    population that is not a plain non-negative number (``约36万``, ``36万``, blank, negative),
+    and a cell listed twice.  Returns the table with ``population`` as float and ``_row``
+    (the line in the file)."""
+    from ..io.excel import normalize_text, parse_number
+    from ..io.csvtext import read_csv_table
+
+    label = label or str(path)
+    df, _ = read_csv_table(path, label=label, root=root)
+    df.attrs = {}
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    missing = [c for c in MARGIN_COLUMNS if c not in df.columns]
+    if missing:
+        raise QlworkError([Problem("missing_column", f"边际总体表缺少列 {c}", f"margins table lacks column {c}", file=label,
+                                   row=1, column=c, found=list(df.columns), expected=list(MARGIN_COLUMNS))
+                           for c in missing])
+    problems = []
+    pop = np.full(len(df), np.nan)
+    for i, v in enumerate(df["population"].tolist()):
+        p = parse_number(v, percent_ok=False)
+        if p.ok and p.value >= 0:
+            pop[i] = p.value
+        else:
+            problems.append(Problem(
+                "bad_population", "总体人数应为非负的阿拉伯数字（如 360000，不写“约”“万”）",
+                "population must be a plain non-negative number (e.g. 360000, no 约/万)", file=label, row=i + 2,
+                column="population", found=v, expected="非负数字 a number >= 0"))
+    out = df.copy()
+    for c in ("county", "variable", "level"):
+        out[c] = out[c].map(normalize_text)
+    out["population"] = pop
+    out["_row"] = np.arange(len(df)) + 2
+    out.attrs["file"] = label
+    dup = out.duplicated(["county", "variable", "level"], keep="first").to_numpy()
+    for i in np.flatnonzero(dup):
+        r = out.iloc[i]
+        problems.append(Problem("duplicate_margin", f"边际 {r['county']}/{r['variable']}/{r['level']} 重复出现",
+                                "the same margin cell appears twice", file=label, row=int(r["_row"]), column="level",
+                                found=r["level"], expected="每个县市区×变量×类别一行 one row per cell"))
+    if problems:
+        raise QlworkError(problems)
+    return out
+
+
+def check_margins(margins: pd.DataFrame, sample: pd.DataFrame, *, by: str = "county",
+                  variables: Sequence[str] = ("age_group", "sex", "area"), label: str | None = None) -> list[Problem]:
+    """Margin cells whose population is 0 although respondents of that cell exist: raking would
+    give them weight 0 and drop them without a word — located errors naming the margins row."""
+    if "population" not in margins.columns or by not in sample.columns:
+        return []
+    out = []
+    zero = margins[(margins["population"] == 0) & margins["variable"].isin(list(variables))]
+    for r in zero.itertuples(index=False):
+        if r.variable not in sample.columns:
+            continue
+        n = int(((sample[by].astype(str) == str(r.county)) & (sample[r.variable].astype(str) == str(r.level))).sum())
+        if n:
+            out.append(Problem(
+                "zero_population", f"边际总体表中 {r.county} 的 {r.variable}={r.level} 总体人数为 0，但有 {n} 名有效受访者属于该类；"
+                "加权会把他们的权数变为 0（等于悄悄删除），请核对人数", f"population 0 for {r.county} {r.variable}={r.level} "
+                f"although {n} valid respondents are in that cell; raking would silently drop them", file=label,
+                row=int(getattr(r, "_row", 0)) or None, column="population", found=0,
+                expected=f"> 0（有 {n} 名受访者 respondents）"))
+    return out
 
 
 def _load_units(raw: Path) -> pd.DataFrame:
@@ -139,6 +223,9 @@ def estimate_public(
     problems = list(survey.problems)
     rk = None
     if margins is not None and len(d):
+        zero = check_margins(margins, d, variables=rake_vars, label=getattr(margins, "attrs", {}).get("file"))
+        if zero:
+            raise QlworkError(zero)
         m = margins[margins["variable"].isin(list(rake_vars))]
         rk = rake_by(d, m, by="county", trim_k=trim_k)
         w = rk.weights.to_numpy()

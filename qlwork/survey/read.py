@@ -8,7 +8,7 @@ result.  Problems are located (file, row as shown in Excel/a text editor,
 column) and bilingual; rows with a problem are kept but marked in
 ``_problem`` so the validity report can count them, never silently dropped.
 
-Items mapping (``surveys/items.yaml``) is loaded with ``yaml.safe_load``.
+Items mapping (``surveys/items.yaml``) is loaded with :func:`qlwork.io.yamlsafe.load_yaml` (safe, bounded).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..errors import Problem, QlworkError, problems_frame
+from ..io.csvtext import detect_encoding, read_csv_table, read_text  # noqa: F401 - re-exported
 
 __all__ = [
     "Scale",
@@ -113,7 +113,7 @@ def _as_items(v: Any) -> tuple:
     return tuple(str(s) for s in v)
 
 
-def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
+def load_items(path: str | Path | Mapping | None = None, *, root: str | Path | None = None) -> ItemsSpec:
     """Load ``surveys/items.yaml`` (safe loader) into an :class:`ItemsSpec`.
 
     Accepted shape (tolerant)::
@@ -132,17 +132,33 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
     if isinstance(path, Mapping):
         data = dict(path)
     else:
+        from ..io.guard import DEFAULT_LIMITS, read_input_bytes
+        from ..io.yamlsafe import load_yaml
+
         fname = str(path)
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
+        if not Path(path).exists() and not Path(path).is_symlink():
             raise QlworkError(Problem("missing_file", "找不到题目映射文件", "items file not found", file=fname))
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise QlworkError(Problem("yaml_error", "题目映射文件不是合法的 YAML", f"invalid YAML: {e}",
-                                      file=fname, row=(mark.line + 1) if mark else None))
+        raw = read_input_bytes(path, root=root, label=fname, max_bytes=DEFAULT_LIMITS.max_yaml_bytes)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise QlworkError(Problem("bad_encoding", "题目映射文件不是 UTF-8 编码", "items YAML is not UTF-8", file=fname,
+                                      found=str(e)[:80], expected="UTF-8")) from None
+        # size, nesting depth, alias expansion and duplicate keys checked before anything is built
+        data, _ = load_yaml(text, file=fname, what="题目映射")
     if not isinstance(data, Mapping):
         raise QlworkError(Problem("bad_items", "题目映射文件应为映射（键: 值）", "items file must be a mapping", file=fname))
+    try:
+        return _items_spec(data, fname)
+    except QlworkError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as e:  # a code or score that is no number, a list for a map …
+        raise QlworkError(Problem("bad_items", "题目映射文件的内容格式不对（量表代码和分值应为数字，映射应为 键: 值）",
+                                  f"the items file is malformed (scale codes and scores must be numbers): {e!r}"[:200],
+                                  file=fname, found=repr(e)[:80], expected="见 docs/survey.md 的示例 see docs/survey.md")) from None
+
+
+def _items_spec(data: Mapping, fname: str | None) -> ItemsSpec:
     problems = []
     # scale
     sc = data.get("scale", "likert5")
@@ -215,26 +231,6 @@ def load_items(path: str | Path | Mapping | None = None) -> ItemsSpec:
     return ItemsSpec(items=items, texts=texts, indicators=indicators, scale=scale, source=fname)
 
 
-def detect_encoding(raw: bytes, file: str | None = None) -> str:
-    """Name the encoding of a CSV file: ``utf-8-sig`` (BOM), ``utf-8``, ``gbk`` or ``gb18030``.
-    UTF-16 ("Unicode text" from Excel) is reported, not guessed."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise QlworkError(Problem("bad_encoding", "文件是 UTF-16 编码（Excel“Unicode 文本”），请另存为“CSV UTF-8”",
-                                  "the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8", file=file,
-                                  found="UTF-16", expected="UTF-8、GBK 或 GB18030"))
-    for enc in ("utf-8", "gbk", "gb18030"):
-        try:
-            raw.decode(enc)
-            return enc
-        except UnicodeDecodeError:
-            continue
-    raise QlworkError(Problem("bad_encoding", "无法识别文件编码（应为 UTF-8、GBK 或 GB18030）",
-                              "cannot detect the encoding (expected UTF-8, GBK or GB18030)", file=file,
-                              found="未知编码 unknown encoding", expected="UTF-8、GBK 或 GB18030"))
-
-
 @dataclass(frozen=True)
 class SurveyRead:
     """A survey file as a tidy respondent table plus located problems.
@@ -275,15 +271,30 @@ def excel_engine() -> str:
     return "calamine" if importlib.util.find_spec("python_calamine") else "openpyxl"
 
 
-def _read_table(path: Path, sheet) -> tuple[pd.DataFrame, str]:
+def _read_table(path: Path, sheet, root=None) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str, engine=excel_engine())
+        from ..io.excel import open_book
+
+        book = open_book(path, str(path), root=root, facts=False)  # size, zip bomb, used range, hidden sheets
+        if book.errors:
+            raise QlworkError(list(book.errors))
+        ok = book.readable()
+        if sheet is None or isinstance(sheet, int):
+            if not ok:
+                raise QlworkError(list(book.sheet_errors) + list(book.notes) or [Problem(
+                    "no_sheet", "工作簿中没有可读取的工作表", "no readable sheet in the workbook", file=str(path))])
+            sheet = ok[sheet or 0] if (sheet or 0) < len(ok) else ok[0]
+        elif sheet not in ok:
+            raise QlworkError([p for p in book.sheet_errors + book.notes if p.sheet == sheet] or [Problem(
+                "missing_sheet", f"找不到工作表 {sheet}", f"no sheet {sheet!r}", file=str(path), sheet=str(sheet))])
+        try:
+            df = pd.read_excel(io.BytesIO(book.data), sheet_name=sheet, dtype=str, engine=excel_engine())
+        except Exception as e:  # the reader's own errors for a damaged sheet
+            raise QlworkError(Problem("unreadable_file", "无法读取调查数据工作簿", f"cannot read the workbook: {type(e).__name__}",
+                                      file=str(path), sheet=str(sheet), found=str(e)[:80])) from None
         return df, "xlsx"
-    raw = path.read_bytes()
-    enc = detect_encoding(raw, str(path))
-    df = pd.read_csv(io.StringIO(raw.decode(enc)), dtype=str, keep_default_na=False, na_values=[""])
-    return df, enc
+    return read_csv_table(path, label=str(path), root=root)
 
 
 def read_survey(
@@ -294,6 +305,7 @@ def read_survey(
     period: str | None = None,
     sheet: str | int | None = None,
     strict: bool = False,
+    root: str | Path | None = None,
 ) -> SurveyRead:
     """Read one survey file (CSV in UTF-8/GBK/GB18030, or Excel) and check it.
 
@@ -304,14 +316,16 @@ def read_survey(
     (not ``YYYYH1``/``YYYYH2``, or not ``period`` when given); unknown
     ``status``; duplicate respondent ids.  Rows with problems stay in the table
     with ``_problem`` set, so the validity report counts them.  ``strict=True``
-    raises when any error-level problem is found.
+    raises when any error-level problem is found.  A file in which no respondent answered
+    any item raises (nothing could be estimated).  ``root``: the raw folder (a link is
+    followed only inside it).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise QlworkError(Problem("missing_file", "找不到调查数据文件", "survey file not found", file=str(path)))
     spec = items if isinstance(items, ItemsSpec) else (
         DEFAULT_ITEMS if items is None else ItemsSpec(tuple(items), {}, {}, SCALES["likert5"]))
-    df, enc = _read_table(path, sheet)
+    df, enc = _read_table(path, sheet, root)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     fname = str(path)
     need = list(REQUIRED_COLUMNS) + list(spec.items)
@@ -344,6 +358,7 @@ def read_survey(
 
     sc = spec.scale
     allowed = np.array(sorted(set(sc.valid) | set(sc.dont_know)), dtype=float)
+    answered = np.zeros(n, dtype=bool)
     for it in spec.items:
         txt = out[it].astype("str").str.strip().str.translate(_FULLWIDTH)
         num = pd.to_numeric(txt, errors="coerce").to_numpy(dtype=float, copy=True)
@@ -354,6 +369,13 @@ def read_survey(
                f"{list(sc.valid)} 或不了解 {list(sc.dont_know)}")
         num[bad] = np.nan
         out[it] = num
+        answered |= ~np.isnan(num)
+    if not answered.any():
+        raise QlworkError(Problem(
+            "no_answers", f"调查数据中没有任何有效答案（{n} 行，题目 {'、'.join(spec.items)} 全部为空或无效），无法估计",
+            f"no respondent answered any item ({n} rows; every answer blank or invalid); nothing can be estimated",
+            file=fname, row=2 if n else None, column=spec.items[0] if spec.items else None,
+            found="全部为空 all blank" if n else "没有数据行 no data rows", expected=f"{list(sc.valid)} 中的答案 answers"))
     per = out["period"].to_numpy(dtype=object)
     # other spellings of a half-year ("2025年上半年", "2025 H1", "2025h1") are normalised with a
     # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_path
+from ..io.safe import save_workbook
 from ..errors import Problem, QlworkError, problems_frame
 from .ahp import SAATY_SCALE, saaty_label
 
@@ -253,19 +253,31 @@ def _read_info(wb, eid_default: str, fname: str, probs: list[Problem]) -> tuple[
 
 
 def read_questionnaire(path: str | Path, *, blank: str = "nan", tol: float = 0.02,
-                       frameworks: Mapping[str, Any] | Iterable[Any] | None = None) -> Questionnaire:
+                       frameworks: Mapping[str, Any] | Iterable[Any] | None = None,
+                       root: str | Path | None = None) -> Questionnaire:
     """Read one expert workbook; problems are collected in ``.problems`` (never raised here)."""
     from openpyxl import load_workbook
 
     if blank not in ("nan", "error"):
         raise QlworkError(Problem("bad_option", "blank 只能是 'nan' 或 'error'", "blank must be 'nan' or 'error'", found=blank))
+    import io
+
+    from ..io.excel import open_book
+
     path = Path(path)
     fname = path.name
     probs: list[Problem] = []
+    if not path.exists() and not path.is_symlink():
+        raise QlworkError(Problem("file_not_found", "找不到问卷文件", "questionnaire file not found", file=str(path)))
+    # file type, size, zip bomb and used range are checked before openpyxl parses anything
+    book = open_book(path, fname, root=root, facts=False)
+    if book.errors:
+        raise QlworkError([Problem("bad_workbook", f"无法读取问卷工作簿：{p.message}", f"cannot read workbook: {p.message_en}",
+                                   file=fname, found=p.found, expected=p.expected) for p in book.errors])
+    probs += list(book.notes) + list(book.sheet_errors)
+    skip = {s.name for s in book.sheets if s.hidden} | {p.sheet for p in book.sheet_errors}
     try:
-        wb = load_workbook(path, data_only=True, read_only=False)
-    except FileNotFoundError:
-        raise QlworkError(Problem("file_not_found", "找不到问卷文件", "questionnaire file not found", file=str(path))) from None
+        wb = load_workbook(io.BytesIO(book.data), data_only=True, read_only=False)
     except Exception as e:  # openpyxl raises several types for a non-xlsx file
         raise QlworkError(Problem("bad_workbook", "无法读取问卷工作簿（不是有效的 xlsx 文件）", "cannot read workbook",
                                   file=fname, found=str(e)[:80], expected=".xlsx")) from None
@@ -274,7 +286,7 @@ def read_questionnaire(path: str | Path, *, blank: str = "nan", tol: float = 0.0
     fws = _fw_map(frameworks)
     mats: dict[str, pd.DataFrame] = {}
     for ws in wb.worksheets:
-        if ws.title == INFO_SHEET:
+        if ws.title == INFO_SHEET or ws.title in skip:  # hidden or oversized sheets are reported, not read
             continue
         mat = _read_sheet(ws, eid, fname, blank, tol, probs)
         if mat is None:
@@ -339,7 +351,8 @@ def read_questionnaires(folder: str | Path | Iterable[str | Path] | None = None,
                                       file=str(folder)))
     else:
         files = [Path(f) for f in folder]
-    qs = [read_questionnaire(f, blank=blank, tol=tol, frameworks=frameworks) for f in files]
+    root = folder if isinstance(folder, Path) else None  # links are followed only inside the folder
+    qs = [read_questionnaire(f, blank=blank, tol=tol, frameworks=frameworks, root=root) for f in files]
     probs: list[Problem] = [p for q in qs for p in q.problems]
     seen: dict[str, str] = {}
     for q in qs:
@@ -399,7 +412,4 @@ def write_questionnaire(path: str | Path, expert_id: str, matrices: Mapping[str,
                 else:
                     row.append(float(v))
             ws.append(row)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
-    return path
+    return save_workbook(wb, Path(path))  # atomic, every cell formula-safe

@@ -28,7 +28,7 @@ from ..followup.dates import as_date
 from ..followup.feedback import (RECIPIENTS, FeedbackContext, in_charge_doc, jurisdiction_doc, leaders_doc,
                                  public_doc, unit_doc)
 from ..followup.items import LedgerPolicy, policy_from
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text, claim_output_dir
 from .follow_through import inspection, ledger_state, officials, public_ranking, regions_table, risk_table
 from .project import Project
 
@@ -40,9 +40,9 @@ MARKER = ".qlwork-follow"
 
 
 def _slug(text: str) -> str:
-    from ..report._common import slug
+    from ..io.safe import safe_filename  # the one rule for names from data (same as the report's units/)
 
-    return slug(text)
+    return safe_filename(text)
 
 
 def feedback_context(prj: Project, period: str, scope: str | None, *, as_of, policy=None, ci: str = "t",
@@ -144,7 +144,7 @@ def jurisdiction_report(prj: Project, period: str, scope: str, *, as_of, out=Non
     if ctx.scope.column not in ("city", "county", "township"):
         raise QlworkError(Problem("unknown_scope", f"“{scope}”不是市州、县市区或乡镇", "scope is not a region",
                                   column="scope", found=scope, expected="市州、县市区或乡镇（街道）名称"))
-    d = _out_dir(prj, period, ctx.scope.label, out)
+    d = claim_output_dir(_out_dir(prj, period, ctx.scope.label, out), "follow")  # never a person's folder
     stem = f"辖区报告_{_slug(ctx.scope.label)}_{_slug(period)}"
     return write_doc(jurisdiction_doc(ctx), d / f"{stem}.html", d / f"{stem}.xlsx")
 
@@ -163,7 +163,7 @@ def feedback(prj: Project, period: str, scope: str, *, as_of, out=None,
              **kw) -> FeedbackSet:
     """分级反馈: one document per recipient (leaders of the jurisdiction, each sector's leader in charge,
     each unit's Party secretary) in ``<out>/分级反馈/`` (index.html says who sees what), swapped in whole."""
-    from ..report.batch import staging_dir, swap_dirs
+    from ..io.safe import staging_dir, swap_dirs
     from ..report.unit_report import template_env
 
     bad = [x for x in levels if x not in RECIPIENTS]
@@ -171,12 +171,12 @@ def feedback(prj: Project, period: str, scope: str, *, as_of, out=None,
         raise QlworkError(Problem("unknown_level", f"未知的反馈对象 {bad}", "unknown recipient level", found=bad,
                                   expected="、".join(RECIPIENTS)))
     ctx = feedback_context(prj, period, scope, as_of=as_of, **kw)
-    target = _out_dir(prj, period, ctx.scope.label, out) / "分级反馈"
+    target = claim_output_dir(_out_dir(prj, period, ctx.scope.label, out), "follow") / "分级反馈"
     if target.exists() and not (target / MARKER).is_file():
         raise QlworkError(Problem("foreign_folder", "输出文件夹已存在且不是 qlwork 生成的，不会覆盖",
                                   "the output folder exists and was not created by qlwork; not replaced",
                                   file=str(target), expected="不存在的文件夹，或 qlwork 生成的分级反馈文件夹"))
-    st = staging_dir(target, keep_existing=False)
+    st = staging_dir(target, keep_existing=False, kind="feedback")
     files: list[Path] = []
     index: list[dict] = []
     try:
@@ -206,7 +206,7 @@ def feedback(prj: Project, period: str, scope: str, *, as_of, out=None,
         html = template_env().get_template("follow_index.html.j2").render(
             period=period, scope=ctx.scope.label, as_of=ctx.as_of, levels=index)
         (st / "index.html").write_text(html, encoding="utf-8")
-        swap_dirs(st, target)
+        swap_dirs(st, target, kind="feedback")  # replaces only an earlier feedback set
     except BaseException:
         shutil.rmtree(st, ignore_errors=True)
         raise
@@ -220,6 +220,6 @@ def publish(prj: Project, period: str, scope: str | None = None, *, out=None) ->
     sc = off.scope(scope)
     ctx = FeedbackContext(official=off, scope=sc, ranking=sc.ranking(off), regions=pd.DataFrame(), ledger=None,
                           inspection=None, risk=None, risk_measures=None, as_of="—", policy=LedgerPolicy(), ci={})
-    d = _out_dir(prj, period, sc.label, out)
+    d = claim_output_dir(_out_dir(prj, period, sc.label, out), "follow")  # never a person's folder
     stem = f"公开发布_{_slug(sc.label)}_{_slug(period)}"
     return write_doc(public_doc(ctx, table), d / f"{stem}.html", d / f"{stem}.xlsx")

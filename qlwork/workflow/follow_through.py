@@ -329,6 +329,9 @@ def register_templates(out_dir: str | Path, which=("veto", "bonus", "ledger", "r
     if bad:
         raise QlworkError(Problem("unknown_register", f"未知的登记表 {bad}", "unknown register", found=bad,
                                   expected="、".join(schemas)))
+    from ..io.safe import claim_output_dir
+
+    claim_output_dir(out_dir, "templates")  # never into a person's non-empty folder
     return [write_template(Path(out_dir) / schemas[w].file_name, schemas[w]) for w in which]
 
 

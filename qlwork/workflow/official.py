@@ -30,7 +30,7 @@ from .._version import __version__
 from ..errors import Problem, QlworkError
 from ..engine.result import IndexResult
 from ..framework import load_framework
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text
 from ..io.catalogue import path_of, read_table, write_table
 from ..spec import IndexSpec, dump_specs
 
@@ -177,10 +177,11 @@ def _wide(df: pd.DataFrame) -> pd.DataFrame:
 def save_result(official: OfficialResult, processed: str | Path, *, inputs: Mapping[str, str] | None = None,
                 command: str = "") -> Path:
     """Write the official result of one period (whole or nothing); returns its folder."""
-    from ..report.batch import staging_dir, swap_dirs
+    from ..io.safe import claim_output_dir, staging_dir, swap_dirs
 
+    claim_output_dir(processed, "processed")  # never into a person's folder
     target = result_dir(processed, official.period)
-    stage = staging_dir(target, keep_existing=False)
+    stage = staging_dir(target, keep_existing=False, kind="official")
     try:
         root = stage.parent.parent  # catalogue paths are relative to data/processed
         per = stage.name  # results/<staging folder>/… until the swap
@@ -245,7 +246,7 @@ def save_result(official: OfficialResult, processed: str | Path, *, inputs: Mapp
                        for fid, r in official.results.items()},
         }
         atomic_write_text(stage / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, default=_json))
-        swap_dirs(stage, target)
+        swap_dirs(stage, target, kind="official")  # replaces only an earlier official result of the period
     except BaseException:
         import shutil
 

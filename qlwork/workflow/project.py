@@ -117,11 +117,10 @@ class Project:
         unit_id[, period], public[, public_se]).
         """
         if file is not None:
-            p = Path(file)
-            from ..io.store import read_store
+            from ..io.store import read_user_table  # type, size, encoding and columns checked, located
 
-            t = read_store(p) if p.suffix == ".parquet" else pd.read_csv(p, encoding="utf-8-sig")
-            return t
+            return read_user_table(Path(file), required=("unit_id",), any_of=("public", "score", "estimate", "mean"),
+                                   what="群众评价得分文件")
         parts = []
         for per in ([periods] if isinstance(periods, str) else list(periods)):
             p = self.public_path(per)
@@ -152,10 +151,10 @@ class Project:
 
     def weights_from_file(self, path: str | Path, framework_id: str) -> dict | None:
         """Local weights of one framework from a ``qlwork weights`` output (.parquet/.csv)."""
-        from ..io.store import read_store
+        from ..io.store import read_user_table  # type, size, encoding checked, located
 
         p = Path(path)
-        t = read_store(p) if p.suffix == ".parquet" else pd.read_csv(p, encoding="utf-8-sig")
+        t = read_user_table(p, what="权重文件")
         need = {"framework", "id", "local_weight"}
         if not need <= set(t.columns):
             raise QlworkError(Problem("bad_weights_file", "权重文件缺少列", "the weights file lacks columns",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io.atomic import atomic_path
+from ..io.safe import atomic_path, claim_output_dir
 from ..io.catalogue import artefact, check_schema
 from ..errors import QlworkError
 from ..paths import processed_dir, raw_dir
@@ -33,6 +33,7 @@ def run_survey(period: str, raw: str | Path | None = None, out: str | Path | Non
     res = estimate_public(path, units, margins, items, period=period,
                           rules=ValidityRules(straight_lining=straight_lining), trim_k=trim_k,
                           fh_method=fh_method, prop_method=prop_method)
+    claim_output_dir(out, "processed")  # never into a person's non-empty folder
     target = artefact("public").path(out, period=period)
     est = res.estimates.copy()
     est.attrs = {}

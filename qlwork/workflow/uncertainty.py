@@ -14,7 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from ..errors import Problem, QlworkError
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text
 from ..io.catalogue import path_of, write_table
 from .official import load_result
 from .project import Project

@@ -37,6 +37,7 @@ from openpyxl import Workbook
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE))
 from qlwork.io.excel import save_deterministic  # noqa: E402
 
 FILES = HERE / "files"
@@ -72,7 +73,8 @@ def body():
             [4, "U4", "丁局", 3, 96, "/"]]
 
 
-def xlsx(path: Path, sheets: dict[str, list], *, merges: dict[str, list[str]] | None = None) -> Path:
+def xlsx(path: Path, sheets: dict[str, list], *, merges: dict[str, list[str]] | None = None,
+         states: dict[str, str] | None = None) -> Path:
     wb = Workbook()
     wb.remove(wb.active)
     for name, rows in sheets.items():
@@ -81,8 +83,9 @@ def xlsx(path: Path, sheets: dict[str, list], *, merges: dict[str, list[str]] | 
             ws.append(list(r))
         for ref in (merges or {}).get(name, []):
             ws.merge_cells(ref)
+        ws.sheet_state = (states or {}).get(name, "visible")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_deterministic(wb, path)
+    return save_deterministic(wb, path, allow_formulas=True)  # some cases need a real formula
 
 
 def dept(name: str, rows=None, *, sheet="数据", title=True, head=None, merges=None) -> str:
@@ -179,8 +182,11 @@ def build() -> list[dict]:
     cases: list[dict] = []
 
     def case(file, loader, problems=None, *, dest=None, note="", ok=None, values=None, encoding=None,
-             raises=None):
-        c = {"file": file, "loader": loader, "mistake": note}
+             raises=None, setup=None, id=None, **extra):
+        c = {"id": id or file, "file": file, "loader": loader, "mistake": note}
+        if setup:
+            c["setup"] = setup
+        c.update(extra)
         if dest:
             c["dest"] = dest
         if problems:
@@ -484,6 +490,15 @@ def build() -> list[dict]:
     case(survey("survey_formula_text.csv", [[*S[0][:11], "完成"], ["R002", "U1", "2025H1", "40-49", "女", "农村", "=1+4", 4, 9, 5, 4, "完成"]]),
          "survey", [{"code": "answer_out_of_scale", "row": 3, "column": "q1", "found": "=1+4"}],
          note="答案单元格是公式文本“=1+4”：不计算，按超出量表报告 formula text is never evaluated")
+
+    # ---- hostile and careless inputs (issue 17) and the command line ------------------------
+    from make_hostile import build_hostile
+    from make_cli import build_cli
+
+    build_hostile(case)
+    build_cli(case)
+    ids = [c["id"] for c in cases]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases
 
 

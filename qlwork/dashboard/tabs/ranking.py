@@ -261,7 +261,7 @@ class RankingTab(Tab):
 
     def export(self):
         """An Excel workbook of every unit of the current filters (official values, Chinese headers)."""
-        from ...io.safe_export import safe_excel
+        from ...io.safe import safe_excel
 
         f = self.app.state.filters
         fw = self.app.framework
