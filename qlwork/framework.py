@@ -43,6 +43,7 @@ __all__ = [
     "builtin_framework",
     "DEFAULT_GRADES",
     "UNIT_TYPES",
+    "ROLLUP_METHODS",
 ]
 
 #: Unit types seen in the source documents (单位类型).
@@ -56,12 +57,19 @@ WEIGHT_TOL = 1e-6
 _NODE_KEYS = {"id", "name", "name_en", "weight", "children", "description"}
 _INDICATOR_KEYS = {
     "id", "name", "name_en", "weight", "direction", "unit", "source", "applies_to",
-    "goalposts", "target", "range", "kind", "public", "description",
+    "goalposts", "target", "range", "kind", "public", "description", "rollup",
 }
+_DENOMINATOR_KEYS = {"id", "name", "name_en", "unit", "source", "applies_to", "range", "description"}
 _FRAMEWORK_KEYS = {
     "version", "unit_types", "grades", "pass_mark", "social_share", "bottom_n",
-    "drop_points", "veto", "bonus", "title", "title_en",
+    "drop_points", "veto", "bonus", "title", "title_en", "denominators",
 }
+
+#: How values of finer periods (months, quarters) roll up to the evaluation period.
+ROLLUP_METHODS = ("sum", "mean", "last")
+#: Default roll-up by indicator ``kind`` when the indicator declares none: counts and
+#: amounts add up over time; everything else (rates, percentages, scores) is averaged.
+ROLLUP_DEFAULT = {"count": "sum", "amount": "sum"}
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,18 @@ class Indicator:
     kind: str = ""
     public: bool = False
     parent: str | None = None
+    rollup: str = ""                 # "" = by kind (ROLLUP_DEFAULT), else one of ROLLUP_METHODS
+    rollup_weight: str | None = None  # denominator or indicator id weighting a "mean"
 
     @property
     def is_leaf(self) -> bool:
         return True
+
+    @property
+    def rollup_method(self) -> str:
+        """How finer periods roll up to the evaluation period: ``sum``, ``mean`` or ``last``
+        (declared ``rollup``, else by ``kind``: count/amount → sum, other kinds → mean)."""
+        return self.rollup or ROLLUP_DEFAULT.get(self.kind, "mean")
 
     def applies(self, unit_type: str) -> bool:
         return self.applies_to is None or unit_type in self.applies_to
@@ -139,6 +155,9 @@ class Framework:
     bonus: Mapping[str, Any] | None = None
     source: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: auxiliary series that are reported but never scored: the denominators that weight a
+    #: ``rollup: {method: mean, weight: …}`` (e.g. 诊疗人次 for a complaint rate per 10,000 visits)
+    denominators: Mapping[str, Indicator] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     @property
@@ -215,6 +234,18 @@ class Framework:
             {i: [ind.applies(t) for t in types] for i, ind in self.indicators.items()},
             index=pd.Index(types, name="unit_type"),
         )
+
+    @property
+    def reported(self) -> dict[str, Indicator]:
+        """Every series a department reports: the indicators and the denominators."""
+        return {**self.indicators, **self.denominators}
+
+    def rollup_table(self) -> pd.DataFrame:
+        """One row per indicator: how its finer periods roll up (method, weighting series)."""
+        return pd.DataFrame(
+            [{"indicator_id": k, "name": v.name, "kind": v.kind, "method": v.rollup_method,
+              "declared": bool(v.rollup), "weight": v.rollup_weight or ""} for k, v in self.indicators.items()],
+            columns=["indicator_id", "name", "kind", "method", "declared", "weight"])
 
     def public_indicators(self) -> list[str]:
         return [k for k, v in self.indicators.items() if v.public]
@@ -543,13 +574,47 @@ def _build(data: dict, fname: str | None) -> Framework:
         gp = pair(n["goalposts"], path, line, "goalposts") if n.get("goalposts") is not None else None
         rng = pair(n["range"], path, line, "range") if n.get("range") is not None else (-math.inf, math.inf)
         target = num(n["target"], path, line, "target") if n.get("target") is not None else None
+        method, rweight = rollup_spec(n.get("rollup"), path, line, nid)
         inds[nid] = Indicator(
             id=nid, name=name or nid, name_en=name_en, weight=weight, direction=int(direction),
             unit=str(n.get("unit", "") or ""), source=str(n.get("source", "") or ""),
             applies_to=applies, goalposts=gp, target=target, valid_range=rng or (-math.inf, math.inf),
             kind=str(n.get("kind", "") or ""), public=bool(n.get("public", False)), parent=parent,
+            rollup=method, rollup_weight=rweight,
         )
         return nid
+
+    def rollup_spec(v: Any, path: str, line: int | None, nid: str) -> tuple[str, str | None]:
+        """``rollup: sum|mean|last`` or ``rollup: {method: mean, weight: <id>}`` → (method, weight)."""
+        if v is None:
+            return "", None
+        expected = "sum、mean、last 或 {method: mean, weight: 分母编号}"
+        if isinstance(v, str):
+            method, w = v, None
+        elif isinstance(v, Mapping):
+            extra = sorted(str(k) for k in v if k not in ("method", "weight", "__line__", "__dupkeys__"))
+            if extra:
+                prob("unknown_key", f"指标 {nid} 的 rollup 有未知的键 {extra}", f"unknown keys {extra} in rollup",
+                     f"{path}.rollup", line, extra, "method、weight")
+            method, w = v.get("method"), v.get("weight")
+            w = None if w is None else str(w)
+        else:
+            prob("bad_rollup", f"指标 {nid} 的 rollup 应为汇总方法", f"rollup of {nid} must name a method",
+                 f"{path}.rollup", line, v, expected)
+            return "", None
+        if method not in ROLLUP_METHODS:
+            prob("bad_rollup", f"指标 {nid} 的汇总方法 {method!r} 不可用", f"unknown roll-up method {method!r}",
+                 f"{path}.rollup", line, method, expected)
+            return "", None
+        if w is not None and method != "mean":
+            prob("bad_rollup", f"指标 {nid} 只有 mean（加权平均）可以指定 weight", "only a mean takes a weight",
+                 f"{path}.rollup", line, v, "{method: mean, weight: 分母编号}")
+            w = None
+        if w is not None:
+            rollup_refs.append((nid, w, f"{path}.rollup", line))
+        return method, w
+
+    rollup_refs: list[tuple[str, str, str, int | None]] = []
 
     root = walk(data, "", None, 0, ())
     meta = {k: data.get(k) for k in _FRAMEWORK_KEYS if k in data}
@@ -576,7 +641,16 @@ def _build(data: dict, fname: str | None) -> Framework:
         prob("bad_share", "social_share 必须在 0 与 1 之间", "social_share must be in [0, 1]", "social_share", line0, share, "[0, 1]")
         share = 0.0
     unit_types = tuple(str(t) for t in (meta.get("unit_types") or ()))
-    for ind in inds.values():
+    denoms = _denominators(meta.get("denominators"), line0, seen_at, prob, pair)
+    for nid, w, path, line in rollup_refs:
+        if w == nid:
+            prob("bad_rollup", f"指标 {nid} 不能以自身加权", f"{nid} cannot weight itself", path, line, w,
+                 "另一指标或分母 another indicator or a denominator")
+        elif w not in denoms and w not in inds:
+            prob("unknown_denominator", f"指标 {nid} 的加权分母 {w!r} 不是框架中的分母或指标",
+                 f"roll-up weight {w!r} of {nid} is neither a denominator nor an indicator", path, line, w,
+                 "denominators 中的编号 an id listed under denominators" + (f"：{'、'.join(denoms)}" if denoms else ""))
+    for ind in list(inds.values()) + list(denoms.values()):
         for t in ind.applies_to or ():
             if unit_types and t not in unit_types:
                 prob("unknown_unit_type", f"指标 {ind.id} 适用的单位类型 {t} 不在 unit_types 中",
@@ -602,4 +676,46 @@ def _build(data: dict, fname: str | None) -> Framework:
         bonus=_strip_meta(meta.get("bonus")) if meta.get("bonus") else None,
         source=fname or "",
         raw=_strip_meta(data),
+        denominators=denoms,
     )
+
+
+def _denominators(spec: Any, line0: int | None, seen_at: dict, prob, pair) -> dict[str, Indicator]:
+    """The root key ``denominators``: a list of ``{id, name, unit, source, applies_to, range}``."""
+    out: dict[str, Indicator] = {}
+    if spec is None:
+        return out
+    if not isinstance(spec, list):
+        prob("bad_denominators", "denominators 应为列表", "denominators must be a list", "denominators", line0, spec,
+             "[{id, name, unit, source}]")
+        return out
+    for i, d in enumerate(spec):
+        path = f"denominators[{i}]"
+        if not isinstance(d, dict) or d.get("id") in (None, ""):
+            prob("missing_id", "分母缺少 id", "denominator has no id", path, line0, d, "非空编号 non-empty id")
+            continue
+        line = d.get("__line__")
+        did = str(d["id"])
+        path = f"denominators[{did}]"
+        unknown = sorted(str(k) for k in d if k not in _DENOMINATOR_KEYS and k not in ("__line__", "__dupkeys__"))
+        if unknown:
+            prob("unknown_key", f"未知的键 {unknown}", f"unknown keys {unknown}", path, line, unknown,
+                 f"允许的键 allowed: {sorted(_DENOMINATOR_KEYS)}")
+        if did in seen_at or did in out:
+            prob("duplicate_id", f"编号 {did} 重复（首次出现于 {seen_at.get(did, path)}）", f"duplicate id {did}",
+                 path, line, did, "唯一编号 unique ids")
+            continue
+        applies = d.get("applies_to")
+        if isinstance(applies, str):
+            applies = [applies]
+        if applies is not None and (not isinstance(applies, list) or not applies):
+            prob("bad_applies_to", "applies_to 应为单位类型列表", "applies_to must be a list of unit types", path, line,
+                 applies, "list")
+            applies = None
+        rng = pair(d["range"], path, line, "range") if d.get("range") is not None else (0.0, math.inf)
+        out[did] = Indicator(
+            id=did, name=str(d.get("name", "") or did), name_en=str(d.get("name_en", "") or ""), weight=0.0,
+            direction=1, unit=str(d.get("unit", "") or ""), source=str(d.get("source", "") or ""),
+            applies_to=tuple(str(a) for a in applies) if applies else None, valid_range=rng or (0.0, math.inf),
+            kind="denominator")
+    return out
