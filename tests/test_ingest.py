@@ -16,7 +16,7 @@ from qlwork.demo import generate_demo
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
 from qlwork.io.ingest import (
-    UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, period_range, read_department_workbook,
+    UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, read_department_workbook,
 )
 
 from mini_framework import FW
@@ -57,6 +57,8 @@ def make_raw(root: Path, rows_h1=ROWS) -> Path:
 
 
 def test_period_range():
+    from qlwork.periods import period_range
+
     assert period_range("2024H2", "2025H2") == ["2024H2", "2025H1", "2025H2"]
     assert period_range("2025H1", "2025H1") == ["2025H1"]
 

@@ -103,14 +103,17 @@ def run(args) -> "object":
     from ._inputs import processed_inputs
 
     proc, raw, values, units, frameworks = processed_inputs(args)
-    periods = sorted(values["period"].astype(str).unique())
+    from ..periods import sort_key, sort_periods
+
+    periods = sort_periods(values["period"].astype(str).unique())
     if args.period not in periods:
         raise QlworkError(Problem("unknown_period", f"数据中没有期别 {args.period}", "period not in the data",
                                   file=str(proc / "values.parquet"), column="period", found=args.period, expected="、".join(periods)))
     scoped, label = select_scope(units, args.scope)
     ids = set(scoped["unit_id"].astype(str))
     v = values[values["unit_id"].astype(str).isin(ids)]
-    v = v[v["period"].astype(str) <= args.period]  # the report never looks into later periods
+    # the report never looks into later periods
+    v = v[v["period"].astype(str).map(sort_key) <= sort_key(args.period)]
     public, se_tab, pub_note = _public(args, proc, args.period)
     kw = dict(period=args.period, normalization=args.normalization, aggregation=args.aggregation,
               imputation=args.imputation)

@@ -66,7 +66,9 @@ def public_scores(args, values, proc: Path):
         print(f"群众评价 public scores: {args.public}（{which}）")
         return load_public(Path(args.public), which)
     found = {}
-    for per in sorted(values["period"].astype(str).unique()):
+    from ..periods import sort_periods
+
+    for per in sort_periods(values["period"].astype(str).unique()):
         cand = proc / f"public_{per}.parquet"
         if cand.is_file():
             found[per] = load_public(cand, which)

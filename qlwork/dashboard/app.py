@@ -43,6 +43,7 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 from ..paths import processed_dir, project_root, raw_dir
+from ..periods import sort_periods
 from ..io.store import read_store
 
 __all__ = [
@@ -192,7 +193,7 @@ def load_dashboard_data(root: str | Path | None = None) -> DashboardData:
         values = read_store(pdir / "values.parquet", columns=["unit_id", "period", "indicator_id", "value"])
         values["unit_id"] = values["unit_id"].astype(str)
         values["period"] = values["period"].astype(str)
-    periods = sorted(values["period"].unique().tolist()) if values is not None else []
+    periods = sort_periods(values["period"].unique().tolist()) if values is not None else []
     public, sens = {}, {}
     for p in periods:
         f = pdir / f"public_{p}.parquet"

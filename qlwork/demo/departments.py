@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 
 from ..io.excel import rows_xml, save_deterministic
 from ..framework import Framework
+from ..periods import from_month, parse
 
 __all__ = ["SHEET_NAMES", "DEPT_OFFICE", "write_department_workbooks", "ERROR_FILE"]
 
@@ -42,10 +43,10 @@ _HEADER_ROWS = 4  # data start at row 5
 
 
 def _period_label(p: str) -> tuple[str, str]:
-    year, half = p[:4], p[-1]
-    label = f"{year}年{'上' if half == '1' else '下'}半年"
-    date = f"{year}年7月10日" if half == "1" else f"{int(year) + 1}年1月10日"
-    return label, date
+    """(Chinese period label, submission date: the 10th of the month after the period)."""
+    per = parse(p)
+    nxt = from_month(per.last_month + 1)
+    return per.label_zh, f"{nxt.year}年{nxt.index}月10日"
 
 
 def _fmt(v: float, rng_u: float, percent: bool):

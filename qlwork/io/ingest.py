@@ -4,7 +4,8 @@ Raw layout (``docs/data.md``)::
 
     data/raw/units.xlsx                          unit registry (sheet 单位名录)
     data/raw/framework_<key>.yaml                one framework per key used in the registry's 框架 column
-    data/raw/departments/<period>/<部门>.xlsx     department submissions, period like 2025H1
+    data/raw/departments/<period>/<部门>.xlsx     department submissions; the folder is a canonical
+                                                 period id of any grain: 2025H1, 2025Q1 or 2025-03
 
 Department workbooks are matched to indicators **by header text**: each column
 header (after :func:`qlwork.io.excel.header_key`: full width → half width, unit
@@ -15,13 +16,17 @@ headers match best.  The department is the workbook's file name (stem) and is
 stored as ``source``.
 
 Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
-period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
-and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.atomic`); a run
-that finds errors writes nothing unless ``exclude_invalid=True``.
+period, indicator_id, value, source, file, sheet, row, column, rollup, parts) — one value
+per unit, half-year and indicator, read directly or rolled up from months and quarters
+(:mod:`qlwork.io.rollup`; ``rollup`` names the rule, "" for a value read from one cell);
+``values_fine.parquet`` (the same columns as submitted plus ``grain``: every monthly
+and quarterly value and every denominator, the input of ``qlwork monitor``);
+``units.parquet`` and ``problems.parquet``.  Writing is all-or-nothing
+(:mod:`qlwork.io.atomic`); a run that finds errors writes nothing unless
+``exclude_invalid=True``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +42,13 @@ from .excel import (
 )
 from ..framework import Framework, load_framework
 from .. import paths as _paths
+from .. import periods as P
 from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
 __all__ = [
-    "UNIT_FIELDS", "PERIOD_RE", "load_units", "read_units", "load_frameworks", "read_department_workbook",
-    "department_files", "read_departments", "ingest", "IngestResult", "load_values", "period_range",
-    "normalize_period",
+    "UNIT_FIELDS", "load_units", "read_units", "load_frameworks", "read_department_workbook",
+    "department_files", "read_departments", "ingest", "IngestResult", "load_values", "load_fine_values",
+    "VALUE_COLUMNS", "FINE_COLUMNS",
 ]
 
 #: registry fields: internal name → accepted header labels (matched with header_key)
@@ -59,7 +65,6 @@ UNIT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _REQUIRED_UNIT = ("unit_id", "unit_name", "unit_type", "framework")
 UNIT_COLUMNS = list(UNIT_FIELDS)
-PERIOD_RE = re.compile(r"^(\d{4})H([12])$")
 REGISTRY_FILE = "units.xlsx"
 REGISTRY_SHEET = "单位名录"
 
@@ -80,44 +85,6 @@ def _rel(path: Path, base: Path) -> str:
         return path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return str(path)
-
-
-def period_range(first: str, last: str) -> list[str]:
-    """All half-year periods from ``first`` to ``last`` inclusive ("2024H1" … "2025H2")."""
-    a, b = PERIOD_RE.match(first), PERIOD_RE.match(last)
-    if not a or not b:
-        raise ValueError(f"bad period {first!r} or {last!r}")
-    i0 = int(a[1]) * 2 + int(a[2]) - 1
-    i1 = int(b[1]) * 2 + int(b[2]) - 1
-    return [f"{i // 2}H{i % 2 + 1}" for i in range(i0, i1 + 1)]
-
-
-_PERIOD_FORMS = (
-    re.compile(r"^(\d{4})\s*H\s*([12])$", re.I),                    # 2025 H1, 2025h1
-    re.compile(r"^(\d{4})\s*年?\s*(上|下)\s*半\s*年(度)?$"),          # 2025年上半年
-)
-
-
-def normalize_period(label: Any) -> str | None:
-    """A period label → canonical ``YYYYH1``/``YYYYH2``, or ``None`` when it cannot be
-    read without guessing.
-
-    Accepted and normalised: ``2025H1`` (canonical), ``2025h1``, ``2025 H1``,
-    ``２０２５Ｈ１`` (full width), ``2025年上半年``/``2025年下半年``.
-    Reported (``None``): ``2025-1``, ``2025.1``, ``2025Q1``, ``2025`` — a month, a
-    quarter or a year cannot be mapped to a half-year without guessing — and
-    ``2025-H1`` (a separator: written by hand, checked by hand).
-    """
-    t = normalize_text(label)
-    if PERIOD_RE.match(t):
-        return t
-    m = _PERIOD_FORMS[0].match(t)
-    if m:
-        return f"{m[1]}H{m[2]}"
-    m = _PERIOD_FORMS[1].match(t)
-    if m:
-        return f"{m[1]}H{1 if m[2] == '上' else 2}"
-    return None
 
 
 # ------------------------------------------------------------------ registry
@@ -254,11 +221,11 @@ def load_frameworks(raw_dir: str | Path | None = None) -> dict[str, Framework]:
 
 
 def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
-    """framework key → {header_key(name or id): indicator id}."""
+    """framework key → {header_key(name or id): indicator or denominator id}."""
     out = {}
     for k, fw in frameworks.items():
         m = {}
-        for ind in fw.indicators.values():
+        for ind in fw.reported.values():
             m[header_key(ind.id)] = ind.id
             m[header_key(ind.name)] = ind.id
         out[k] = m
@@ -268,8 +235,9 @@ def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
 # ---------------------------------------------------------- department files
 def department_files(raw_dir: str | Path | None = None) -> list[tuple[str, str, Path]]:
     """(period, department, path) for every ``departments/<period>/<dept>.xlsx``, sorted.
-    ``period`` is the folder name as it is (a folder not named ``YYYYH1``/``YYYYH2`` is
-    reported by :func:`read_departments`, with the canonical name when one is clear)."""
+    ``period`` is the folder name as it is (a folder that is no canonical period id —
+    ``2025H1``, ``2025Q1``, ``2025-03`` — is reported by :func:`read_departments`, with the
+    canonical name when one is clear)."""
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     out = []
     for p in sorted((base / "departments").glob("*/*.xlsx")):
@@ -505,20 +473,20 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
             problems.append(bad)
     for period, dept, path in it:
         label = _rel(path, base)
-        if not PERIOD_RE.match(period):
+        if not P.is_canonical(period):
             # folder names are keys of the store and data/raw is never renamed by code: a folder
             # "2025年上半年" is reported with the name to use, never silently merged with "2025H1"
-            canon = normalize_period(period)
+            canon = P.normalize(period)
             if canon:
                 zh = f"文件夹名 {period!r} 不是规范期别，未读取；请改名为 {canon}"
                 en = f"folder {period!r} is not a canonical period; not read — rename it to {canon}"
             else:
-                zh = (f"文件夹名 {period!r} 不是期别，未读取；半年期写作 2025H1 或 2025H2"
-                      "（“2025-1”“2025Q1”无法判断是月、季还是半年）")
-                en = (f"folder {period!r} is not a period like 2025H1; not read "
-                      "(a month or quarter cannot be mapped to a half-year)")
+                zh = (f"文件夹名 {period!r} 不是期别，未读取；期别写作 {P.EXPECTED_FORMS}"
+                      "（“2025-1”无法判断是月、季还是半年）")
+                en = (f"folder {period!r} is not a period like 2025H1, 2025Q1 or 2025-03; not read "
+                      "(“2025-1” could be a month, a quarter or a half-year)")
             problems.append(Problem("bad_period", zh, en, file=label, found=period,
-                                    expected=canon or "YYYYH1 或 YYYYH2"))
+                                    expected=canon or P.EXPECTED_FORMS))
             continue
         res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label)
         parts.append(res.cells)
@@ -542,11 +510,16 @@ class IngestResult:
     n_excluded: int
     n_files: int
     report: Any = field(repr=False, default=None)  # ValidationReport
+    fine_path: Path | None = None
+    n_fine: int = 0        # monthly / quarterly values and denominators kept for monitoring
+    n_rolled: int = 0      # half-year values rolled up from them
+    fine_periods: tuple = ()
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([
             ("数值 values", self.n_values), ("单位 units", self.n_units), ("期别 periods", " ".join(self.periods)),
             ("排除的单元格 excluded cells", self.n_excluded), ("工作簿 workbooks", self.n_files),
+            ("月度/季度数值 monthly/quarterly values", self.n_fine), ("由其汇总的半年值 rolled-up values", self.n_rolled),
             ("问题 problems", len(self.report.problems) if self.report is not None else 0),
             ("输出 output", str(self.values_path)),
         ], columns=["项目 item", "值 value"])
@@ -555,6 +528,10 @@ class IngestResult:
         rep = self.report
         text = (f"已读取 {self.n_files} 个部门工作簿：写入 {self.n_values} 个数值（{self.n_units} 个单位，"
                 f"期别 {'、'.join(self.periods)}）→ {self.values_path}")
+        if self.n_fine:
+            fp = self.fine_periods
+            text += (f"\n月度/季度数值 {self.n_fine} 个（{fp[0]}…{fp[-1]}，供动态监测）→ {self.fine_path}；"
+                     f"其中汇总为半年值 {self.n_rolled} 个")
         if self.n_excluded or (rep is not None and rep.problems):
             text += (f"\n排除无效单元格 {self.n_excluded} 个；问题 {len(rep.errors)} 个错误、{len(rep.warnings)} 个警告，"
                      f"详见 {self.problems_path}（运行 qlwork validate 查看）")
@@ -565,13 +542,60 @@ class IngestResult:
                 f"excluded={self.n_excluded}, out='{self.values_path.parent}')")
 
 
-VALUE_COLUMNS = ["unit_id", "period", "indicator_id", "value", "source", "file", "sheet", "row", "column"]
+#: columns of values.parquet (the evaluation-period values the index scores)
+VALUE_COLUMNS = ["unit_id", "period", "indicator_id", "value", "source", "file", "sheet", "row", "column",
+                 "rollup", "parts"]
+#: columns of values_fine.parquet (months, quarters and denominators as submitted)
+FINE_COLUMNS = ["unit_id", "period", "indicator_id", "value", "source", "file", "sheet", "row", "column", "grain"]
+_CELL_VALUE_COLUMNS = ["unit_id", "period", "indicator_id", "value", "source", "file", "sheet", "row", "column"]
+
+
+def split_values(cells: pd.DataFrame, frameworks: dict[str, Framework], rolled=None):
+    """Valid cells → (values, fine): the half-year table the index scores (read directly or
+    rolled up by :func:`qlwork.io.rollup.rollup_all`) and the finer table as submitted."""
+    from .rollup import rollup_all
+
+    v = cells[_CELL_VALUE_COLUMNS].reset_index(drop=True)
+    grain = v["period"].map({p: P.grain_of(p) for p in pd.unique(v["period"])})
+    denoms = {d for fw in frameworks.values() for d in fw.denominators}
+    is_denom = v["indicator_id"].isin(denoms).to_numpy()
+    fine_mask = (grain != "H").to_numpy() | is_denom
+    fine = v[fine_mask].assign(grain=grain[fine_mask].to_numpy())
+    if rolled is None:
+        rolled = rollup_all(v, frameworks, grain="H")
+    values = rolled.values.copy()
+    return values, fine
+
+
+def _tidy(values: pd.DataFrame, fine: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    values = values.sort_values(["period", "unit_id", "source", "row", "column", "indicator_id"],
+                                kind="stable").reset_index(drop=True)[VALUE_COLUMNS]
+    values["value"] = values["value"].astype("float64")
+    values["row"] = values["row"].astype("int32")
+    fine = fine.sort_values(["period", "unit_id", "source", "row", "column"], kind="stable").reset_index(drop=True)
+    fine = fine[FINE_COLUMNS]
+    fine["value"] = fine["value"].astype("float64")
+    fine["row"] = fine["row"].astype("int32")
+    for df in (values, fine):
+        for c in ("unit_id", "period", "indicator_id", "source", "file", "sheet", "column"):
+            df[c] = df[c].astype(str)
+    fine["grain"] = fine["grain"].astype(str)
+    values["rollup"] = values["rollup"].astype(str)
+    values["parts"] = values["parts"].astype(str)
+    return values, fine
 
 
 def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
            exclude_invalid: bool = False, *, progress: bool = False) -> IngestResult:
-    """Validate the raw folder and write ``values.parquet``, ``units.parquet`` and
-    ``problems.parquet`` under ``out_dir`` (default ``data/processed``).
+    """Validate the raw folder and write ``values.parquet``, ``values_fine.parquet``,
+    ``units.parquet`` and ``problems.parquet`` under ``out_dir`` (default ``data/processed``).
+
+    ``values.parquet`` holds one value per unit, half-year and indicator: read from a
+    half-year workbook, or rolled up from monthly and quarterly workbooks by the rule the
+    framework declares (:func:`qlwork.io.rollup.rollup_all`; a half-year whose months are
+    not all in yet gets no value and a ``rollup_incomplete`` warning).  Every monthly and
+    quarterly value, and every denominator, is kept as submitted in ``values_fine.parquet``
+    for monitoring (``qlwork monitor``).
 
     If validation finds errors: with ``exclude_invalid=False`` raise
     :class:`QlworkError` carrying every error and write nothing; with
@@ -591,35 +615,46 @@ def ingest(raw_dir: str | Path | None = None, out_dir: str | Path | None = None,
                                                     file=REGISTRY_FILE)])
     cells = checked.cells
     keep = cells["valid"].to_numpy() & (cells["status"] == "ok").to_numpy()
-    values = cells.loc[keep, VALUE_COLUMNS].sort_values(
-        ["period", "unit_id", "source", "row", "column"], kind="stable").reset_index(drop=True)
-    values["value"] = values["value"].astype("float64")
-    values["row"] = values["row"].astype("int32")
+    values, fine = split_values(cells.loc[keep], checked.frameworks, checked.rolled)
+    values, fine = _tidy(values, fine)
     n_excluded = int((~cells["valid"]).sum())
     units = checked.units[UNIT_COLUMNS].reset_index(drop=True)
     probs = problems_frame(report.problems)
     for c in ("found", "expected"):
         probs[c] = probs[c].map(lambda v: None if v is None else str(v))
     probs["row"] = probs["row"].astype("Int64")
-    paths = {name: out / f"{name}.parquet" for name in ("values", "units", "problems")}
+    paths = {name: out / f"{name}.parquet" for name in ("values", "values_fine", "units", "problems")}
     out.mkdir(parents=True, exist_ok=True)
-    # write all three into temp files first, then rename: a failure leaves the old store intact
-    with atomic_path(paths["values"]) as tv, atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp:
+    # write all four into temp files first, then rename: a failure leaves the old store intact
+    with atomic_path(paths["values"]) as tv, atomic_path(paths["values_fine"]) as tf, \
+            atomic_path(paths["units"]) as tu, atomic_path(paths["problems"]) as tp:
         values.to_parquet(tv, index=False)
+        fine.to_parquet(tf, index=False)
         units.to_parquet(tu, index=False)
         probs.to_parquet(tp, index=False)
     return IngestResult(
         values_path=paths["values"], units_path=paths["units"], problems_path=paths["problems"],
         n_values=len(values), n_units=int(values["unit_id"].nunique()),
-        periods=tuple(sorted(values["period"].unique())), n_excluded=n_excluded,
-        n_files=report.n_files, report=report,
+        periods=tuple(P.sort_periods(values["period"].unique())), n_excluded=n_excluded,
+        n_files=report.n_files, report=report, fine_path=paths["values_fine"], n_fine=len(fine),
+        n_rolled=int((values["rollup"] != "").sum()),
+        fine_periods=tuple(P.sort_periods(fine["period"].unique())),
     )
 
 
 def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
     """The tidy value table written by :func:`ingest` (``values.parquet``): unit_id,
-    period, indicator_id, value, source, file, sheet, row, column."""
+    period, indicator_id, value, source, file, sheet, row, column, rollup, parts."""
     base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
     from .store import read_store
 
     return read_store(base / "values.parquet")
+
+
+def load_fine_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
+    """Monthly and quarterly values and denominators as submitted (``values_fine.parquet``):
+    unit_id, period, indicator_id, value, source, file, sheet, row, column, grain."""
+    base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
+    from .store import read_store
+
+    return read_store(base / "values_fine.parquet")
