@@ -36,7 +36,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 __all__ = [
-    "GRAINS", "GRAIN_ZH", "GRAIN_MONTHS", "Period", "parse", "try_parse", "normalize", "is_canonical",
+    "GRAINS", "GRAIN_ZH", "GRAIN_ADJ_ZH", "GRAIN_MONTHS", "Period", "parse", "try_parse", "normalize", "is_canonical",
     "label_zh", "sort_key", "sort_periods", "period_range", "previous", "months_of", "contains",
     "grain_of", "from_month", "covering", "EXPECTED_FORMS",
 ]
@@ -45,6 +45,8 @@ __all__ = [
 GRAINS: tuple[str, ...] = ("M", "Q", "H")
 GRAIN_MONTHS: dict[str, int] = {"M": 1, "Q": 3, "H": 6}
 GRAIN_ZH: dict[str, str] = {"M": "月", "Q": "季度", "H": "半年"}
+#: the grain as an adjective: 月度数据, 季度数据, 半年度数据
+GRAIN_ADJ_ZH: dict[str, str] = {"M": "月度", "Q": "季度", "H": "半年度"}
 #: what a bad label is told to look like (Chinese first)
 EXPECTED_FORMS = "2025H1（半年）、2025Q1（季度）或 2025-03（月）"
 

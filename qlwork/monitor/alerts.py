@@ -107,7 +107,7 @@ def _cell_rows(panel, sc, det, flag, q, st, names, utype, ind) -> pd.DataFrame:
     on = pers[onset[u, k, t]] if onset is not None else np.full(len(u), "", dtype=object)  # −1 → ""
     nref = sc.extra.get("n") if det == "history" else sc.extra.get("n_peers")
     nref = nref[u, k, t] if nref is not None else np.full(len(u), np.nan)
-    glab = np.array(panel.group_labels, dtype=object)[panel.group[u]]
+    glab = np.array(panel.group_names, dtype=object)[panel.group[u]]
     per = np.array(panel.periods, dtype=object)[tt]
     plab = {x: P.label_zh(x) for x in panel.periods}
     iname = ind["name"].reindex(iid).to_numpy()
@@ -169,7 +169,7 @@ def _joint_rows(panel, sc, flag, q, st, names, utype, ind) -> pd.DataFrame:
                   f"{n}（同类 z = {x[k]:+.1f}）" for n, k in zip(nm, order)))
         rows.append({
             "unit_id": panel.unit_ids[a], "unit_name": names.get(panel.unit_ids[a], ""),
-            "unit_type": utype.get(panel.unit_ids[a], ""), "peer_group": panel.group_labels[panel.group[a]],
+            "unit_type": utype.get(panel.unit_ids[a], ""), "peer_group": panel.group_names[panel.group[a]],
             "indicator_id": "+".join(ids), "indicator_name": "＋".join(nm) + "（组合）", "period": per,
             "period_label": P.label_zh(per), "detector": "joint", "detector_zh": DETECTOR_ZH["joint"],
             "value": np.nan, "expected": np.nan, "measure": "", "z": float(sc.z[a, b]), "p_value": float(sc.p[a, b]),

@@ -99,7 +99,7 @@ class MonitorResult:
         a = self.alerts
         U, K, T = self.panel.shape
         what = "、".join(P.label_zh(x) for x in self.period.split("+")) if self.period else f"{P.label_zh(self.evaluated[0])}至{P.label_zh(self.evaluated[-1])}"
-        lines = [f"动态监测 {what}：{U} 个单位 × {K} 项{ {'M': '月度', 'Q': '季度', 'H': '半年度'}[self.panel.grain]}指标，"
+        lines = [f"动态监测 {what}：{U} 个单位 × {K} 项{P.GRAIN_ADJ_ZH[self.panel.grain]}指标，"
                  f"检验 {int(self.tests['tests'].sum()):,} 次，预警 {len(a)} 条"
                  f"（{a['unit_id'].nunique() if len(a) else 0} 个单位；BH 错误发现率 ≤ {self.params['fdr']:.0%}，"
                  f"强度 ≥ {self.params['min_strength']:g}）。预警只提示核查，不改变得分和等级。"]
@@ -149,7 +149,7 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
         months_idx = np.unique(np.concatenate([panel.period_index(x) for x in many]))
         if not len(months_idx):
             raise QlworkError(Problem(
-                "unknown_period", f"监测数据中没有 {'、'.join(P.label_zh(x) for x in many)}的{P.GRAIN_ZH[panel.grain]}度数值",
+                "unknown_period", f"监测数据中没有 {'、'.join(P.label_zh(x) for x in many)}的{P.GRAIN_ADJ_ZH[panel.grain]}数值",
                 f"no {panel.grain} values inside {many}", column="period", found=", ".join(map(str, many)),
                 expected=f"{panel.periods[0]} … {panel.periods[-1]}"))
         period = "+".join(P.parse(x).id for x in many)

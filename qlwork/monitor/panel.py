@@ -67,7 +67,8 @@ class Panel:
     """Units × indicators × periods of one grain.
 
     ``x``: values on the original scale (NaN = missing or not applicable); ``y``: on the
-    transformed scale; ``group``: peer-group code per unit (``group_labels[code]``);
+    transformed scale; ``group``: peer-group code per unit (``group_labels[code]``, and
+    ``group_names[code]`` as a person reads it, without the framework key);
     ``fw_group``: the framework-wide group code per unit (the fallback for small groups).
     """
 
@@ -79,6 +80,7 @@ class Panel:
     grain: str
     group: np.ndarray
     group_labels: tuple
+    group_names: tuple
     fw_group: np.ndarray
     fw_labels: tuple
     transforms: tuple
@@ -139,7 +141,7 @@ def build_panel(values: pd.DataFrame, units: pd.DataFrame, frameworks: Mapping[s
     g_of = [P.grain_of(x) for x in puniq]
     keep_p = [x for x, g in zip(puniq, g_of) if g == grain]
     if not keep_p:
-        raise QlworkError(Problem("no_monitoring_data", f"没有{P.GRAIN_ZH[grain]}度数值可供监测",
+        raise QlworkError(Problem("no_monitoring_data", f"没有{P.GRAIN_ADJ_ZH[grain]}数值可供监测",
                                   f"no {grain} values to monitor", found="0 行 rows",
                                   expected="values_fine.parquet 中的月度/季度数值（先运行 qlwork ingest）"))
     axis = tuple(P.period_range(min(P.parse(x) for x in keep_p).id, max(P.parse(x) for x in keep_p).id))
@@ -169,7 +171,7 @@ def build_panel(values: pd.DataFrame, units: pd.DataFrame, frameworks: Mapping[s
                                   expected="单位名录中的编码 registry ids"))
     ui = _lookup(pd.Index(uids), list(uuniq), ucodes)
     if not ok.any() or not inds:
-        raise QlworkError(Problem("no_monitoring_data", f"没有{P.GRAIN_ZH[grain]}度数值可供监测",
+        raise QlworkError(Problem("no_monitoring_data", f"没有{P.GRAIN_ADJ_ZH[grain]}数值可供监测",
                                   f"no {grain} values to monitor", found="0 行 rows",
                                   expected="values_fine.parquet 中的月度/季度数值（先运行 qlwork ingest）"))
     X = np.full((len(uids), len(inds), len(axis)), np.nan)
@@ -193,6 +195,13 @@ def build_panel(values: pd.DataFrame, units: pd.DataFrame, frameworks: Mapping[s
     for c in peer_by[1:]:
         gkey = gkey + "·" + reg[c].astype(str)
     gcodes, glabels = pd.factorize(gkey, sort=True)
+    # what a person reads: the grouping without the framework key (村居, 宁溪县·机关)
+    shown = [c for c in peer_by if c != "framework"] or list(peer_by)
+    gname = reg[shown[0]].astype(str)
+    for c in shown[1:]:
+        gname = gname + "·" + reg[c].astype(str)
+    first = pd.Series(np.arange(len(reg))).groupby(gcodes).first().to_numpy()
+    gnames = tuple(gname.to_numpy()[first])
     fkey = reg["framework"].astype(str) if "framework" in reg.columns else pd.Series("all", index=reg.index)
     fcodes, flabels = pd.factorize(fkey, sort=True)
     trans = tuple(TRANSFORMS.get(meta[i][0].kind, "none") for i in inds)
@@ -204,6 +213,7 @@ def build_panel(values: pd.DataFrame, units: pd.DataFrame, frameworks: Mapping[s
         "kind": [meta[i][0].kind for i in inds], "direction": [meta[i][0].direction for i in inds],
         "framework": [meta[i][1] for i in inds], "transform": list(trans)})
     return Panel(x=X, y=Y, unit_ids=uids, indicator_ids=np.array(inds, dtype=object), periods=axis, grain=grain,
-                 group=gcodes.astype(np.int64), group_labels=tuple(glabels), fw_group=fcodes.astype(np.int64),
+                 group=gcodes.astype(np.int64), group_labels=tuple(glabels), group_names=gnames,
+                 fw_group=fcodes.astype(np.int64),
                  fw_labels=tuple(flabels), transforms=trans, floors=np.array([FLOORS[t] for t in trans]),
                  units=reg, indicators=itab)
