@@ -65,6 +65,7 @@ class MonitorParams:
     reweight_alpha: float = 0.001
     # calibration
     empirical_null: bool = True        # Efron's empirical null for history, shift and drift
+    studentize: bool = False           # read MAD-scaled statistics as Student's t (exact tails, less power)
     # alerts
     fdr: float = 0.05                  # Benjamini–Hochberg level per detector and period
     min_strength: float = 3.0          # equivalent |z| an alert needs besides q ≤ fdr
@@ -180,12 +181,14 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
     common_e = common[:, :, months_idx][panel.group]
     scores: dict[str, Scores] = {}
     if "history" in params.detectors:
-        scores["history"] = own_history(panel, r, common_e, base, months_idx)
+        scores["history"] = own_history(panel, r, common_e, base, months_idx, n0=params.shrink_n0,
+                                        studentize=params.studentize)
     if "peers" in params.detectors:
         scores["peers"] = peer_scores(panel, peer, fw, group_fw, months_idx, min_peers=params.min_peers,
                                       n0=params.peer_n0)
     if "shift" in params.detectors or "drift" in params.detectors:
-        sh, dr = shift_scores(r, base, months_idx, window=L, clip=params.clip)
+        sh, dr = shift_scores(r, base, months_idx, window=L, clip=params.clip, n0=params.shrink_n0,
+                              studentize=params.studentize)
         exp = _window_expected(panel, base, common_e, months_idx, L)
         for sc in (sh, dr):
             if sc.detector in params.detectors:

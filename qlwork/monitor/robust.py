@@ -12,6 +12,10 @@
 * Level of a group's column for its common component: the 20 % trimmed mean, which moves
   with a group-wide change of a sparse count (the median of mostly-zero counts does not)
   and ignores the few units with anomalies.
+* A z studentised by a scale estimated from few values has heavy tails: with the MAD of n
+  months shrunk toward the peers' scale with n0 pseudo-months, its null is taken as
+  Student's t with ``df = 0.37·n + n0`` (0.37: the Gaussian efficiency of the MAD) and the
+  statistic is converted to its normal equivalent (:func:`normal_equivalent`).
 * Two-sided p-values of a robust z from the standard normal; the *strength* of an alert is
   the equivalent two-sided normal |z| of its p-value, so detectors compare on one scale.
 """
@@ -24,10 +28,14 @@ from scipy import special
 
 from .kernels import column_median_mad, column_stats
 
-__all__ = ["GroupStats", "group_stats", "p_two_sided", "strength", "MAD_TO_SD", "MEANAD_TO_SD"]
+__all__ = ["GroupStats", "group_stats", "p_two_sided", "strength", "normal_equivalent", "MAD_TO_SD", "MEANAD_TO_SD",
+           "MAD_EFFICIENCY"]
 
 MAD_TO_SD = 1.4826
 MEANAD_TO_SD = float(np.sqrt(np.pi / 2))
+#: Gaussian efficiency of the MAD (36.75 %, Rousseeuw & Croux 1993): a MAD from n values is
+#: worth about 0.37·n values for the scale, so a z studentised by it has heavy, t-like tails
+MAD_EFFICIENCY = 0.3675
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,16 @@ def group_stats(Y: np.ndarray, group: np.ndarray, n_groups: int, floors: np.ndar
 def p_two_sided(z: np.ndarray) -> np.ndarray:
     """2·(1 − Φ(|z|)) = 2Φ(−|z|), NaN where z is NaN (``scipy.special.ndtr``: no per-call checks)."""
     return 2.0 * special.ndtr(-np.abs(np.asarray(z, float)))
+
+
+def normal_equivalent(z: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """The standard-normal quantile with the same tail probability as ``z`` under Student's t
+    with ``df`` degrees of freedom: sign(z)·(−Φ⁻¹(T_df(−|z|))), so a studentised statistic
+    can be read, combined and corrected like a z.  df = ∞ leaves z unchanged."""
+    z = np.asarray(z, float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        tail = special.stdtr(np.broadcast_to(df, z.shape), -np.abs(z))
+        return np.sign(z) * -special.ndtri(tail)
 
 
 def strength(p: np.ndarray) -> np.ndarray:

@@ -18,6 +18,8 @@ linear trend starting at τ (Lai 1995); the second variance term is the error of
 baseline median common to all e_x.  The statistic is the τ with the largest |·|; its
 p-value is Bonferroni over the L − 1 onsets, ``min(1, (L − 1)·2Φ(−|stat|))`` —
 conservative because the statistics of neighbouring onsets are positively correlated.
+As in :mod:`.history`, ``studentize=True`` first reads each statistic as Student's t with
+0.37·n_b + n0 degrees of freedom (the residuals are scaled by a MAD).
 
 ``ruptures`` (PELT, binary segmentation) was considered: it fits one series at a time in
 Python (≈1.2 M series at province scale) and returns change points without p-values,
@@ -30,14 +32,16 @@ import numpy as np
 from .base import Scores
 from .history import Baseline
 from .kernels import shift_scan
-from .robust import p_two_sided
+from .robust import MAD_EFFICIENCY, normal_equivalent, p_two_sided
 
 __all__ = ["shift_scores"]
 
 
 def shift_scores(r: np.ndarray, base: Baseline, months_idx: np.ndarray, *, window: int = 6,
-                 clip: float = 4.0) -> tuple[Scores, Scores]:
-    """Shift and drift statistics of the evaluated months (arrays U × K × len(months_idx))."""
+                 clip: float = 4.0, n0: float = 6.0, studentize: bool = False) -> tuple[Scores, Scores]:
+    """Shift and drift statistics of the evaluated months (arrays U × K × len(months_idx));
+    with ``studentize`` as normal equivalents under t with 0.37·n_b + n0 degrees of freedom
+    (the scale of the residuals comes from the baseline MAD, as in :mod:`.history`)."""
     U, K, T = r.shape
     E = len(months_idx)
     N = base.m.shape[2]
@@ -45,9 +49,17 @@ def shift_scores(r: np.ndarray, base: Baseline, months_idx: np.ndarray, *, windo
         r.reshape(U * K, T), base.m.reshape(U * K, N), base.s.reshape(U * K, N), base.n.reshape(U * K, N),
         base.col, window, clip, months_idx)
     missing = ~np.isfinite(r[:, :, months_idx])  # nothing reported this month: nothing to alert on
+    b = np.asarray(months_idx) - window + 1
+    nb = np.full((U, K, E), np.nan)
+    ok = b >= 0
+    cols = base.col[np.where(ok, b, 0)]
+    nb[:, :, ok & (cols >= 0)] = base.n[:, :, cols[ok & (cols >= 0)]]
+    df = MAD_EFFICIENCY * nb + n0
     out = []
     for name, stat, onset, full in (("shift", lvl, lon, lfull), ("drift", drf, don, dfull)):
-        stat = stat.reshape(U, K, E)
+        stat, full = stat.reshape(U, K, E), full.reshape(U, K, E)
+        if studentize:
+            stat, full = normal_equivalent(stat, df), normal_equivalent(full, df)
         stat[missing] = np.nan
         p = np.minimum(1.0, (window - 1) * p_two_sided(stat))
         out.append(Scores(name, stat, p, None, {"onset": onset.reshape(U, K, E), "reference": full.reshape(U, K, E)},
