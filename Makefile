@@ -14,6 +14,8 @@ LATEST := 2025H2
 WEIGHTS := data/processed/weights_ahp.parquet
 PUBLIC := $(foreach p,$(PERIODS),data/processed/public_$(p).parquet)
 SENSITIVITY := data/processed/sensitivity_$(LATEST).parquet
+# 超常预警 of the latest half-year from the monthly data (values_fine.parquet, written by ingest)
+ALERTS := data/processed/alerts_$(LATEST).parquet
 
 .PHONY: dashboard test bench demo data system clean-processed lab help
 
@@ -50,8 +52,11 @@ data/processed/public_%.parquet: $(SCORES) | $(VENV)/.installed
 $(SENSITIVITY): $(SCORES) $(PUBLIC) | $(VENV)/.installed
 	$(QLWORK) sensitivity --period $(LATEST) --no-progress
 
-# everything the review dashboard shows: scores, AHP weight preset, survey estimates, rank intervals
-data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(SENSITIVITY)
+$(ALERTS): $(SCORES) | $(VENV)/.installed
+	$(QLWORK) monitor --period $(LATEST)
+
+# everything the review dashboard shows: scores, AHP weight preset, survey estimates, rank intervals, alerts
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(SENSITIVITY) $(ALERTS)
 
 dashboard: $(VENV)/.installed data
 	$(QLWORK) dashboard --host $(HOST) --port $(PORT)

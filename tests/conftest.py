@@ -42,6 +42,7 @@ FULL_STEPS = (
     ["weights"],
     *(["survey", "--period", p] for p in ("2024H1", "2024H2", "2025H1", "2025H2")),
     ["sensitivity", "--period", "2025H2", "--draws", "400", "--no-progress"],
+    ["monitor", "--period", "2025H2"],
 )
 
 

@@ -135,6 +135,8 @@ def test_make_data_builds_what_the_test_dashboard_shows():
     assert sorted(a[2] for a in FULL_STEPS if a[0] == "survey") == sorted(periods)
     assert [a[:3] for a in FULL_STEPS if a[0] == "sensitivity"] == [["sensitivity", "--period", latest]]
     assert ["weights"] in [list(a) for a in FULL_STEPS]
+    assert [a[:3] for a in FULL_STEPS if a[0] == "monitor"] == [["monitor", "--period", latest]]
+    assert re.search(r"^\t\$\(QLWORK\) monitor --period \$\(LATEST\)$", mk, re.M)
     data_rule = re.search(r"^data: (.+)$", mk, re.M).group(1)
-    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)"):
+    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)", "$(ALERTS)"):
         assert target in data_rule
