@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,7 @@ class MonitorResult:
     panel: Panel = field(repr=False)
     scores: dict = field(repr=False, default_factory=dict)
     seconds: float = 0.0
+    cpu: dict = field(repr=False, default_factory=dict)  # CPU seconds per stage (benchmark notes)
 
     def to_frame(self, chinese: bool = False) -> pd.DataFrame:
         return self.alerts.rename(columns=ALERT_LABELS_ZH) if chinese else self.alerts
@@ -131,9 +132,11 @@ def monitor(values: pd.DataFrame, units: pd.DataFrame, frameworks, *, period: An
     :class:`MonitorParams`.
     """
     params = replace(params or MonitorParams(), **overrides)
+    c0 = time.process_time()
     panel = build_panel(values, units, frameworks, grain=params.grain, indicators=indicators,
                         peer_by=params.peer_by)
-    return monitor_panel(panel, period=period, params=params)
+    res = monitor_panel(panel, period=period, params=params)
+    return replace(res, cpu={"panel": round(time.process_time() - c0 - sum(res.cpu.values()), 3)} | res.cpu)
 
 
 def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | None = None) -> MonitorResult:
@@ -156,6 +159,14 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
         period = "+".join(P.parse(x).id for x in many)
     else:
         months_idx = np.arange(min(params.min_history, T - 1), T)
+    cpu: dict[str, float] = {}
+    clock = [time.process_time()]
+
+    def lap(name: str) -> None:
+        now = time.process_time()
+        cpu[name] = round(cpu.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     G = len(panel.group_labels)
     F = len(panel.fw_labels)
     base_floor = panel.floors
@@ -172,20 +183,25 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
     spread = np.array([np.nanmedian(peer.sig[:, k, :]) if np.isfinite(peer.sig[:, k, :]).any() else 0.0
                        for k in range(K)])
     floors = np.fmax(base_floor, params.floor_frac * np.nan_to_num(spread))
+    lap("group statistics")
     common = common_component(peer, fw, group_fw, panel.grain, min_group=params.min_group_common, how=params.common)
     r = panel.y - common[panel.group]
+    lap("common component")
     L = params.shift_window
     needed = np.concatenate([months_idx, months_idx - L + 1])
     base = baseline(panel, r, floors, needed[needed >= 0], months=params.baseline_months,
                     min_history=params.min_history, n0=params.shrink_n0)
     common_e = common[:, :, months_idx][panel.group]
+    lap("baselines")
     scores: dict[str, Scores] = {}
     if "history" in params.detectors:
         scores["history"] = own_history(panel, r, common_e, base, months_idx, n0=params.shrink_n0,
                                         studentize=params.studentize)
+        lap("history")
     if "peers" in params.detectors:
         scores["peers"] = peer_scores(panel, peer, fw, group_fw, months_idx, min_peers=params.min_peers,
                                       n0=params.peer_n0)
+        lap("peers")
     if "shift" in params.detectors or "drift" in params.detectors:
         sh, dr = shift_scores(r, base, months_idx, window=L, clip=params.clip, n0=params.shrink_n0,
                               studentize=params.studentize)
@@ -194,6 +210,7 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
             if sc.detector in params.detectors:
                 scores[sc.detector] = Scores(sc.detector, sc.z, sc.p, exp, sc.extra, months_idx)
     del r
+    lap("shift/drift")
     calib = {}
     if params.empirical_null:
         for det in ("history", "shift", "drift"):
@@ -207,10 +224,13 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
                                      months_idx)
                 calib[det] = {"null_scale_median": round(float(np.median(s0)), 4),
                               "null_scale_max": round(float(np.max(s0)), 4)}
+    lap("empirical null")
     if "joint" in params.detectors:
         scores["joint"] = joint_scores(panel, months_idx, min_group=params.joint_min_group,
                                        min_coverage=params.joint_min_coverage, reweight_alpha=params.reweight_alpha)
+        lap("joint")
     alerts, tests = assemble_alerts(panel, scores, months_idx, fdr=params.fdr, min_strength=params.min_strength)
+    lap("BH and alert table")
     rec = params.to_dict() | {"floors": dict(zip(map(str, panel.indicator_ids), np.round(floors, 4).tolist())),
                               "transforms": dict(zip(map(str, panel.indicator_ids), panel.transforms)),
                               "peer_groups": list(panel.group_labels), "series": f"{panel.periods[0]}…{panel.periods[-1]}"}
@@ -221,7 +241,7 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
                                for g, d in scores["joint"].extra["groups"].items()}
     return MonitorResult(alerts=alerts, tests=tests, params=rec, period=period,
                          evaluated=tuple(panel.periods[i] for i in months_idx), panel=panel, scores=scores,
-                         seconds=time.perf_counter() - t0)
+                         seconds=time.perf_counter() - t0, cpu=cpu)
 
 
 def _by_fw(a: np.ndarray, F: int) -> np.ndarray:

@@ -57,9 +57,9 @@ class Evaluation:
             lines.append(f"| {KINDS_ZH[kind]} | {int(r['n'].iloc[0])} | " + " | ".join(
                 f"{r.loc[d, 'recall']:.2f}" if d in r.index else "—" for d in cols) + " |")
         fa = self.false_alarms.set_index("detector")
-        lines.append(f"| **误报率 false-alarm rate** | — | " + " | ".join(
+        lines.append("| **误报率 false-alarm rate** | — | " + " | ".join(
             f"**{fa.loc[d, 'rate']:.2%}**" if d in fa.index else "—" for d in cols) + " |")
-        lines.append(f"| 无异常检验数 clean tests | — | " + " | ".join(
+        lines.append("| 无异常检验数 clean tests | — | " + " | ".join(
             f"{int(fa.loc[d, 'tests']):,}" if d in fa.index else "—" for d in cols) + " |")
         return "\n".join(lines)
 

@@ -148,8 +148,8 @@ def build_panel(values: pd.DataFrame, units: pd.DataFrame, frameworks: Mapping[s
     ti = _lookup(pd.Index(axis), puniq, pcodes)
     kcodes, kuniq = _codes(v["indicator_id"])
     # indicators with at least one value of this grain (a quarterly indicator is no monthly series)
-    in_grain = np.zeros(len(kuniq) + 1, bool)
-    in_grain[np.unique(kcodes[ti >= 0])] = True
+    sel = kcodes[ti >= 0] if not (ti >= 0).all() else kcodes
+    in_grain = np.bincount(sel.astype(np.int64) + 1, minlength=len(kuniq) + 1)[1:] > 0  # code −1: missing
     have = {k for k, h in zip(kuniq, in_grain) if h}
     wanted = [i for i in meta if i in have] if indicators is None else [i for i in indicators if i in have]
     inds = [i for i in wanted if i in meta]
