@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8866
 DEMO_MARKER := data/raw/units.xlsx
 SCORES := data/processed/values.parquet
+# the official result of every period (qlwork score): what reports, notices and the dashboard read
+OFFICIAL := data/processed/results/2025H2/manifest.json
 # the demo's four half-year periods; the dashboard shows survey and sensitivity views when these exist
 PERIODS := 2024H1 2024H2 2025H1 2025H2
 LATEST := 2025H2
@@ -49,14 +51,17 @@ $(WEIGHTS): $(DEMO_MARKER) | $(VENV)/.installed
 data/processed/public_%.parquet: $(SCORES) | $(VENV)/.installed
 	$(QLWORK) survey --period $*
 
-$(SENSITIVITY): $(SCORES) $(PUBLIC) | $(VENV)/.installed
+$(OFFICIAL): $(SCORES) $(PUBLIC) | $(VENV)/.installed
+	$(QLWORK) score --period all
+
+$(SENSITIVITY): $(OFFICIAL) | $(VENV)/.installed
 	$(QLWORK) sensitivity --period $(LATEST) --no-progress
 
 $(ALERTS): $(SCORES) | $(VENV)/.installed
 	$(QLWORK) monitor --period $(LATEST)
 
-# everything the review dashboard shows: scores, AHP weight preset, survey estimates, rank intervals, alerts
-data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(SENSITIVITY) $(ALERTS)
+# everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals, alerts
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY) $(ALERTS)
 
 dashboard: $(VENV)/.installed data
 	$(QLWORK) dashboard --host $(HOST) --port $(PORT)

@@ -40,7 +40,8 @@ def province_monthly(seed: int = 20251231):
     from qlwork.framework import load_framework
 
     ss = np.random.SeedSequence(int(seed))
-    r_reg, r_lat, *_ , r_mon = (np.random.default_rng(s) for s in ss.spawn(7))
+    r_reg, r_lat = (np.random.default_rng(s) for s in ss.spawn(2))
+    r_mon = np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(7,)))  # as qlwork.demo
     units = build_registry(r_reg, SCALES["province"])
     lat = latent_scores(r_lat, units, len(PERIODS))
     kids = [{"id": f"p{i:02d}", "name": f"办结率{i:02d}", "direction": 1, "unit": "%", "source": "信访",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 _EXPORTS = {
     "load_framework": "qlwork.framework",
@@ -23,7 +23,7 @@ _EXPORTS = {
     "assign_grades": "qlwork.engine.grading",
     "rank_within": "qlwork.engine.grading",
     "validate": "qlwork.io.validate",
-    "ingest": "qlwork.io.ingest",
+    "ingest": "qlwork.io.build",
     "load_values": "qlwork.io.ingest",
     "load_units": "qlwork.io.ingest",
     "generate_demo": "qlwork.demo",

@@ -16,7 +16,12 @@ with a ``weight``; sibling weights sum to 1) or, for an indicator,
 Problems (unknown keys, duplicate ids, missing direction, a node with no
 children, sibling weights not summing to 1, a cycle) are all reported at once
 with their YAML path and line.  YAML is loaded with ``yaml.SafeLoader`` only:
-data never executes.
+data never executes.  The roll-up keys (``rollup``, ``denominators``) are parsed in
+:mod:`qlwork.framework_rollup`.
+
+Longer than 600 lines because the loader checks the whole schema in one pass that
+collects every problem with its YAML location, and the ``Framework`` views (weights,
+applicability, indicator table) belong with the tree they read.
 """
 from __future__ import annotations
 
@@ -32,7 +37,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .engine.grading import DEFAULT_GRADES, assign_grades
 from .errors import Problem, QlworkError
+from .framework_rollup import ROLLUP_DEFAULT, ROLLUP_METHODS, check_rollup_refs, parse_denominators, parse_rollup
 from .paths import PACKAGE_DATA
 
 __all__ = [
@@ -49,8 +56,6 @@ __all__ = [
 #: Unit types seen in the source documents (单位类型).
 UNIT_TYPES = ("机关", "村居", "学校", "医院", "企业", "园区", "商会", "家庭", "景区", "大厅")
 
-#: Default grade bands: lower bounds, highest first (DOMAIN.md §1.6 convention 90/80/60).
-DEFAULT_GRADES = (("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", -math.inf))
 
 WEIGHT_TOL = 1e-6
 
@@ -59,17 +64,11 @@ _INDICATOR_KEYS = {
     "id", "name", "name_en", "weight", "direction", "unit", "source", "applies_to",
     "goalposts", "target", "range", "kind", "public", "description", "rollup",
 }
-_DENOMINATOR_KEYS = {"id", "name", "name_en", "unit", "source", "applies_to", "range", "description"}
 _FRAMEWORK_KEYS = {
     "version", "unit_types", "grades", "pass_mark", "social_share", "bottom_n",
     "drop_points", "veto", "bonus", "title", "title_en", "denominators",
 }
 
-#: How values of finer periods (months, quarters) roll up to the evaluation period.
-ROLLUP_METHODS = ("sum", "mean", "last")
-#: Default roll-up by indicator ``kind`` when the indicator declares none: counts and
-#: amounts add up over time; everything else (rates, percentages, scores) is averaged.
-ROLLUP_DEFAULT = {"count": "sum", "amount": "sum"}
 
 
 @dataclass(frozen=True)
@@ -368,8 +367,6 @@ class Framework:
     def grade_of(self, score: float) -> str | None:
         """Grade of one score by this framework's bands — the same rule as the index engine
         (:func:`qlwork.engine.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
-        from .engine.grading import assign_grades  # grading imports this module
-
         g = assign_grades([score], self.grades).iloc[0]
         return None if pd.isna(g) else str(g)
 
@@ -574,7 +571,7 @@ def _build(data: dict, fname: str | None) -> Framework:
         gp = pair(n["goalposts"], path, line, "goalposts") if n.get("goalposts") is not None else None
         rng = pair(n["range"], path, line, "range") if n.get("range") is not None else (-math.inf, math.inf)
         target = num(n["target"], path, line, "target") if n.get("target") is not None else None
-        method, rweight = rollup_spec(n.get("rollup"), path, line, nid)
+        method, rweight = parse_rollup(n.get("rollup"), path, line, nid, prob, rollup_refs)
         inds[nid] = Indicator(
             id=nid, name=name or nid, name_en=name_en, weight=weight, direction=int(direction),
             unit=str(n.get("unit", "") or ""), source=str(n.get("source", "") or ""),
@@ -583,36 +580,6 @@ def _build(data: dict, fname: str | None) -> Framework:
             rollup=method, rollup_weight=rweight,
         )
         return nid
-
-    def rollup_spec(v: Any, path: str, line: int | None, nid: str) -> tuple[str, str | None]:
-        """``rollup: sum|mean|last`` or ``rollup: {method: mean, weight: <id>}`` → (method, weight)."""
-        if v is None:
-            return "", None
-        expected = "sum、mean、last 或 {method: mean, weight: 分母编号}"
-        if isinstance(v, str):
-            method, w = v, None
-        elif isinstance(v, Mapping):
-            extra = sorted(str(k) for k in v if k not in ("method", "weight", "__line__", "__dupkeys__"))
-            if extra:
-                prob("unknown_key", f"指标 {nid} 的 rollup 有未知的键 {extra}", f"unknown keys {extra} in rollup",
-                     f"{path}.rollup", line, extra, "method、weight")
-            method, w = v.get("method"), v.get("weight")
-            w = None if w is None else str(w)
-        else:
-            prob("bad_rollup", f"指标 {nid} 的 rollup 应为汇总方法", f"rollup of {nid} must name a method",
-                 f"{path}.rollup", line, v, expected)
-            return "", None
-        if method not in ROLLUP_METHODS:
-            prob("bad_rollup", f"指标 {nid} 的汇总方法 {method!r} 不可用", f"unknown roll-up method {method!r}",
-                 f"{path}.rollup", line, method, expected)
-            return "", None
-        if w is not None and method != "mean":
-            prob("bad_rollup", f"指标 {nid} 只有 mean（加权平均）可以指定 weight", "only a mean takes a weight",
-                 f"{path}.rollup", line, v, "{method: mean, weight: 分母编号}")
-            w = None
-        if w is not None:
-            rollup_refs.append((nid, w, f"{path}.rollup", line))
-        return method, w
 
     rollup_refs: list[tuple[str, str, str, int | None]] = []
 
@@ -641,15 +608,8 @@ def _build(data: dict, fname: str | None) -> Framework:
         prob("bad_share", "social_share 必须在 0 与 1 之间", "social_share must be in [0, 1]", "social_share", line0, share, "[0, 1]")
         share = 0.0
     unit_types = tuple(str(t) for t in (meta.get("unit_types") or ()))
-    denoms = _denominators(meta.get("denominators"), line0, seen_at, prob, pair)
-    for nid, w, path, line in rollup_refs:
-        if w == nid:
-            prob("bad_rollup", f"指标 {nid} 不能以自身加权", f"{nid} cannot weight itself", path, line, w,
-                 "另一指标或分母 another indicator or a denominator")
-        elif w not in denoms and w not in inds:
-            prob("unknown_denominator", f"指标 {nid} 的加权分母 {w!r} 不是框架中的分母或指标",
-                 f"roll-up weight {w!r} of {nid} is neither a denominator nor an indicator", path, line, w,
-                 "denominators 中的编号 an id listed under denominators" + (f"：{'、'.join(denoms)}" if denoms else ""))
+    denoms = parse_denominators(meta.get("denominators"), line0, seen_at, prob, pair, Indicator)
+    check_rollup_refs(rollup_refs, inds, denoms, prob)
     for ind in list(inds.values()) + list(denoms.values()):
         for t in ind.applies_to or ():
             if unit_types and t not in unit_types:
@@ -678,44 +638,3 @@ def _build(data: dict, fname: str | None) -> Framework:
         raw=_strip_meta(data),
         denominators=denoms,
     )
-
-
-def _denominators(spec: Any, line0: int | None, seen_at: dict, prob, pair) -> dict[str, Indicator]:
-    """The root key ``denominators``: a list of ``{id, name, unit, source, applies_to, range}``."""
-    out: dict[str, Indicator] = {}
-    if spec is None:
-        return out
-    if not isinstance(spec, list):
-        prob("bad_denominators", "denominators 应为列表", "denominators must be a list", "denominators", line0, spec,
-             "[{id, name, unit, source}]")
-        return out
-    for i, d in enumerate(spec):
-        path = f"denominators[{i}]"
-        if not isinstance(d, dict) or d.get("id") in (None, ""):
-            prob("missing_id", "分母缺少 id", "denominator has no id", path, line0, d, "非空编号 non-empty id")
-            continue
-        line = d.get("__line__")
-        did = str(d["id"])
-        path = f"denominators[{did}]"
-        unknown = sorted(str(k) for k in d if k not in _DENOMINATOR_KEYS and k not in ("__line__", "__dupkeys__"))
-        if unknown:
-            prob("unknown_key", f"未知的键 {unknown}", f"unknown keys {unknown}", path, line, unknown,
-                 f"允许的键 allowed: {sorted(_DENOMINATOR_KEYS)}")
-        if did in seen_at or did in out:
-            prob("duplicate_id", f"编号 {did} 重复（首次出现于 {seen_at.get(did, path)}）", f"duplicate id {did}",
-                 path, line, did, "唯一编号 unique ids")
-            continue
-        applies = d.get("applies_to")
-        if isinstance(applies, str):
-            applies = [applies]
-        if applies is not None and (not isinstance(applies, list) or not applies):
-            prob("bad_applies_to", "applies_to 应为单位类型列表", "applies_to must be a list of unit types", path, line,
-                 applies, "list")
-            applies = None
-        rng = pair(d["range"], path, line, "range") if d.get("range") is not None else (0.0, math.inf)
-        out[did] = Indicator(
-            id=did, name=str(d.get("name", "") or did), name_en=str(d.get("name_en", "") or ""), weight=0.0,
-            direction=1, unit=str(d.get("unit", "") or ""), source=str(d.get("source", "") or ""),
-            applies_to=tuple(str(a) for a in applies) if applies else None, valid_range=rng or (0.0, math.inf),
-            kind="denominator")
-    return out

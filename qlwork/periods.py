@@ -36,7 +36,8 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 __all__ = [
-    "GRAINS", "GRAIN_ZH", "GRAIN_ADJ_ZH", "GRAIN_MONTHS", "Period", "parse", "try_parse", "normalize", "is_canonical",
+    "GRAINS", "GRAIN_ZH", "GRAIN_ADJ_ZH", "GRAIN_MONTHS", "Period", "parse", "try_parse", "normalize",
+    "normalize_half_year", "is_canonical",
     "label_zh", "sort_key", "sort_periods", "period_range", "previous", "months_of", "contains",
     "grain_of", "from_month", "covering", "EXPECTED_FORMS",
 ]
@@ -244,6 +245,13 @@ def normalize(label: Any) -> str | None:
     """A label → its canonical id, or ``None`` (cannot be read without guessing)."""
     p = try_parse(label)
     return p.id if p is not None else None
+
+
+def normalize_half_year(label: Any) -> str | None:
+    """A label → canonical half-year id, or ``None`` when it is no half-year (registers of veto
+    events and bonus points, surveys: they belong to evaluation periods)."""
+    p = try_parse(label)
+    return p.id if p is not None and p.grain == "H" else None
 
 
 def is_canonical(label: Any) -> bool:

@@ -104,7 +104,7 @@ def test_engine_imputes_within_peer_groups_like_coinr():
     assert len(res.imputed) == 65 == res.params["n_imputed"]
     want = imp.stack().loc[list(zip(res.imputed["unit_id"], res.imputed["indicator_id"]))].astype(float)
     np.testing.assert_allclose(res.imputed["value"].to_numpy(), want.to_numpy(), rtol=1e-12)
-    assert set(res.units["peer_group"]) == {"Asia", "Europe"} and res.scores["total"].notna().all()
+    assert set(res.units["peer_group"]) == {"Asia", "Europe"} and res.scores["total_raw"].notna().all()
 
 
 def test_winsorisation_matches_coinr_treated():
@@ -154,7 +154,7 @@ def test_arithmetic_aggregation_matches_coinr_aggregated():
     assert len(nodes) == 10
     for n in nodes:
         np.testing.assert_allclose(res.scores[n].to_numpy(), agg.loc[res.scores.index, n].to_numpy(), atol=1e-9, err_msg=n)
-    np.testing.assert_allclose(res.scores["total"].to_numpy(), agg.loc[res.scores.index, "Index"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(res.scores["total_raw"].to_numpy(), agg.loc[res.scores.index, "Index"].to_numpy(), atol=1e-9)
 
 
 def test_published_scores_and_ranks():
@@ -165,7 +165,7 @@ def test_published_scores_and_ranks():
     ranks = pd.read_csv(REF / "v06_ResultsRank.csv").set_index("UnitCode")
     res = compute_index(treated[fw.indicator_ids], fw, normalization="minmax")
     frame = res.to_frame()
-    np.testing.assert_allclose(frame.loc[published.index, "total"].round(2), published["Index"], atol=0.006)
+    np.testing.assert_allclose(frame.loc[published.index, "total_raw"].round(2), published["Index"], atol=0.006)
     assert (frame.loc[ranks.index, "rank"].astype(int).to_numpy() == ranks["Index"].to_numpy()).all()
     assert frame.sort_values("rank").index[0] == "CHE"
 
@@ -177,6 +177,6 @@ def test_full_build_from_imputed_with_outlier_treatment():
     imp = pd.read_csv(REF / "v06_Imputed.csv").set_index("UnitCode")
     agg = pd.read_csv(REF / "v06_Aggregated.csv").set_index("UnitCode")
     res = compute_index(imp[fw.indicator_ids], fw, normalization="minmax", outliers="winsorise")
-    np.testing.assert_allclose(res.scores["total"].to_numpy(), agg.loc[res.scores.index, "Index"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(res.scores["total_raw"].to_numpy(), agg.loc[res.scores.index, "Index"].to_numpy(), atol=1e-9)
     assert res.params["n_outliers_changed"] > 0
     assert len(res.outliers) == res.params["n_outliers_changed"]

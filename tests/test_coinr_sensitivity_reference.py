@@ -44,7 +44,9 @@ import pandas as pd
 import pytest
 
 from qlwork.errors import QlworkError
-from qlwork.sensitivity.engine import SCORE_RESOLUTION, rank_matrix
+from qlwork.sensitivity.engine import rank_matrix
+
+SCORE_RESOLUTION = 1e-6  # the grid of decimals=6 (make_design default)
 from qlwork.sensitivity.sobol import saltelli_indices
 from qlwork.sensitivity.summaries import hist_quantile, rank_statistics
 

@@ -61,21 +61,21 @@ def test_ranking_header_and_numbers_equal_index_result(book, result):
     ws = wb["汇总排行"]
     header = [c.value for c in ws[1]]
     assert header[:4] == ["单位编码", "单位名称", "单位类型", "同类组"] or header[:3] == ["单位编码", "单位名称", "单位类型"]
-    for h in ("总分", "等次", "同类排名", "区域内排名", "较上期变化", "预警", "专业分", "获得感(群众评价)",
+    for h in ("综合得分", "等级", "同类名次", "县市区内名次", "较上期", "预警", "专业分", "群众评价（获得感）",
               "干部清正(G1)", "社会清朗(G4)"):
         assert h in header, h
     t = _table(ws).set_index("单位编码")
     f = result.to_frame().set_index("unit_id")
     assert len(t) == len(f) == 48
     # values written, not rounded: every number equals the IndexResult's float exactly
-    for col, h in (("total", "总分"), ("G1", "干部清正(G1)"), ("G3", "政治清明(G3)"), ("internal", "专业分"),
-                   ("public", "获得感(群众评价)"), ("change", "较上期变化")):
+    for col, h in (("total", "综合得分"), ("G1", "干部清正(G1)"), ("G3", "政治清明(G3)"), ("internal", "专业分"),
+                   ("public", "群众评价（获得感）"), ("change", "较上期")):
         got = t[h].astype(float).reindex(f.index).to_numpy()
         np.testing.assert_array_equal(got, f[col].astype(float).to_numpy())
-    assert (t["同类排名"].reindex(f.index).to_numpy() == f["rank"].to_numpy()).all()
-    assert (t["等次"].reindex(f.index) == f["grade"]).all()
+    assert (t["同类名次"].reindex(f.index).to_numpy() == f["rank"].to_numpy()).all()
+    assert (t["等级"].reindex(f.index) == f["grade"]).all()
     # sorted best first
-    tot = t["总分"].astype(float).to_numpy()
+    tot = t["综合得分"].astype(float).to_numpy()
     assert (np.diff(tot) <= 0).all()
 
 
@@ -118,15 +118,15 @@ def test_number_formats(book):
     _, wb = book
     ws = wb["汇总排行"]
     header = [c.value for c in ws[1]]
-    assert ws.cell(row=2, column=header.index("总分") + 1).number_format == "0.00"
-    assert ws.cell(row=2, column=header.index("同类排名") + 1).number_format == "0"
+    assert ws.cell(row=2, column=header.index("综合得分") + 1).number_format == "0.00"
+    assert ws.cell(row=2, column=header.index("同类名次") + 1).number_format == "0"
 
 
 def test_conditional_formats_for_grades_and_warnings(book):
     _, wb = book
     ws = wb["汇总排行"]
     header = [c.value for c in ws[1]]
-    g = openpyxl.utils.get_column_letter(header.index("等次") + 1)
+    g = openpyxl.utils.get_column_letter(header.index("等级") + 1)
     w = openpyxl.utils.get_column_letter(header.index("预警") + 1)
     rules = {str(rng.sqref): [r for r in rs] for rng, rs in ws.conditional_formatting._cf_rules.items()}
     grade_rng = next(k for k in rules if k.startswith(f"{g}2:"))
@@ -226,16 +226,20 @@ def test_charts_exported_and_embedded(tmp_path):
     assert "图表" in wb.sheetnames and len(wb["图表"]._images) == len(charts)
 
 
-def test_divergence_from_compare_becomes_a_warning(result, tmp_path):
-    s = result.scores
-    cmp = pd.DataFrame({"unit_id": s.index, "gap": s["internal"] - s["public"],
-                        "flag_low_public": np.arange(len(s)) == 7, "quadrant": "专业分高、获得感低"})
-    path = write_workbook(result, tmp_path / "c.xlsx", compare=cmp)
+def test_divergence_warning_of_the_result_is_listed(tmp_path):
+    # the workbook lists the result's divergence warning (one definition, scored with the result)
+    base = make_result(40)
+    internal = base.scores["internal"]
+    pub = (internal - 12).copy()
+    odd = internal.index[7]
+    pub[odd] -= 18
+    res = make_result(40, public=pd.DataFrame({"unit_id": pub.index, "public": pub.clip(0, 100).to_numpy(),
+                                               "public_se": 2.0}), social_share=0.3)
+    path = write_workbook(res, tmp_path / "c.xlsx")
     wb = openpyxl.load_workbook(path)
     t = _table(wb["预警名单"])
     d = t[t["预警代码"] == "divergence"]
-    assert list(d["单位编码"]) == [s.index[7]]
-
+    assert list(d["单位编码"]) == [odd]
 
 def test_rank_interval_charts_from_a_real_sensitivity_run(tmp_path):
     # regression: the sensitivity table carries unit_name, and joining it to the result's

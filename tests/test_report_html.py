@@ -40,7 +40,7 @@ def test_report_contents(builder, result):
     assert "清廉单元体检报告单" in html and f["unit_name"] in html and uid in html
     for n in result.framework.level1:
         assert result.framework.name_of(n) in html
-    assert f"{f['total']:.1f}" in html and str(f["grade"]) in html
+    assert f"{f['total']:.2f}" in html and str(f["grade"]) in html  # the published total, 2 decimals
     assert html.count("<svg") >= 3  # node bars, trend (two periods), public-vs-internal
     assert "2025H1" in html  # the trend axis shows the earlier period
     for sec in ("优势指标", "薄弱指标", "变化趋势", "群众评价与专业评价", "预警情况", "排名与等次的不确定性"):
@@ -68,11 +68,21 @@ def test_peer_statistics_against_pandas(builder, result):
     assert g2["median"] == pytest.approx(float(np.median(result.scores.loc[mates, "G2"])), abs=1e-12)
     assert g2["value"] == result.scores.at[uid, "G2"]
     assert ctx["peer_n"] == len(mates)
-    # weakest = largest weighted loss, checked by hand from the normalised row and leaf weights
-    x = result.normalized.loc[uid].dropna()
-    w = result.leaf_weights.reindex(x.index)
-    loss = (w / w.sum()) * (100 - x)
-    assert [r["id"] for r in ctx["weakest"]] == list(loss.sort_values(ascending=False).index[:3])
+    # weak / strong by the one rule, recomputed with pandas: gap to the peer median (0.1 point),
+    # weak = gap < 0 ordered by weight × gap, strong = gap > 0 ordered by weight × gap descending
+    N = result.normalized.loc[mates]
+    gap = (result.normalized.loc[uid] - N.median()).round(1).dropna()
+    w = result.effective_weights.loc[uid]
+    pub = {i for i in result.framework.indicator_ids if result.framework.indicators[i].public}
+    eff = pd.Series({i: (g if i in pub else w[i] * g) for i, g in gap.items()})
+    want_weak = [i for i in eff[gap < 0].sort_values(kind="stable").index][:3]
+    want_strong = [i for i in eff[gap > 0].sort_values(ascending=False, kind="stable").index][:3]
+    assert [r["id"] for r in ctx["weakest"]] == want_weak
+    assert [r["id"] for r in ctx["strongest"]] == want_strong
+    assert not {r["id"] for r in ctx["weakest"]} & {r["id"] for r in ctx["strongest"]}
+    # decomposition: the weights printed scored the unit; the points lost add up to 100 − internal
+    lost = sum(r["loss"] for r in ctx["indicators"] if not r["public"])
+    assert lost == pytest.approx(100 - result.scores.at[uid, "internal"], abs=1e-9)
 
 
 def test_closeness_rank_band_by_brute_force(builder, result):
@@ -197,9 +207,10 @@ def test_cli_report_scope(tmp_path, capsys):
     units.to_parquet(proc / "units.parquet")
     pd.DataFrame({"unit_id": units["unit_id"], "public": np.linspace(50, 95, len(units)),
                   "public_se": 3.0}).to_csv(tmp_path / "public.csv", index=False)
+    assert main(["score", "--period", "2025H2", "--processed", str(proc), "--raw", str(raw),
+                 "--normalization", "goalposts", "--public", str(tmp_path / "public.csv")]) == 0
     args = ["report", "--period", "2025H2", "--scope", "甲县", "--processed", str(proc), "--raw", str(raw),
-            "--out", str(out), "--no-charts", "--quiet", "--normalization", "goalposts",
-            "--public", str(tmp_path / "public.csv")]
+            "--out", str(out), "--no-charts", "--quiet"]
     assert main(args) == 0
     jia = set(units.loc[units["county"] == "甲县", "unit_id"])
     assert {p.stem for p in (out / "units").glob("*.html")} == jia
@@ -277,90 +288,36 @@ def test_batch_pdf(tmp_path):
         assert p.is_file() and p.read_bytes()[:5] == b"%PDF-" and p.with_suffix(".html").is_file()
 
 
-def test_divergence_warning_states_the_residual_evidence(result):
-    # a qlwork.analysis.compare.divergence table: the warning must give the evidence the flag rests on
-    # (public score below the peers' expectation, BH-adjusted one-sided p), not only the raw gap
-    s = result.scores
-    cmp = pd.DataFrame({"unit_id": s.index, "gap": 20.0, "z_gap": 3.7, "quadrant": "专业分高、获得感低",
-                        "resid_gap": -14.25, "p_low_adj": 0.0031,
-                        "flag_low_public": np.arange(len(s)) == 3})
-    b = UnitReportBuilder(result, compare=cmp)
-    uid = s.index[3]
-    w = next(x for x in b.warnings_of(uid) if x["code"] == "divergence")
-    text = str(w)
-    assert "获得感比同类单位预期低 14.2 分" in text and "p=0.0031" in text and "专业分−获得感 +20.0" in text
-    assert not any(x["code"] == "divergence" for x in b.warnings_of(s.index[4]))
-    assert "获得感比同类单位预期低 14.2 分" in render_notice(b, uid)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.floats(40, 100), st.floats(40, 100)), min_size=2, max_size=6))
-def test_trend_value_labels_never_struck_by_the_peer_line(pairs):
-    # seen in a rendered report: the dashed peer-median line ran through "83.7", "80.7" …
-    from qlwork.report.svg import trend_line
-
-    values, peer = [p[0] for p in pairs], [p[1] for p in pairs]
-    svg = trend_line([f"P{i}" for i in range(len(pairs))], values, peer=peer)
-    cy = [float(m) for m in re.findall(r'<circle cx="[\d.]+" cy="([\d.-]+)"', svg)]
-    base = [float(m) for m in re.findall(r'<text x="[\d.]+" y="([\d.-]+)" font-size="9.5"', svg)]
-    line = re.search(r'<polyline points="([^"]+)"[^>]*stroke-dasharray', svg).group(1)
-    peer_y = [float(pt.split(",")[1]) for pt in line.split()]
-    assert len(cy) == len(base) == len(peer_y) == len(pairs)
-    for y, b, py in zip(cy, base, peer_y):
-        assert not (b - 11.4 <= py <= b + 1.9), (y, b, py)  # band [b − 9.5, b] ± 2 px clear (0.1 px: rounding)
-        assert b < y - 3 or b > y + 3  # and the label is beside its point, not on it
-
-
-@NEEDS_CHROMIUM
-@pytest.mark.browser
-def test_village_report_with_sensitivity_prints_on_two_a4_pages(tmp_path):
-    # the longest report: 5 goals (四清一和), 26 indicators, trend, public gap and the
-    # sensitivity section; before the print CSS was tightened it took three pages
-    from qlwork.framework import builtin_framework, load_framework
-    from qlwork.engine.index import compute_index
-    from qlwork.sensitivity import run
-    from report_fixtures import registry
-
-    fw = load_framework(builtin_framework("village"))
-    units = registry(30, seed=8).assign(unit_type="村居", framework="village")
-    rng = np.random.default_rng(8)
-    rows = []
-    for p in ("2024H2", "2025H1", "2025H2"):
-        for iid, ind in fw.indicators.items():
-            lo, hi = ind.goalposts or (0.0, 100.0)
-            q = rng.beta(5.0, 2.0, len(units))
-            rows.append(pd.DataFrame({"unit_id": units["unit_id"], "period": p, "indicator_id": iid,
-                                      "value": lo + (hi - lo) * (q if ind.direction > 0 else 1 - q)}))
-    res = compute_index(pd.concat(rows), fw, period="2025H2", units=units, normalization="goalposts")
-    b = UnitReportBuilder(res, sensitivity=run(res, draws=64, seed=3, progress=False))
-    from qlwork.report.pdf import htmls_to_pdf
-
-    htmls = []
-    for uid in res.scores.index[:3]:
-        html = tmp_path / f"{uid}.html"
-        html.write_text(b.render(uid), encoding="utf-8")
-        assert "排名与等次的不确定性" in html.read_text(encoding="utf-8")
-        htmls.append(html)
-    pdfs, _ = htmls_to_pdf(htmls, progress=False)  # one browser for the three
-    pages = [len(re.findall(rb"/Type\s*/Page[^s]", p.read_bytes())) for p in pdfs]
-    assert pages == [2, 2, 2]
-
-
-def test_gap_comment_is_relative_to_the_peer_gap():
-    # public scores sit ~12 points under internal for every unit (a scale difference shared
-    # by the group), one unit 30 under: only that unit gets the "纸面合规" comment
+def _divergent_result():
+    """A result whose public scores (with standard errors) sit ~12 points under internal for every unit —
+    a scale difference shared by the peers — and one unit 30 under: only that unit diverges."""
     base = make_result(40)
     internal = base.scores["internal"]
     pub = (internal - 12).copy()
     odd = internal.index[5]
     pub[odd] -= 18
-    res = make_result(40, public=pub.clip(0, 100), social_share=0.3)
+    t = pd.DataFrame({"unit_id": pub.index, "public": pub.clip(0, 100).to_numpy(), "public_se": 2.0})
+    return make_result(40, public=t, social_share=0.3), odd, internal.index[6]
+
+
+def test_divergence_warning_comes_from_the_result():
+    # one definition (qlwork.analysis.compare.divergence, computed when the result is scored):
+    # the report shows the result's divergence warning, the notice lists it, nothing recomputes it
+    res, odd, usual = _divergent_result()
+    assert res.warnings[res.warnings.code == "divergence"].unit_id.tolist() == [odd]
+    b = UnitReportBuilder(res)
+    w = next(x for x in b.warnings_of(odd) if x["code"] == "divergence")
+    assert w["reason"] == "群众评价显著低于专业分"
+    assert not [x for x in b.warnings_of(usual) if x["code"] == "divergence"]
+
+def test_gap_comment_follows_the_divergence_warning():
+    # the "纸面合规" comment is printed exactly when the result raised the divergence warning
+    res, odd, usual = _divergent_result()
     b = UnitReportBuilder(res)
     flagged = b.render(odd)
-    assert "需关注“纸面合规”" in flagged and "比同组典型差值再低" in flagged
-    usual = b.render(internal.index[6])
-    assert "纸面合规" not in usual and "差值与同组单位相近" in usual
-
+    assert "需关注“纸面合规”" in flagged and "群众评价显著低于按专业分预期的水平" in flagged
+    plain = b.render(usual)
+    assert "纸面合规" not in plain and "未发现显著背离" in plain
 
 def test_cli_report_with_sensitivity_and_charts(tmp_path):
     # regression: `qlwork report --sensitivity-draws N` (charts on) crashed in export_charts
@@ -375,8 +332,10 @@ def test_cli_report_with_sensitivity_and_charts(tmp_path):
     units = registry(16, seed=5)
     raw_values(units, seed=5).to_parquet(proc / "values.parquet")
     units.to_parquet(proc / "units.parquet")
+    assert main(["score", "--period", "2025H2", "--processed", str(proc), "--raw", str(raw),
+                 "--normalization", "goalposts"]) == 0
     assert main(["report", "--period", "2025H2", "--processed", str(proc), "--raw", str(raw), "--out", str(out),
-                 "--quiet", "--normalization", "goalposts", "--sensitivity-draws", "16"]) == 0
+                 "--quiet", "--sensitivity-draws", "16"]) == 0
     book = next(out.glob("清廉指数_2025H2_*.xlsx"))
     assert "敏感性" in openpyxl.load_workbook(book, read_only=True).sheetnames
     groups = sorted(units["unit_type"].unique())

@@ -302,17 +302,21 @@ def test_compiled_kernels_equal_numpy_path(fw, monkeypatch):
     X, types = _data(fw, n=70)
     X.iloc[5] = X.iloc[6]  # exact ties
     X.iloc[7] = X.iloc[6]
-    forced = pd.Series({X.index[3]: "差"})
-    kw = dict(groups=types, weights=Dirichlet(5), draws=130, seed=3, progress=False, forced_grade=forced,
+    capped = pd.Series({X.index[3]: "差"})
+    bonus = pd.Series({X.index[8]: 2.0, X.index[9]: 0.004})
+    kw = dict(groups=types, weights=Dirichlet(5), draws=130, seed=3, progress=False, grade_cap=capped,
               methods=Methods(aggregations=("arithmetic", "geometric"), leave_one_out=True), chunk_size=50)
     fast = run_arrays(fw, X, **kw).to_frame()
     binned_fast = run_arrays(fw, X, max_bins=7, **kw).to_frame()
+    pub_fast = run_arrays(fw, X, decimals=2, bonus=bonus, **kw).to_frame()
     monkeypatch.setenv("QLWORK_NO_NUMBA", "1")
     assert not kernels.available()
     slow = run_arrays(fw, X, **kw).to_frame()
     binned_slow = run_arrays(fw, X, max_bins=7, **kw).to_frame()
+    pub_slow = run_arrays(fw, X, decimals=2, bonus=bonus, **kw).to_frame()
     pd.testing.assert_frame_equal(fast, slow)
     pd.testing.assert_frame_equal(binned_fast, binned_slow)
+    pd.testing.assert_frame_equal(pub_fast, pub_slow)
     assert (slow.set_index("unit_id").loc[X.index[3], "p_差"]) == 1.0
 
 

@@ -89,13 +89,13 @@ def test_score_path_equals_index_with_moved_weights(item):
     path = pd.DataFrame(score_path(d, item, deltas), index=d.unit_ids)
     for k, dl in enumerate(deltas):
         r = compute_index(X, fw, units=units, normalization="minmax", weights=_moved(fw, item, dl))
-        np.testing.assert_allclose(path[k].to_numpy(), r.scores["total"].reindex(d.unit_ids).to_numpy(), atol=1e-9)
+        np.testing.assert_allclose(path[k].to_numpy(), r.scores["total_raw"].reindex(d.unit_ids).to_numpy(), atol=1e-9)
 
 
 @pytest.mark.parametrize("item", ["A", "b1"])
 def test_tipping_points_match_brute_force(item):
     fw, X, units = _case(n=9, seed=4)
-    res = compute_index(X, fw, units=units, normalization="minmax")
+    res = compute_index(X, fw, units=units, normalization="minmax", decimals=6)
     t = tipping_points(res, [item]).to_frame().set_index("unit_id")
     rank0 = res.ranking["rank"].astype(int)
     grade0 = res.ranking["grade"]
@@ -104,18 +104,18 @@ def test_tipping_points_match_brute_force(item):
     for u, row in t.iterrows():
         for side, d in (("up", row.rank_delta_up), ("down", row.rank_delta_down)):
             if np.isfinite(d):
-                before = compute_index(X, fw, units=units, weights=_moved(fw, item, d - np.sign(d) * eps))
-                after = compute_index(X, fw, units=units, weights=_moved(fw, item, d + np.sign(d) * eps))
+                before = compute_index(X, fw, units=units, decimals=6, weights=_moved(fw, item, d - np.sign(d) * eps))
+                after = compute_index(X, fw, units=units, decimals=6, weights=_moved(fw, item, d + np.sign(d) * eps))
                 assert before.ranking["rank"][u] == rank0[u], (u, side)
                 assert after.ranking["rank"][u] == row[f"rank_after_{side}"], (u, side)
             # no rank change anywhere between 0 and the tipping point (coarse grid)
             lim = d if np.isfinite(d) else ((1 - lk) if side == "up" else -lk) * 0.999
             for x in np.linspace(0, lim, 4)[1:-1]:
-                assert compute_index(X, fw, units=units, weights=_moved(fw, item, x)).ranking["rank"][u] == rank0[u]
+                assert compute_index(X, fw, units=units, decimals=6, weights=_moved(fw, item, x)).ranking["rank"][u] == rank0[u]
         for side, d in (("up", row.grade_delta_up), ("down", row.grade_delta_down)):
             if np.isfinite(d):
-                after = compute_index(X, fw, units=units, weights=_moved(fw, item, d + np.sign(d) * eps))
-                before = compute_index(X, fw, units=units, weights=_moved(fw, item, d - np.sign(d) * eps))
+                after = compute_index(X, fw, units=units, decimals=6, weights=_moved(fw, item, d + np.sign(d) * eps))
+                before = compute_index(X, fw, units=units, decimals=6, weights=_moved(fw, item, d - np.sign(d) * eps))
                 assert before.ranking["grade"][u] == grade0[u]
                 assert after.ranking["grade"][u] == row[f"grade_after_{side}"] != grade0[u]
 

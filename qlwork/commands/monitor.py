@@ -32,26 +32,18 @@ def register(subparsers) -> None:
 
 def _run(args) -> int:
     from .. import paths
-    from ..io.ingest import load_frameworks
-    from ..io.store import read_store
-    from ..monitor import monitor
-    from ..monitor.store import default_period, write_alerts
+    from ..workflow.monitoring import monitor_period
 
     proc = Path(args.processed) if args.processed else paths.processed_dir()
     raw = Path(args.raw) if args.raw else paths.raw_dir()
-    fine = read_store(proc / "values_fine.parquet")
-    units = read_store(proc / "units.parquet")
-    period = args.period or default_period(fine, args.grain)
-    kw = {"grain": args.grain}
+    kw = {}
     if args.fdr is not None:
         kw["fdr"] = args.fdr
     if args.min_strength is not None:
         kw["min_strength"] = args.min_strength
     if args.detectors:
         kw["detectors"] = tuple(d.strip() for d in args.detectors.split(",") if d.strip())
-    res = monitor(fine, units, load_frameworks(raw), period=period, **kw)
-    out = Path(args.out) if args.out else proc
-    path, meta = write_alerts(res, out, inputs=[str(proc / "values_fine.parquet"), str(proc / "units.parquet")])
+    res, path, meta = monitor_period(proc, raw, period=args.period, grain=args.grain, out=args.out, **kw)
     print(res.summary_zh(top=args.top))
     print(f"已写入 written: {path}（{len(res.alerts)} 条预警，参数 {meta.name}，用时 {res.seconds:.1f} 秒）")
     return 0

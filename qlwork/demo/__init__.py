@@ -32,6 +32,7 @@ from .departments import ERROR_FILE, write_department_workbooks
 from .latent import PERIODS, indicator_values, latent_scores
 from .monthly import ANOMALY_COLUMNS, SCHEDULE, fine_values, monthly_latent, plant_anomalies, to_grain
 from .regions import SCALES, build_registry
+from .registers import write_register_truth, write_rule_registers
 from .survey import write_surveys
 
 __all__ = ["generate_demo", "DemoSummary", "DEFAULT_SEED", "PERIODS", "UNIT_COLUMNS"]
@@ -108,14 +109,16 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
                 "folder_not_empty", "输出文件夹非空；如需覆盖请加 --force",
                 "output folder is not empty; use --force to overwrite", file=str(out),
                 expected="空文件夹 an empty folder"))
-        for sub in ("departments", "ahp", "surveys", "_truth"):
+        for sub in ("departments", "ahp", "surveys", "_truth", "registers"):
             if (out / sub).is_dir():
                 shutil.rmtree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
 
     ss = np.random.SeedSequence(int(seed))
-    # children 0–5 are the same as before the monthly part was added: the other files do not move
-    r_reg, r_lat, r_val, r_dep, r_ahp, r_srv, r_mon = (np.random.default_rng(s) for s in ss.spawn(7))
+    r_reg, r_lat, r_val, r_dep, r_ahp, r_srv = (np.random.default_rng(s) for s in ss.spawn(6))
+    # the monthly part draws from child 7 (child 6 is the rule registers', spawned below): adding it
+    # moved no other file
+    r_mon = np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (7,)))
     spec = SCALES[scale]
     units = build_registry(r_reg, spec)
     fws = {"county": load_framework(PACKAGE_DATA / "framework_county.yaml"),
@@ -136,13 +139,15 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     ahp_log = write_ahp_workbooks(out, r_ahp, fws)
     sizes = write_surveys(out, r_srv, units, lat["public"], PERIODS, spec.survey_median, spec.survey_median_other)
     _write_truth(out, units, lat, errors, ahp_log, seed, scale, anomalies)
+    reg_errors = write_rule_registers(out, np.random.default_rng(ss.spawn(1)[0]), units, lat["internal"], PERIODS)
+    write_register_truth(out, reg_errors)
 
     n_files = sum(1 for p in out.rglob("*") if p.is_file())
     return DemoSummary(
         out_dir=out, scale=scale, seed=int(seed), n_units=len(units),
         units_by_type={k: int(v) for k, v in units["unit_type"].value_counts().reindex(
             ["机关", "村居", "学校", "医院", "企业"]).items()},
-        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors),
+        periods=PERIODS, respondents=sizes, n_files=n_files, deliberate_errors=len(errors) + len(reg_errors),
         seconds=time.perf_counter() - t0,
     )
 

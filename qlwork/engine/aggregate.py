@@ -28,32 +28,35 @@ import numpy as np
 import pandas as pd
 
 from ..framework import Framework
+from .hierarchy import Hierarchy
 
 __all__ = ["AGGREGATIONS", "effective_weights", "node_weights", "aggregate_matrix", "aggregate_rows"]
 
 AGGREGATIONS = ("arithmetic", "geometric")
 
 
-def _local_table(fw: Framework, local_weights) -> tuple[dict[str, np.ndarray], int]:
-    """Local weight of every non-root item as an array of draws (length D ≥ 1)."""
+def _local_array(fw: Framework, hier: Hierarchy, local_weights) -> np.ndarray:
+    """Local weights as an array draws × items (D ≥ 1), framework weights where not given."""
     base = fw.local_weights()
+    pos = {k: j for j, k in enumerate(hier.items)}
     if local_weights is None:
-        return {k: np.array([v]) for k, v in base.items()}, 1
+        return hier.center[None, :].copy()
     if isinstance(local_weights, pd.DataFrame):  # rows = draws, columns = ids
         unknown = [c for c in local_weights.columns if c not in base.index]
         if unknown:
             raise KeyError(f"unknown ids in local weights: {unknown}")
-        D = len(local_weights)
-        out = {k: np.full(D, v) for k, v in base.items()}
+        out = np.repeat(hier.center[None, :], len(local_weights), axis=0)
         for c in local_weights.columns:
-            out[c] = local_weights[c].to_numpy(dtype=float)
-        return out, D
+            out[:, pos[c]] = local_weights[c].to_numpy(dtype=float)
+        return out
     lw = dict(pd.Series(local_weights, dtype=float)) if not isinstance(local_weights, Mapping) else dict(local_weights)
     unknown = [c for c in lw if c not in base.index]
     if unknown:
         raise KeyError(f"unknown ids in local weights: {unknown}")
-    out = {k: np.array([float(lw.get(k, v))]) for k, v in base.items()}
-    return out, 1
+    out = hier.center[None, :].copy()
+    for k, v in lw.items():
+        out[0, pos[k]] = float(v)
+    return out
 
 
 def node_weights(framework: Framework, local_weights=None, available=None) -> dict[str, np.ndarray]:
@@ -63,10 +66,12 @@ def node_weights(framework: Framework, local_weights=None, available=None) -> di
     available (or is all 0 when none is).  ``R`` is the number of availability
     patterns (rows of ``available``) or of weight draws (rows of a
     ``local_weights`` DataFrame); one of them must be 1 if both are given.
+    Computed by :meth:`qlwork.engine.hierarchy.Hierarchy.node_effective` — the
+    arithmetic the Monte Carlo engine uses.
     """
     fw = framework
-    ids = fw.indicator_ids
-    p = len(ids)
+    hier = Hierarchy.from_framework(fw)
+    p = len(hier.leaves)
     if available is None:
         A = np.ones((1, p), bool)
     else:
@@ -75,31 +80,14 @@ def node_weights(framework: Framework, local_weights=None, available=None) -> di
             A = A[None, :]
         if A.shape[1] != p:
             raise ValueError(f"available must have {p} columns (one per indicator)")
-    lw, D = _local_table(fw, local_weights)
-    P = A.shape[0]
+    L = _local_array(fw, hier, local_weights)
+    P, D = A.shape[0], L.shape[0]
     if P != 1 and D != 1 and P != D:
         raise ValueError("patterns and weight draws must match or one of them be 1")
+    W = hier.node_effective(L, A)  # R × nodes × leaves (broadcast)
     R = max(P, D)
-    col = {k: j for j, k in enumerate(ids)}
-    W: dict[str, np.ndarray] = {}
-    avail: dict[str, np.ndarray] = {}
-    for k in ids:
-        m = np.zeros((R, p))
-        m[:, col[k]] = 1.0
-        W[k] = m
-        avail[k] = np.broadcast_to(A[:, col[k]], (R,)) if P == R else np.repeat(A[:, col[k]], R)
-    for n in fw.bottom_up_nodes():
-        kids = fw.nodes[n].children
-        # weight of each child × its availability, re-normalised among siblings
-        wk = np.stack([np.broadcast_to(lw[c], (R,)) * avail[c] for c in kids])  # (k × R)
-        tot = wk.sum(axis=0)
-        share = np.divide(wk, tot, out=np.zeros_like(wk), where=tot > 0)
-        acc = np.zeros((R, p))
-        for i, c in enumerate(kids):
-            acc += share[i][:, None] * W[c]
-        W[n] = acc
-        avail[n] = tot > 0
-    return {n: W[n] for n in fw.nodes}
+    W = np.broadcast_to(W, (R,) + W.shape[1:])
+    return {n: np.ascontiguousarray(W[:, k, :]) for k, n in enumerate(hier.nodes) if n in fw.nodes}
 
 
 def effective_weights(framework: Framework, local_weights=None, available=None) -> np.ndarray:

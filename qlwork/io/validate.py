@@ -99,7 +99,7 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Report plus what was read (used by :func:`qlwork.io.ingest.ingest`).
+    """Report plus what was read (used by :func:`qlwork.io.build.ingest`).
 
     ``cells`` has a boolean ``valid`` column: False for cells excluded by an error
     (unknown unit, wrong sheet, duplicate, non-numeric, out of range) or a
@@ -109,6 +109,8 @@ class CheckResult:
     cells: pd.DataFrame
     units: pd.DataFrame | None
     frameworks: dict = field(default_factory=dict)
+    veto: pd.DataFrame | None = None  # valid rows of the veto register (registers/一票否决事项登记表.xlsx)
+    bonus: pd.DataFrame | None = None  # valid rows of the bonus register (registers/加分事项登记表.xlsx)
     rolled: object = None  # qlwork.io.rollup.RollupResult of the valid cells (half-year values)
 
 
@@ -315,11 +317,20 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                                                  "sheet", "row", "column"]], frameworks, grain="H")
             problems += _rollup_warnings(rolled, cells.loc[keep])
 
+    # veto and bonus registers (qlwork.registers.rules): located problems, valid rows kept
+    from ..registers.rules import read_rule_registers
+
+    # registers belong to evaluation periods (half-years): those the submissions of any grain touch
+    halves = P.sort_periods({P.parse(p).parent("H").id for p in periods})
+    veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
+                                                    periods=halves or None, period_parser=P.normalize_half_year)
+    problems += reg_problems
+
     problems = _sorted(problems)
     cells = cells.assign(valid=valid)
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
-    return CheckResult(rep, cells, units, frameworks, rolled)
+    return CheckResult(rep, cells, units, frameworks, veto, bonus, rolled)
 
 
 def _grain_table(labels) -> pd.DataFrame:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import periods as P
-from ..io.atomic import atomic_path, atomic_write_text
-from ..io.store import read_store
+from ..io.atomic import atomic_write_text
+from ..io.catalogue import read_table, write_table
 from .api import MonitorResult
 
 __all__ = ["write_alerts", "read_alerts", "alerts_path", "default_period", "available_alerts"]
@@ -31,8 +31,7 @@ def write_alerts(result: MonitorResult, processed: str | Path, *, inputs: list[s
     proc.mkdir(parents=True, exist_ok=True)
     path = proc / f"alerts_{period}.parquet"
     meta = proc / f"alerts_{period}.params.json"
-    with atomic_path(path) as tmp:
-        result.alerts.to_parquet(tmp, index=False)
+    write_table("alerts", result.alerts, proc, period=period)  # checks the declared schema
     atomic_write_text(meta, json.dumps({
         "period": result.period, "evaluated": list(result.evaluated), "n_alerts": int(len(result.alerts)),
         "params": result.params, "tests": result.tests.to_dict(orient="records"), "inputs": inputs or [],
@@ -43,7 +42,7 @@ def write_alerts(result: MonitorResult, processed: str | Path, *, inputs: list[s
 
 def read_alerts(processed: str | Path, period: str) -> pd.DataFrame:
     """The alert table of ``period`` (a located error naming ``qlwork monitor`` when missing)."""
-    return read_store(alerts_path(processed, period))
+    return read_table("alerts", processed, period=P.parse(period).id)
 
 
 def available_alerts(processed: str | Path) -> list[str]:

@@ -18,14 +18,13 @@ __all__ = [
 
 #: Chinese headers for the columns of ``IndexResult.to_frame()`` (English gloss kept
 #: out of the header so filters stay short; docs/reports.md lists the glosses).
+from ..labels import COLUMN_LABELS
+
 COLUMN_ZH = {
-    "unit_id": "单位编码", "unit_name": "单位名称", "unit_type": "单位类型",
-    "city": "市州", "county": "县市区", "township": "乡镇(街道)", "framework": "框架",
-    "internal": "专业分", "public": "获得感(群众评价)", "total": "总分",
-    "rank": "同类排名", "rank_in_region": "区域内排名", "grade": "等次",
-    "grade_rule": "定等依据", "change": "较上期变化", "warnings": "预警",
-    "previous": "上期总分", "peer_n": "同类单位数", "staff": "在编人数", "population": "服务人口",
+    **COLUMN_LABELS,
+    "previous": "上期综合得分", "peer_n": "同类单位数", "staff": "在编人数", "population": "服务人口",
     "gap": "获得感−专业分", "code": "预警代码", "reason_zh": "预警原因", "detail": "详情",
+    "rescored": "结果性质",
 }
 
 _FORMULA_START = ("=", "+", "-", "@")

@@ -177,7 +177,8 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
                      sensitivity: Any = None, compare: Any = None, history: pd.DataFrame | None = None,
                      data_files: Iterable[str | Path] | None = None, data_root: str | Path | None = None,
                      pdf: bool = False, charts: bool = True, unit_reports: bool = True, notices: bool = True,
-                     progress: bool = True, issuer: str | None = None, root: str | Path | None = None) -> ReportSet:
+                     progress: bool = True, issuer: str | None = None, root: str | Path | None = None,
+                     scope_units: Iterable[str] | None = None, rescored: str | None = None) -> ReportSet:
     """Write the full report set for one or more IndexResults (one per framework).
 
     Parameters
@@ -191,6 +192,10 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     history : long table (unit_id, period, total) of earlier periods for the trend charts
     data_files, data_root : input files listed with SHA-256 in 方法说明 (paths relative to data_root)
     pdf : print reports and notices to PDF with headless Chromium when available
+    scope_units : the scope's units (a filter on the official result: every number, rank and peer
+        statistic stays the official one); None = every unit of the results
+    rescored : a label (e.g. 范围内重新评分（非正式结果）) printed on every page and sheet when the
+        results were re-scored inside the scope; no warning notices are issued then
     """
     res_list = list(results) if isinstance(results, (list, tuple)) else [results]
     if not res_list:
@@ -202,11 +207,12 @@ def generate_reports(results, *, period: str | None = None, scope: str | None = 
     data_files = list(data_files or [])
     with _sigterm_as_exit():
         return _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files,
-                         data_root, pdf, charts, unit_reports, notices, progress, issuer)
+                         data_root, pdf, charts, unit_reports, notices and not rescored, progress, issuer,
+                         None if scope_units is None else set(map(str, scope_units)), rescored)
 
 
 def _generate(res_list, period, scope, target, subset, sensitivity, compare, history, data_files, data_root,
-              pdf, charts, unit_reports, notices, progress, issuer) -> ReportSet:
+              pdf, charts, unit_reports, notices, progress, issuer, scope_units=None, rescored=None) -> ReportSet:
     timing: dict[str, float] = {}
     messages: list[str] = []
     st = staging_dir(target, keep_existing=subset is not None)
@@ -218,7 +224,10 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
             n = len(res_list)
             t0 = time.perf_counter()
             b = UnitReportBuilder(res, sensitivity=_pick(sensitivity, fw.id, n), history=history,
-                                  compare=_pick(compare, fw.id, n), period=period, scope=scope)
+                                  compare=_pick(compare, fw.id, n), period=period, scope=scope,
+                                  scope_ids=scope_units, rescored=rescored)
+            if not b.unit_ids():
+                continue
             timing["peer statistics"] = timing.get("peer statistics", 0) + time.perf_counter() - t0
             stem = f"清廉指数_{slug(period)}_{slug(scope)}_{fw.id}"
             chart_map: dict[str, list[Path]] = {}
@@ -226,7 +235,8 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
                 t0 = time.perf_counter()
                 cmp = _pick(compare, fw.id, n)
                 chart_map, skipped = export_charts(res, st / "charts", sensitivity_table=b.sens, stem=fw.id,
-                                                   divergence=cmp if isinstance(cmp, pd.DataFrame) else None)
+                                                   divergence=cmp if isinstance(cmp, pd.DataFrame) else None,
+                                                   units=b.unit_ids())
                 for k, v in skipped.items():
                     messages.append(f"图表 {fw.id}/{k} 未生成 (chart skipped): {v}")
                 written["charts"] += [p for ps in chart_map.values() for p in ps]
@@ -252,6 +262,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
                 written["workbooks"].append(write_notice_summary(res, b, st / "notices" / f"预警汇总_{fw.id}.xlsx"))
                 timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
             f = result_frame(res)
+            f = f[f["unit_id"].isin(set(b.unit_ids()))]
             for _, r in f.iterrows():
                 index_rows.append({"unit_id": r["unit_id"], "unit_name": r.get("unit_name", ""),
                                    "unit_type": r.get("unit_type", ""), "total": r.get("total"),

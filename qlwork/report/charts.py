@@ -21,7 +21,7 @@ MAX_BARS = 40
 
 
 def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFrame | None = None,
-                  divergence: pd.DataFrame | None = None, stem: str = "",
+                  divergence: pd.DataFrame | None = None, stem: str = "", units=None,
                   dpi: int = 150) -> tuple[dict[str, list[Path]], dict[str, str]]:
     """Draw the standard charts into ``out_dir``; returns ({name: [png, svg]}, {name: reason skipped}).
 
@@ -41,6 +41,10 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
     out_dir.mkdir(parents=True, exist_ok=True)
     fw = result.framework
     f = result_frame(result)
+    if units is not None:  # a scope: the scope's units, with their official numbers
+        f = f[f["unit_id"].isin(set(map(str, units)))]
+    if divergence is None and getattr(result, "divergence", None) is not None:
+        divergence = result.divergence  # the one divergence definition, from the result
     pass_mark = float((getattr(result, "params", {}) or {}).get("pass_mark", fw.pass_mark))
     done: dict[str, list[Path]] = {}
     skipped: dict[str, str] = {}

@@ -60,9 +60,12 @@ def _join(v: Any) -> Any:
 
 
 # ------------------------------------------------------------------ tables
-def ranking_table(result) -> pd.DataFrame:
-    """``to_frame()`` reordered for reading (ids, names, total, grade, rank first), sorted by total."""
+def ranking_table(result, builder: UnitReportBuilder | None = None) -> pd.DataFrame:
+    """``to_frame()`` reordered for reading (ids, names, total, grade, rank first), sorted by total;
+    only the builder's units (a scope) when given."""
     f = result_frame(result)
+    if builder is not None:
+        f = f[f["unit_id"].isin(set(builder.unit_ids()))]
     if "warnings" in f.columns:
         f["warnings"] = f["warnings"].map(_join)
     cols = [c for c in _FIRST if c in f.columns] + [c for c in f.columns if c not in _FIRST]
@@ -76,6 +79,7 @@ def node_table(result, node_id: str, builder: UnitReportBuilder) -> pd.DataFrame
     """One level-1 node: its score, the rank within the peer group and its indicators' 0–100 scores."""
     fw = result.framework
     f = result_frame(result).set_index("unit_id")
+    f = f.loc[[u for u in builder.unit_ids() if u in f.index]]
     keep = [c for c in ("unit_name", "unit_type", "county") if c in f.columns]
     out = f[keep].copy()
     out[node_id] = builder.scores[node_id].reindex(out.index)
@@ -117,6 +121,7 @@ def public_table(result, builder: UnitReportBuilder) -> pd.DataFrame | None:
     if "public" not in s.columns or s["public"].notna().sum() == 0:
         return None
     f = result_frame(result).set_index("unit_id")
+    f = f.loc[[u for u in builder.unit_ids() if u in f.index]]
     out = f[[c for c in ("unit_name", "unit_type", "county") if c in f.columns]].copy()
     internal = s["internal"].reindex(out.index) if "internal" in s.columns else pd.Series(np.nan, index=out.index)
     public = s["public"].reindex(out.index)
@@ -281,14 +286,19 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     sp = getattr(sensitivity, "params", None)
     if isinstance(sp, Mapping):
         extra.update({f"sensitivity.{k}": v for k, v in sp.items()})
-    label = f"{fw.name} {period}" + (f" · {scope}" if scope else "")
+    from ..labels import period_label
+
+    label = f"{fw.name} {period_label(period)}" + (f" · {scope}" if scope else "") + \
+        (f" · {b.rescored}" if b.rescored else "")
     wb = Workbook()
     used: set[str] = set()
 
     # 汇总排行
     ws = wb.active
     ws.title = _sheet_name(SHEET_RANKING, used)
-    rk = ranking_table(result)
+    rk = ranking_table(result, b)
+    if b.rescored:
+        rk.insert(0, "rescored", b.rescored)
     heads = [node_label(fw, c) for c in rk.columns]
     h, last = _write_block(ws, rk, heads, start_row=1, formats=_formats_for(rk))
     _widths(ws, rk, heads)
@@ -380,6 +390,7 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     if st is not None:
         ws = wb.create_sheet(_sheet_name(SHEET_SENSITIVITY, used))
         names = result_frame(result).set_index("unit_id")
+        names = names.loc[[u for u in b.unit_ids() if u in names.index]]
         left = names[[c for c in ("unit_name", "unit_type", "total", "rank", "grade") if c in names.columns]]
         t = st.drop(columns=[c for c in st.columns if c in left.columns]).copy()
         t.index.name = "unit_id"

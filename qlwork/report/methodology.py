@@ -138,7 +138,7 @@ def methodology_table(result, *, data_files: pd.DataFrame | None = None,
         add("附加 extra", str(k), _fmt(v))
     add("生成 generated", "generated_at", _dt.datetime.now().astimezone().isoformat(timespec="seconds"), "生成时间")
     try:
-        from .. import __version__
+        from .._version import __version__
         add("生成 generated", "qlwork_version", __version__, "软件版本")
     except Exception:  # noqa: BLE001
         pass

@@ -22,17 +22,20 @@ _VALUE_W = 30
 
 
 def grade_color(score: float | None, grades: Sequence[tuple[str, float]] = (), pass_mark: float = 60.0) -> str:
-    """Bar colour: green top band, blue second, amber passing, red below the pass mark."""
+    """Colour of a score by the grade band it falls in — the house palette keyed on the grade
+    (:func:`qlwork.labels.grade_colors`).  A unit's *total* is drawn in its grade's colour by the
+    caller (``row["color"]``), so a vetoed unit is never drawn in a good grade's colour."""
+    from ..labels import MISSING_COLOR, grade_colors
+
     if score is None or (isinstance(score, float) and math.isnan(score)):
-        return "#9ca3af"
-    cuts = sorted((lo for _, lo in grades), reverse=True) if grades else [90.0, 80.0, pass_mark]
-    if score < pass_mark:
-        return "#dc2626"
-    if len(cuts) >= 1 and score >= cuts[0]:
-        return "#15803d"
-    if len(cuts) >= 2 and score >= cuts[1]:
-        return "#2563eb"
-    return "#d97706"
+        return MISSING_COLOR
+    bands = sorted(grades, key=lambda t: -t[1]) if grades else [("优秀", 90.0), ("良好", 80.0), ("合格", pass_mark),
+                                                                 ("不合格", -math.inf)]
+    cols = grade_colors([lab for lab, _ in bands])
+    for lab, lo in bands:
+        if score >= lo:
+            return cols[lab]
+    return cols[bands[-1][0]]
 
 
 def _f(x: float) -> str:
@@ -71,13 +74,13 @@ def score_bars(rows: Sequence[dict], *, width: int = 660, label_w: int = 150, ro
                        f'height="{row_h - 8}" fill="{_BAND}"/>')
         v = r.get("value")
         if v is not None and not math.isnan(v):
-            col = grade_color(v, grades, pass_mark)
+            col = r.get("color") or grade_color(v, grades, pass_mark)
             tx = sx(v) + 4
             if med is not None and not math.isnan(med) and tx - 3 < sx(med) < tx + _VALUE_W + 1:
                 tx = sx(med) + 4  # the peer-median tick would cross the value: write it after the tick
             out.append(f'<rect x="{label_w}" y="{_f(y0 + 9)}" width="{_f(sx(v) - label_w)}" '
                        f'height="{row_h - 18}" fill="{col}" rx="2"/>'
-                       f'<text x="{_f(tx)}" y="{_f(yc + 4)}" font-size="11" fill="{_TEXT}">{v:.1f}</text>')
+                       f'<text x="{_f(tx)}" y="{_f(yc + 4)}" font-size="11" fill="{_TEXT}">{v:.{int(r.get("dec", 1))}f}</text>')
         else:
             out.append(f'<text x="{label_w + 4}" y="{_f(yc + 4)}" font-size="11" fill="{_MUTED}">无数据</text>')
         if med is not None and not math.isnan(med):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..io.atomic import atomic_write_text
 from ._common import result_frame, units_frame
-from .svg import gap_axis, grade_color, score_bars, trend_line
+from .svg import gap_axis, score_bars, trend_line
 
 __all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
 
@@ -44,6 +44,9 @@ def template_env():
         _ENV.filters["signed"] = _signed
         _ENV.filters["rank"] = _rank
         _ENV.filters["rule"] = lambda r: _RULES.get(str(r), str(r) if r else "按分数定等")
+        from ..labels import period_label
+
+        _ENV.filters["period"] = period_label
     return _ENV
 
 
@@ -56,7 +59,7 @@ def _num(v: Any, nd: int = 1) -> str:
 
 
 _RULES = {"score-cutoff": "按分数线定等", "score": "按分数线定等", "quota": "按比例定等",
-          "veto": "一票否决（等次封顶）", "": "按分数线定等"}
+          "veto": "一票否决（等级封顶）", "missing": "数据缺失，不定等", "": "按分数线定等"}
 
 
 def _rank(v: Any) -> str:
@@ -141,8 +144,14 @@ class UnitReportBuilder:
 
     def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
                  compare: Any = None, period: str | None = None, scope: str | None = None,
-                 tie_points: float = 1.0, n_top: int = 3):
+                 tie_points: float = 1.0, n_top: int = 3, scope_ids: Iterable[str] | None = None,
+                 rescored: str | None = None):
+        # Every number comes from the (official) result: peer statistics over the whole result,
+        # even when only a scope's units are reported (``scope_ids``); ``compare`` is kept for
+        # callers of the old signature and ignored — divergence is a warning of the result.
         self.result = result
+        self.rescored = rescored or ""
+        self.dec = int(getattr(result, "decimals", 2))
         self.fw = fw = result.framework
         params = dict(getattr(result, "params", {}) or {})
         self.params = params
@@ -181,7 +190,7 @@ class UnitReportBuilder:
             peer_col if isinstance(peer_col, str) else "", "同组单位")
 
         self.level1 = [n for n in fw.level1 if n in scores.columns]
-        self.score_cols = self.level1 + [c for c in ("internal", "public", "total") if c in scores.columns]
+        self.score_cols = self.level1 + [c for c in ("internal", "public", "bonus", "total") if c in scores.columns]
         sc = scores[self.score_cols].astype(float)
         grp = sc.groupby(self.groups)
         self.q25 = grp.quantile(0.25)
@@ -194,17 +203,22 @@ class UnitReportBuilder:
         self.ind_cols = ind_cols
         nv = self.norm[ind_cols].astype(float)
         self.ind_median = nv.groupby(self.groups).median()
-        lw = getattr(result, "leaf_weights", None)
-        lw = (lw if lw is not None else fw.leaf_weights()).reindex(ind_cols).fillna(0.0).astype(float)
-        avail = nv.notna().to_numpy()
-        W = np.where(avail, lw.to_numpy()[None, :], 0.0)
-        tot = W.sum(axis=1, keepdims=True)
-        W = np.divide(W, tot, out=np.zeros_like(W), where=tot > 0)
-        # points lost on each indicator: w_i·(100 − x_i), w renormalised over available indicators
-        self.loss = pd.DataFrame(W * (100.0 - np.nan_to_num(nv.to_numpy(), nan=100.0)),
-                                 index=nv.index, columns=ind_cols)
-        self.eff_w = pd.DataFrame(W, index=nv.index, columns=ind_cols)
+        # the weights that scored each unit and the points it lost on each indicator — the exact
+        # decomposition of the result (Σ points lost = 100 − internal score), not a re-derivation
+        it = result.indicator_table()
+        self.eff_w = it.pivot(index="unit_id", columns="indicator_id", values="weight").reindex(
+            index=nv.index, columns=ind_cols).fillna(0.0)
+        self.loss = it.pivot(index="unit_id", columns="indicator_id", values="points_lost").reindex(
+            index=nv.index, columns=ind_cols).fillna(0.0)
+        self.ind_median = it.pivot_table(index="unit_id", columns="indicator_id", values="peer_median").reindex(
+            columns=ind_cols)
+        W = self.eff_w.to_numpy()
         self.l1_of = {i: fw.level1_of(i) for i in ind_cols}
+        self.scope_ids = None if scope_ids is None else [u for u in scores.index if u in set(map(str, scope_ids))]
+        from ..labels import grade_colors
+
+        self.grade_labels = [lab for lab, _ in self.grades]
+        self.colors = grade_colors(self.grade_labels)
 
         w = getattr(result, "warnings", None)
         if w is None or len(w) == 0:
@@ -213,7 +227,6 @@ class UnitReportBuilder:
         w["unit_id"] = w["unit_id"].astype(str)
         if "period" in w.columns and self.period:
             w = w[w["period"].astype(str).isin([str(self.period), "当期"]) | w["period"].isna()]
-        w = pd.concat([w, _divergence_warnings(compare)], ignore_index=True) if compare is not None else w
         info = w["code"].astype(str).isin(INFO_CODES)
         self.warn = {k: v for k, v in w[~info].groupby("unit_id", sort=False)}
         self.notes = {k: v for k, v in w[info].groupby("unit_id", sort=False)}
@@ -240,7 +253,7 @@ class UnitReportBuilder:
         self._gid = self.groups.to_numpy()
         self._N, self._L, self._W = nv.to_numpy(dtype=float), self.loss.to_numpy(), W
         self._col = {c: j for j, c in enumerate(ind_cols)}
-        self._med = {g: self.ind_median.loc[g].to_numpy(dtype=float) for g in self.ind_median.index}
+        self._MED = self.ind_median.reindex(nv.index).to_numpy(dtype=float)
         self._S = {c: sc[c].to_numpy(dtype=float) for c in self.score_cols}
         self._Q = {(g, c): (float(self.q25.at[g, c]), float(self.q50.at[g, c]), float(self.q75.at[g, c]))
                    for g in self.q50.index for c in self.score_cols}
@@ -271,12 +284,29 @@ class UnitReportBuilder:
 
     # ---------------------------------------------------------------- pieces
     def unit_ids(self) -> list[str]:
-        return list(self.scores.index)
+        """The units reported: the scope's (``scope_ids``) or every unit of the result."""
+        return list(self.scores.index) if self.scope_ids is None else list(self.scope_ids)
+
+    def _color(self, uid: str | None = None, grade: Any = None) -> str:
+        from ..labels import grade_color
+
+        row = self._frame_rows.get(uid, {}) if uid is not None else {}
+        g = grade if grade is not None else row.get("grade")
+        return grade_color(g, self.grade_labels, vetoed=bool(row.get("veto")))
+
+    def _score_color(self, v: float) -> str:
+        """Colour of an indicator or goal score by the grade band it falls in (same palette as grades)."""
+        if v is None or math.isnan(v):
+            return self.colors.get(self.grade_labels[-1], "#9E9E9E")
+        for lab, lo in self.grades:
+            if v >= lo:
+                return self.colors[lab]
+        return self.colors[self.grade_labels[-1]]
 
     def indicator_rows(self, uid: str, ids: Sequence[str] | None = None) -> list[dict]:
         k = self._pos[uid]
         x, loss, w = self._N[k], self._L[k], self._W[k]
-        med = self._med.get(self._gid[k])
+        med = self._MED[k]
         tot_loss = float(loss.sum())
         out = []
         for i in (ids or self.ind_cols):
@@ -289,7 +319,8 @@ class UnitReportBuilder:
             out.append({"id": i, "name": name, "node": node, "node_id": l1, "source": source, "value": v,
                         "peer_median": m, "diff": v - m, "weight": float(w[j]), "loss": float(loss[j]),
                         "loss_share": float(loss[j]) / tot_loss if tot_loss > 0 else 0.0,
-                        "color": grade_color(v, self.grades, self.pass_mark)})
+                        "public": bool(self.fw.indicators[i].public),
+                        "color": self._score_color(v)})
         return out
 
     def behind(self, uid: str, node_id: str | None = None, k: int = 3) -> list[dict]:
@@ -309,7 +340,7 @@ class UnitReportBuilder:
                 v = float(self._S[c][k])
                 out.append({"id": c, "name": name, "node": "", "node_id": None, "source": "", "value": v,
                             "peer_median": q[1], "diff": v - q[1], "weight": 0.0, "loss": 0.0, "loss_share": 0.0,
-                            "color": grade_color(v, self.grades, self.pass_mark)})
+                            "color": self._score_color(v)})
         return out
 
     def dropped(self, uid: str, k: int = 3) -> list[dict]:
@@ -417,12 +448,17 @@ class UnitReportBuilder:
                   "p75": stat(c, 2), "rank": float(self._NR[c][k])} for c in self.level1]
         bars = [dict(n) for n in nodes]
         if "total" in self._S:
-            bars.append({"label": "总分", "value": sc("total"), "p25": stat("total", 0),
-                         "median": stat("total"), "p75": stat("total", 2)})
+            bars.append({"label": "综合得分", "value": sc("total"), "p25": stat("total", 0),
+                         "median": stat("total"), "p75": stat("total", 2), "color": self._color(uid),
+                         "dec": self.dec})
         inds = self.indicator_rows(uid)
-        strongest = sorted([r for r in inds if not math.isnan(r["diff"])], key=lambda r: (-r["diff"], -r["value"]))
-        strongest = [r for r in strongest if r["diff"] > 0][: self.n_top] or strongest[: self.n_top]
-        weakest = sorted([r for r in inds if r["loss"] > 0], key=lambda r: -r["loss"])[: self.n_top]
+        by_id = {r["id"]: r for r in inds}
+        st, wk = self.result.strengths_weaknesses(uid, self.n_top)  # one rule: dashboard and print agree
+        strongest = [dict(by_id[i], gap=g) for i, g in zip(st["indicator_id"], st["diff"]) if i in by_id]
+        weakest = [dict(by_id[i], gap=g) for i, g in zip(wk["indicator_id"], wk["diff"]) if i in by_id]
+        decomposition = {"rows": [r for r in inds if not r.get("public")],
+                         "lost": float(sum(r["loss"] for r in inds if not r.get("public"))),
+                         "internal": sc("internal")}
 
         trend = None
         if self.history is not None and uid in self._hist_rows:
@@ -441,8 +477,9 @@ class UnitReportBuilder:
         gap = None
         if not math.isnan(public):
             pi, pp = stat("internal"), stat("public")
+            diverges = any(r.get("code") == "divergence" for r in self._warn_rows.get(uid, ()))
             gap = {"internal": internal, "public": public, "gap": public - internal,
-                   "peer_internal": pi, "peer_public": pp, "peer_gap": pp - pi,
+                   "peer_internal": pi, "peer_public": pp, "peer_gap": pp - pi, "diverges": diverges,
                    "svg": gap_axis(internal, public, peer_internal=pi, peer_public=pp)}
 
         def rv(key):
@@ -461,6 +498,9 @@ class UnitReportBuilder:
             "region": region, "period": self.period, "scope": self.scope,
             "framework": {"id": fw.id, "name": fw.name, "version": fw.version, "fingerprint": self._fp},
             "total": sc("total"), "peer_median_total": stat("total"), "grade": rv("grade") or "",
+            "dec": self.dec, "bonus": sc("bonus") if "bonus" in self._S else 0.0,
+            "bonus_detail": rv("bonus_detail") or "", "veto": rv("veto") or "", "rescored": self.rescored,
+            "decomposition": decomposition,
             "grade_rule": rv("grade_rule") or "", "rank": rv("rank"), "rank_in_region": rv("rank_in_region"),
             "peer_n": int(self._gn[k]), "peer_group": g, "peer_label": self.peer_label, "change": rv("change"),
             "internal": internal, "public": public,
@@ -472,7 +512,7 @@ class UnitReportBuilder:
             "normalization": self.params.get("normalization", ""),
             "aggregation": self.params.get("aggregation", ""),
             "generated": self.generated,
-            "grade_color": grade_color(sc("total"), self.grades, self.pass_mark),
+            "grade_color": self._color(uid),
         }
 
     def render(self, uid: str, template: str = "unit_report.html.j2") -> str:

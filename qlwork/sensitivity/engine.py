@@ -10,33 +10,38 @@ not depend on the chunking or on which worker computed which chunk.
 
 Ranking: within each peer group, rank = 1 + number of peers with a strictly
 higher score (ties share the best rank, pandas ``method="min"``).  Scores are
-compared on a 1e-6-point grid (``SCORE_RESOLUTION``: scores rounded half-to-even
-to 6 decimals, exactly :func:`qlwork.engine.grading.on_grid`, the rule ``compute_index``
-grades and ranks by) so that floating-point noise from BLAS never splits a genuine
-tie and the nominal ranks and grades here equal the index engine's; the grid is
-recorded in ``params``.
+compared as *published* scores (:func:`qlwork.engine.grading.publish_units`:
+snapped to the 1e-6 grid, then rounded half-up to ``Design.decimals``), the rule
+``compute_index`` grades and ranks by, so floating-point noise from BLAS never
+splits a genuine tie, two units published at the same score are tied in every
+draw, and the nominal ranks and grades here equal the official ones.  The
+scores themselves come from :func:`qlwork.engine.scorer.scores_for`, the one scorer.
 The sort packs (quantised score, unit position) into one uint64 key so one
 SIMD sort per draw yields both the order and the ties.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Problem, QlworkError
+from ..engine.scorer import Design, Methods, nominal_choices, pattern_ids, scores_for
 from . import kernels
-from .draws import BLOCK, Hierarchy, WeightModel, sample
+from .draws import BLOCK, WeightModel, sample
 
-__all__ = ["Design", "Methods", "Accumulator", "Workspace", "grade_index", "nominal", "SCORE_RESOLUTION", "method_choices", "process_range",
-           "scores_for", "rank_matrix"]
+__all__ = ["Design", "Methods", "Accumulator", "Workspace", "grade_index", "nominal", "method_choices", "process_range",
+           "scores_for", "rank_matrix", "pattern_ids", "published_keys"]
 
-from ..engine.grading import SCORE_DECIMALS
 
-#: 1 / SCORE_RESOLUTION as an exact float: s·10⁶ then rint is what np.round(s, 6) does.
-SCORE_SCALE = float(10 ** SCORE_DECIMALS)
-SCORE_RESOLUTION = 1.0 / SCORE_SCALE
+def published_keys(S: np.ndarray, step: int, out: np.ndarray) -> np.ndarray:
+    """Published units ⌊(rint(S·10⁶) + step/2) / step⌋ into the float buffer ``out`` (in place, no temporaries)."""
+    np.multiply(S, 1e6, out=out)
+    np.rint(out, out=out)
+    if step > 1:
+        out += step / 2.0
+        out /= float(step)
+        np.floor(out, out=out)
+    return out
 
 
 class Workspace:
@@ -60,143 +65,6 @@ class Workspace:
         return buf[:need].view(dtype).reshape(shape)
 
 
-@dataclass(frozen=True)
-class Methods:
-    """Discrete (and one continuous) method choices mixed with the weight draws.
-
-    Each draw picks uniformly: one normalised matrix (``Design.variants``), one
-    aggregation from ``aggregations``, a social-evaluation share uniformly in
-    ``social_share`` (a (low, high) pair, or a single value, or None for the
-    design's nominal share), and — with ``leave_one_out`` — either
-    no exclusion or one indicator dropped (each of the K+1 options equally likely).
-    All four random numbers are drawn for every draw whether used or not, so
-    switching one option on does not change the others' draws.
-    """
-
-    aggregations: tuple[str, ...] = ("arithmetic",)
-    social_share: tuple[float, float] | float | None = None
-    leave_one_out: bool = False
-
-    def __post_init__(self):
-        bad = [a for a in self.aggregations if a not in ("arithmetic", "geometric")]
-        if bad or not self.aggregations:
-            raise QlworkError(Problem("bad_aggregation", f"汇总方式无效：{bad}", "aggregation must be arithmetic or geometric",
-                                      found=bad, expected="arithmetic / geometric"))
-
-    @property
-    def share_range(self) -> tuple[float, float] | None:
-        s = self.social_share
-        if s is None:
-            return None
-        if np.isscalar(s):
-            return (float(s), float(s))
-        lo, hi = (float(v) for v in s)
-        return (lo, hi)
-
-    def params(self) -> dict[str, Any]:
-        return {"aggregations": list(self.aggregations), "social_share": self.share_range,
-                "leave_one_out": self.leave_one_out}
-
-
-@dataclass(frozen=True)
-class Design:
-    """Everything the engine needs, as arrays (cheap to ship to Dask workers)."""
-
-    hier: Hierarchy
-    variants: tuple[np.ndarray, ...]  # each units × leaves, normalised 0–100, NaN = unavailable
-    variant_labels: tuple[str, ...]
-    groups: np.ndarray  # int codes per unit
-    group_labels: tuple[str, ...]
-    unit_ids: np.ndarray
-    center: np.ndarray  # nominal local weights (items,)
-    grade_labels: tuple[str, ...]  # best first
-    grade_cuts: np.ndarray  # lower bounds of all but the last grade, descending
-    bottom_n: int = 3
-    nominal_aggregation: str = "arithmetic"
-    nominal_share: float = 0.0
-    public_mode: str = "indicators"  # "indicators" | "fixed" (public_values) | "none"
-    public_values: np.ndarray | None = None  # per unit (design order), NaN = no public score
-    eps: float = 1.0  # geometric floor (qlwork.engine.aggregate: 1 point)
-    max_bins: int = 1024
-    forced_grade: np.ndarray | None = None  # per unit grade index forced (veto) or -1
-    pairs: np.ndarray | None = None  # (n_pairs, 2) unit positions for rank-reversal counts
-    input_order: np.ndarray | None = None  # design position of each unit in the caller's order
-    _prep: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def __post_init__(self):
-        n = len(self.unit_ids)
-        for v in self.variants:
-            if v.shape != (n, len(self.hier.leaves)):
-                raise QlworkError(Problem("bad_shape", "标准化矩阵的形状与单位、指标数不符",
-                                          "normalised matrix shape does not match units × indicators",
-                                          found=v.shape, expected=(n, len(self.hier.leaves))))
-
-    @property
-    def n_units(self) -> int:
-        return len(self.unit_ids)
-
-    def group_index(self) -> list[np.ndarray]:
-        if "gidx" not in self._prep:
-            self._prep["gidx"] = [np.flatnonzero(self.groups == g) for g in range(len(self.group_labels))]
-        return self._prep["gidx"]
-
-    def bins(self) -> list[tuple[int, int]]:
-        """(bin width, number of bins) of the rank histogram per peer group."""
-        out = []
-        for idx in self.group_index():
-            size = max(len(idx), 1)
-            b = -(-size // self.max_bins) if size > self.max_bins else 1
-            out.append((b, -(-size // b)))
-        return out
-
-    def group_slices(self) -> list[slice]:
-        """Units are stored sorted by peer group (see :func:`make_design`): one slice per group."""
-        out = []
-        for idx in self.group_index():
-            if idx.size and idx[-1] - idx[0] + 1 != idx.size:
-                raise QlworkError(Problem("unsorted_groups", "设计矩阵中的单位须按同类组排列",
-                                          "design units must be sorted by peer group"))
-            out.append(slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else slice(0, 0))
-        return out
-
-    def patterns(self, v: int):
-        """Availability patterns of variant ``v``: list of (row segments, leaf mask, filled X, filled log X).
-
-        Row segments are slices where the pattern's rows are contiguous (the
-        usual case, units being sorted by group and pattern) so scores are
-        written straight into the draws × units matrix.
-        """
-        key = ("pat", v)
-        if key not in self._prep:
-            X = self.variants[v]
-            avail = ~np.isnan(X)
-            pats, inv = pattern_ids(avail)
-            out = []
-            for p in range(pats.shape[0]):
-                rows = np.flatnonzero(inv == p)
-                brk = np.flatnonzero(np.diff(rows) != 1) + 1
-                starts = np.concatenate([[0], brk])
-                ends = np.concatenate([brk, [rows.size]])
-                if starts.size <= 64:
-                    segs = [slice(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, ends)]
-                    parts = [(sg, np.s_[a:b]) for sg, a, b in zip(segs, starts, ends)]
-                else:
-                    parts = [(rows, np.s_[:])]
-                xf = np.where(avail[rows], X[rows], 0.0)
-                xl = np.log(np.maximum(xf, self.eps))
-                out.append((parts, pats[p], np.ascontiguousarray(xf.T), np.ascontiguousarray(xl.T)))
-            self._prep[key] = out
-        return self._prep[key]
-
-
-def pattern_ids(avail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique rows of a boolean matrix and each row's pattern number (fast: rows packed to bytes)."""
-    packed = np.packbits(avail, axis=1)
-    view = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
-    return avail[first], np.asarray(inv).reshape(-1)
-
-
 def method_choices(methods: Methods, design: Design, seed: int, start: int, n: int) -> dict[str, np.ndarray]:
     """Per-draw method picks for draws start … start+n−1 (chunking-independent)."""
     b0, b1 = start // BLOCK, (start + n - 1) // BLOCK + 1
@@ -217,94 +85,20 @@ def method_choices(methods: Methods, design: Design, seed: int, start: int, n: i
     return out
 
 
-def _weights(design: Design, local: np.ndarray, mask: np.ndarray, loo: np.ndarray):
-    """Internal and public leaf weights (draws × leaves) for one availability pattern.
-
-    Internal: the framework without its public indicators, effective weights
-    renormalised within nodes (:func:`qlwork.engine.aggregate.effective_weights`).
-    Public (``public_mode="indicators"``): the public indicators' global leaf
-    weights renormalised over the available ones (as :mod:`qlwork.engine.index`).
-    """
-    hier = design.hier
-    K = len(hier.leaves)
-    avail = np.broadcast_to(mask, (local.shape[0], K)).copy()
-    drop = loo >= 0
-    if drop.any():
-        avail[np.flatnonzero(drop), loo[drop]] = False
-    w_int = hier.effective(local, avail & ~hier.public)
-    w_pub = None
-    if design.public_mode == "indicators" and hier.public.any():
-        lw = hier.leaf_from_local(local) * (avail & hier.public)
-        tot = lw.sum(axis=1, keepdims=True)
-        w_pub = np.divide(lw, tot, out=np.zeros_like(lw), where=tot > 0)
-    return w_int, w_pub
-
-
-def scores_for(design: Design, local: np.ndarray, choices: dict[str, np.ndarray], methods: Methods,
-               out: np.ndarray | None = None) -> np.ndarray:
-    """Scores (draws × units) for local weights (draws × items) and per-draw method picks.
-
-    Per availability pattern: internal = ``W_int Xᵀ`` (arithmetic) or
-    ``exp(W_int log(max(X, ε))ᵀ)`` (geometric, ε = ``design.eps``); public the
-    same with the public weights (or a fixed column); total = ``(1 − s)·internal
-    + s·public`` where a public score exists, else internal (qlwork.engine.index §7).
-    For arithmetic aggregation with indicator-based public scores this is one
-    product with the mixed weights ``(1 − s) W_int + s W_pub``.
-    """
-    n = local.shape[0]
-    S = np.empty((n, design.n_units)) if out is None else out
-    combos = np.stack([choices["variant"], choices["aggregation"]], axis=1)
-    ar_units = np.arange(design.n_units)
-    for v, a in np.unique(combos, axis=0):
-        cols = np.flatnonzero((combos[:, 0] == v) & (combos[:, 1] == a))
-        agg = methods.aggregations[a]
-        allcols = cols.size == n
-        share = choices["share"][cols][:, None]
-        for parts, mask, xfT, xlT in design.patterns(int(v)):
-            w_int, w_pub = _weights(design, local[cols], mask, choices["loo"][cols])
-            M = xfT if agg == "arithmetic" else xlT
-            hp = None if w_pub is None else ((w_pub.sum(axis=1) > 0) & (w_int.sum(axis=1) > 0))[:, None]
-            if agg == "arithmetic" and design.public_mode != "fixed":
-                W = w_int if hp is None else np.where(hp, (1.0 - share) * w_int + share * w_pub, w_int)
-                if allcols and len(parts) == 1 and isinstance(parts[0][0], slice):  # the pattern's only segment
-                    np.matmul(W, M, out=S[:, parts[0][0]])  # one contiguous segment: write in place
-                    continue
-                block = W @ M
-            else:
-                block = W_int_scores = w_int @ M
-                if agg != "arithmetic":
-                    np.exp(W_int_scores, out=W_int_scores)
-                if hp is not None:
-                    pub = w_pub @ M
-                    if agg != "arithmetic":
-                        np.exp(pub, out=pub)
-                    block = np.where(hp, (1.0 - share) * block + share * pub, block)
-            for rows, sub in parts:
-                blk = block[:, sub]
-                if design.public_mode == "fixed" and design.public_values is not None:
-                    pv = design.public_values[rows]
-                    blk = np.where(np.isnan(pv)[None, :], blk, (1.0 - share) * blk + share * pv[None, :])
-                if allcols:
-                    S[:, rows] = blk
-                else:
-                    S[np.ix_(cols, ar_units[rows])] = blk
-    return S
-
-
-def rank_matrix(Sg: np.ndarray, ws: Workspace | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rank_matrix(Sg: np.ndarray, ws: Workspace | None = None, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Ranks within one peer group for every draw.
 
     ``Sg`` is draws × units.  Returns (order, rank) both draws × units: ``order``
     the unit positions from best to worst and ``rank[d, k]`` the ('min') rank of
-    unit ``order[d, k]``.  Key = 2³¹ − rint(s/r) (r = SCORE_RESOLUTION, so higher
-    scores sort first) in the high 32 bits, unit position in the low 32 bits:
-    one sort per draw gives both the order and the ties.
+    unit ``order[d, k]``.  Key = 2³¹ − published units (``step`` micro-points per
+    unit, so higher scores sort first) in the high 32 bits, unit position in the
+    low 32 bits: one sort per draw gives both the order and the ties.
     """
     ws = ws if ws is not None else Workspace()
     n, G = Sg.shape
     buf = ws.get("rk_buf", (n, G), np.float64)
-    np.multiply(Sg, -SCORE_SCALE, out=buf)
-    np.rint(buf, out=buf)
+    published_keys(Sg, step, buf)
+    np.negative(buf, out=buf)
     buf += float(1 << 31)
     np.clip(buf, 0.0, float((1 << 32) - 1), out=buf)
     key = ws.get("rk_key", (n, G), np.uint64)
@@ -358,27 +152,25 @@ class Accumulator:
 
 
 def grade_index(design: Design, S: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
-    """Grade position (0 = best) of each score: number of cut-offs its on-grid value falls below.
+    """Grade position (0 = best) of each score: number of cut-offs its published score falls below.
 
-    The score is first rounded to the 1e-6 grid (``np.rint(s·10⁶)/10⁶`` = ``qlwork.engine.grading.on_grid``),
-    so a unit whose score is 89.99999999999999 from float noise gets the 90-point grade, as in
-    ``compute_index``.
+    Published as in :func:`qlwork.engine.grading.assign_grades` (half-up to
+    ``design.decimals`` on the 1e-6 grid); a vetoed unit's grade is capped at
+    ``design.grade_cap`` (its position can only get worse, never better).
     """
     ws = ws if ws is not None else Workspace()
     g = ws.get("gr_g", S.shape, np.int8)
     g[...] = 0
     tmp = ws.get("gr_b", S.shape, np.bool_)
     Sq = ws.get("gr_q", S.shape, np.float64)
-    np.multiply(S, SCORE_SCALE, out=Sq)
-    np.rint(Sq, out=Sq)
-    Sq /= SCORE_SCALE
-    for c in design.grade_cuts:
-        np.less(Sq, c, out=tmp)
+    published_keys(S, design.step, Sq)
+    for c in design.cut_units:
+        np.less(Sq, float(c), out=tmp)
         g += tmp
-    if design.forced_grade is not None:
-        f = np.flatnonzero(design.forced_grade >= 0)
+    if design.grade_cap is not None:
+        f = np.flatnonzero(design.grade_cap >= 0)
         if f.size:
-            g[:, f] = design.forced_grade[f][None, :]
+            g[:, f] = np.maximum(g[:, f], design.grade_cap[f][None, :])
     return g
 
 
@@ -386,13 +178,11 @@ def nominal(design: Design, methods: Methods) -> tuple[np.ndarray, np.ndarray]:
     """Nominal scores and ranks (first variant, nominal aggregation and share, centre weights)."""
     ws = Workspace()
     nom_methods = Methods(aggregations=(design.nominal_aggregation,), social_share=design.nominal_share)
-    ch = {"variant": np.zeros(1, int), "aggregation": np.zeros(1, int), "loo": np.full(1, -1),
-          "share": np.full(1, float(design.nominal_share))}
-    S = scores_for(design, design.center[None, :], ch, nom_methods)[0].copy()
+    S = scores_for(design, design.center[None, :], nominal_choices(design), nom_methods)[0].copy()
     rank = np.zeros(design.n_units, dtype=np.int64)
     for sl in design.group_slices():
         if sl.stop > sl.start:
-            order, r = rank_matrix(S[None, sl], ws)
+            order, r = rank_matrix(S[None, sl], ws, design.step)
             rank[sl][order[0]] = r[0]
     return S, rank
 
@@ -413,8 +203,8 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
     acc.variant_count += np.bincount(ch["variant"], minlength=len(design.variants))
     fast = kernels.available()
     if fast:  # grades are counted in the key kernel, group by group
-        forced = design.forced_grade if design.forced_grade is not None else np.full(design.n_units, -1, np.int8)
-        cuts = np.ascontiguousarray(design.grade_cuts, dtype=np.float64)
+        cap = design.grade_cap if design.grade_cap is not None else np.full(design.n_units, -1, np.int8)
+        cuts = np.ascontiguousarray(design.cut_units, dtype=np.float64)
     else:
         gi = grade_index(design, S, ws)
         eq = ws.get("gr_b", S.shape, np.bool_)
@@ -423,8 +213,12 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
             acc.grade[:, k] += eq.sum(axis=0)
     if design.pairs is not None and len(design.pairs):
         i, j = design.pairs[:, 0], design.pairs[:, 1]
-        sign0 = np.sign(nominal_score[i] - nominal_score[j])[None, :]
-        d = S[:, i] - S[:, j]
+        # orders of published scores: two units published at the same score are tied, not swapped
+        nom = published_keys(nominal_score, design.step, np.empty_like(nominal_score))
+        sign0 = np.sign(nom[i] - nom[j])[None, :]
+        Si = published_keys(S[:, i], design.step, np.empty((n, i.size)))
+        Sj = published_keys(S[:, j], design.step, np.empty((n, j.size)))
+        d = Si - Sj
         flipped = np.where(sign0 == 0, d != 0, np.sign(d) != sign0)
         acc.reversal += flipped.sum(axis=0)
     ar = np.arange(n)[:, None]
@@ -434,18 +228,19 @@ def process_range(design: Design, model: WeightModel, methods: Methods, seed: in
             continue
         if fast:
             keys = ws.get("rk_key", (n, G), np.uint64)
-            kernels.make_keys(S[:, sl], SCORE_SCALE, keys, cuts, forced[sl], acc.grade[sl])
+            kernels.make_keys(S[:, sl], design.step, keys, cuts, cap[sl], acc.grade[sl])
             keys.sort(axis=1)
             m = max(8, min(n, (2 << 20) // (4 * G)))  # rank block ≈ 2 MB (cache-resident)
             tmp = ws.get("rk_tmp", (G, m), np.int32)
-            kernels.scan_ranks(keys, nominal_rank[sl], int(b), int(design.bottom_n), acc.hist[g], acc.shift[sl],
+            kernels.scan_ranks(keys, nominal_rank[sl], int(b), int(design.bottom_n_for(G)), acc.hist[g], acc.shift[sl],
                                acc.bottom[sl], tmp)
             continue
-        order, rank = rank_matrix(S[:, sl], ws)
+        order, rank = rank_matrix(S[:, sl], ws, design.step)
         # bottom N as qlwork.engine.grading.bottom_n_mask: fewer than N peers score strictly lower,
         # i.e. the unit's tie run reaches the last N positions: rank ≥ rank at position G − N
-        if design.bottom_n > 0:
-            nb_ = min(design.bottom_n, G)
+        bn = design.bottom_n_for(G)
+        if bn > 0:
+            nb_ = min(bn, G)
             tail = rank >= rank[:, G - nb_][:, None]
             acc.bottom[sl] += np.bincount(order[tail], minlength=G)
         R = ws.get("R", (G, n), np.intp)  # unit-major ranks (cache-friendly histogram)

@@ -36,33 +36,37 @@ def _compile():
     import numba as nb
 
     @nb.njit(cache=True, nogil=True)
-    def make_keys(S, inv_res, keys, cuts, forced, grade):
-        """keys[d, k] = (2³¹ − rint(S[d, k]/res) clipped to uint32) << 32 | k; grade counts on the way.
+    def make_keys(S, step, keys, cuts, cap, grade):
+        """keys[d, k] = (2³¹ − published units of S[d, k], clipped to uint32) << 32 | k; grade counts on the way.
 
-        Grades compare the on-grid score rint(s/res)·res with the cut-offs (qlwork.engine.grading.on_grid).
+        Published units = ⌊(rint(s·10⁶) + step/2) / step⌋ (qlwork.engine.grading.publish_units);
+        grades compare them with the cut-offs in the same units; a unit's grade is at
+        least its cap (veto).
         """
         n, G = S.shape
         nc = cuts.shape[0]
         hi = float((1 << 32) - 1)
+        half = step / 2.0
         for d in range(n):
             for k in range(G):
-                q = np.rint(S[d, k] * inv_res)
-                s = q / inv_res
+                q = np.rint(S[d, k] * 1e6)
+                if step > 1:
+                    q = np.floor((q + half) / step)
+                s = q
                 v = 2147483648.0 - q
                 if v < 0.0:
                     v = 0.0
                 elif v > hi:
                     v = hi
                 keys[d, k] = (np.uint64(v) << np.uint64(32)) | np.uint64(k)
-                f = forced[k]
-                if f >= 0:
-                    grade[k, f] += 1
-                else:
-                    g = 0
-                    for c in range(nc):
-                        if s < cuts[c]:
-                            g += 1
-                    grade[k, g] += 1
+                g = 0
+                for c in range(nc):
+                    if s < cuts[c]:
+                        g += 1
+                f = cap[k]
+                if f > g:
+                    g = f
+                grade[k, g] += 1
 
     @nb.njit(cache=True, nogil=True)
     def scan_ranks(keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp):
@@ -115,20 +119,22 @@ def _compile():
                 bottom[u] += acc_b
 
     @nb.njit(cache=True, nogil=True)
-    def count_grades(S, inv_res, cuts, forced, grade):
+    def count_grades(S, step, cuts, cap, grade):
         n, U = S.shape
         nc = cuts.shape[0]
+        half = step / 2.0
         for d in range(n):
             for u in range(U):
-                f = forced[u]
-                if f >= 0:
-                    grade[u, f] += 1
-                    continue
-                s = np.rint(S[d, u] * inv_res) / inv_res
+                s = np.rint(S[d, u] * 1e6)
+                if step > 1:
+                    s = np.floor((s + half) / step)
                 g = 0
                 for c in range(nc):
                     if s < cuts[c]:
                         g += 1
+                f = cap[u]
+                if f > g:
+                    g = f
                 grade[u, g] += 1
 
     return make_keys, scan_ranks, count_grades
@@ -144,13 +150,13 @@ def _funcs():
     return _FUNCS
 
 
-def make_keys(S, inv_res, keys, cuts, forced, grade):
-    return _funcs()[0](S, inv_res, keys, cuts, forced, grade)
+def make_keys(S, step, keys, cuts, cap, grade):
+    return _funcs()[0](S, step, keys, cuts, cap, grade)
 
 
 def scan_ranks(keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp):
     return _funcs()[1](keys, nominal_rank, b, bottom_n, hist, shift, bottom, tmp)
 
 
-def count_grades(S, inv_res, cuts, forced, grade):
-    return _funcs()[2](S, inv_res, cuts, forced, grade)
+def count_grades(S, step, cuts, cap, grade):
+    return _funcs()[2](S, step, cuts, cap, grade)

@@ -258,7 +258,7 @@ def tipping_points(design_or_result, weights: Sequence[str] | None = None, *, un
     from .engine import grade_index
 
     g_nom = grade_index(design, nom_s[None, :])[0]
-    cuts = design.grade_cuts
+    cuts = _continuous_cuts(design)
     rows = []
     gslices = design.group_slices()
     for item in weights:
@@ -295,9 +295,10 @@ def tipping_points(design_or_result, weights: Sequence[str] | None = None, *, un
                     ok = np.isfinite(dc) & (dc > lo) & (dc < hi)
                     gu = np.where(ok & (dc > 1e-12), np.minimum(gu, dc), gu)
                     gd = np.where(ok & (dc < -1e-12), np.maximum(gd, dc), gd)
-                forced = design.forced_grade[i1] >= 0 if design.forced_grade is not None else np.zeros(i1.size, bool)
-                gu = np.where(forced, np.inf, gu)
-                gd = np.where(forced, -np.inf, gd)
+                # a vetoed unit's grade is capped: it is reported without grade tipping points
+                capped = design.grade_cap[i1] >= 0 if design.grade_cap is not None else np.zeros(i1.size, bool)
+                gu = np.where(capped, np.inf, gu)
+                gd = np.where(capped, -np.inf, gd)
                 ga_up = _grade_after(design, a, b, g, e, i1, gu)
                 ga_dn = _grade_after(design, a, b, g, e, i1, gd)
                 for r, u in enumerate(i1):
@@ -339,6 +340,14 @@ def _grade_after(design, a, b, g, e, i, d):
     step = np.where(d > 0, 1e-9, -1e-9)
     dd = np.where(fin, d + step * np.maximum(1.0, np.abs(d)), 0.0)
     s = (a[i] + b[i] * dd) / (g[i] + e[i] * dd)
-    gi = (s[:, None] < np.asarray(design.grade_cuts)[None, :]).sum(axis=1)
+    gi = (s[:, None] < _continuous_cuts(design)[None, :]).sum(axis=1)
     labels = np.asarray(design.grade_labels, dtype=object)
     return np.where(fin, labels[gi], None)
+
+
+def _continuous_cuts(design) -> np.ndarray:
+    """Cut-offs on the continuous score: a score publishes at or above cut ``c`` (half-up to
+    ``d`` decimals) from ``c − ½·10^-d`` on; at the 1e-6 grid the cuts themselves."""
+    d = int(design.decimals)
+    cu = np.asarray(design.cut_units, dtype=float) / 10.0 ** d
+    return cu - (0.5 / 10.0 ** d if d < 6 else 0.0)

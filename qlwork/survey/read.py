@@ -363,8 +363,8 @@ def read_survey(
     # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below.
     # A survey belongs to an evaluation period: a quarter or a month is reported, not rolled.
     odd = [p for p in pd.unique(per) if not _is_half_year(p)]
-    canon = {p: P.normalize(p) for p in odd}
-    canon = {p: c for p, c in canon.items() if c and P.grain_of(c) == "H"}
+    canon = {p: P.normalize_half_year(p) for p in odd}
+    canon = {p: c for p, c in canon.items() if c}
     if canon:
         m = np.isin(per, list(canon))
         prev = flag[m].copy()
