@@ -85,7 +85,7 @@ def _baseline(values: pd.DataFrame, units_subset) -> tuple[float, pd.DataFrame]:
     gp = prev.groupby([d["unit_id"], d["indicator_id"]], sort=False)
     d["med"] = gp.transform(lambda s: s.rolling(12, min_periods=6).median())
     d["mad"] = gp.transform(lambda s: s.rolling(12, min_periods=6).apply(
-        lambda w: np.median(np.abs(w - np.median(w))), raw=True))
+        lambda w: np.nanmedian(np.abs(w - np.nanmedian(w))), raw=True))
     return time.perf_counter() - t0, d
 
 
@@ -125,10 +125,11 @@ def run() -> list[dict]:
     tt = [ti[t] for t in chk["period"]]
     assert np.allclose(med[pos, tt], chk["med"], atol=1e-9) and np.allclose(mad[pos, tt], chk["mad"], atol=1e-9)
     base = base_s / frac
-    note = (f"demo province registry, {U * 0 + res.panel.shape[0]:,} units × {res.panel.shape[1]} indicators × "
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in res.cpu.items())
+    note = (f"demo province registry, {res.panel.shape[0]:,} units × {res.panel.shape[1]} indicators × "
             f"{res.panel.shape[2]} months = {n_values:,} values (built in {t_build:.0f} s, not timed); "
             f"period 2025H2 (6 months, each against its 12-month history), {len(res.alerts):,} alerts; "
-            f"CPU {cpu:.1f} s; load average {load:.1f} on 2 cores; recall spike {rec.get(('spike', 'any'), np.nan):.2f}, "
+            f"CPU {cpu:.1f} s ({stages}); load average {load:.1f} on 2 cores; recall spike {rec.get(('spike', 'any'), np.nan):.2f}, "
             f"level shift {rec.get(('level_shift', 'any'), np.nan):.2f}, drift {rec.get(('drift', 'any'), np.nan):.2f}, "
             f"false alarms {fa.get('any', np.nan):.2%} of clean unit-indicator-months; "
             f"baseline = pandas groupby-rolling median + rolling.apply MAD (own-history baselines only) on "

@@ -19,9 +19,9 @@ With fewer than ``min_tests`` tests in a family the theoretical null is kept.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from .kernels import column_median_mad
 
 __all__ = ["empirical_null"]
 
@@ -30,14 +30,9 @@ def empirical_null(z: np.ndarray, ref: np.ndarray, *, min_tests: int = 50):
     """→ (calibrated z, δ₀ (K × E), σ₀ (K × E)); z and ref are U × K × E (evaluated periods).
     One pass over all (indicator, period) families at once."""
     U, K, E = z.shape
-    r = ref.reshape(U, K * E)
-    n = np.isfinite(r).sum(axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # families with no test
-        m = np.nanmedian(r, axis=0)
-        s = 1.4826 * np.nanmedian(np.abs(r - m), axis=0)
+    m, mad, n = column_median_mad(ref.reshape(U, K * E))
     use = (n >= min_tests) & np.isfinite(m)
     d0 = np.where(use, m, 0.0)
-    s0 = np.where(use, np.fmax(np.nan_to_num(s, nan=1.0), 1.0), 1.0)
+    s0 = np.where(use, np.fmax(np.nan_to_num(1.4826 * mad, nan=1.0), 1.0), 1.0)
     out = (z.reshape(U, K * E) - d0) / s0
     return out.reshape(U, K, E), d0.reshape(K, E), s0.reshape(K, E)

@@ -96,7 +96,7 @@ def joint_scores(panel: Panel, months_idx: np.ndarray, *, min_group: int = 30, m
             first = int(use.min())
             use = np.unique(np.concatenate([np.arange(max(0, first - min(history, max(extra, 0))), first), use]))
         col = {t: i for i, t in enumerate(use)}
-        Yg = panel.y[idx][:, :, use]
+        Yg = panel.y[np.ix_(idx, np.arange(K), use)]
         cover = np.isfinite(Yg).mean(axis=(0, 2))
         ks = np.flatnonzero(cover >= min_coverage)
         if len(ks) < 2:
