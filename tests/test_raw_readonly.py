@@ -56,6 +56,7 @@ STEPS = [
     ("score", ["score", "--period", PERIOD], {0}),
     ("sensitivity", ["sensitivity", "--period", PERIOD, "--draws", "20", "--no-progress"], {0}),
     ("report", ["report", "--period", PERIOD, "--scope", "<small>", "--quiet"], {0}),
+    ("monitor", ["monitor", "--period", PERIOD], {0}),
     # `qlwork demo` writes data/raw by design, but refuses an existing non-empty folder without --force …
     ("demo (no --force)", ["demo"], {1, 2}),
     # … and with --out it writes only there

@@ -149,3 +149,13 @@ def test_months_to_quarters_to_half_equals_months_to_half(xs, ys, ws):
     assert direct["cnt"] == pytest.approx(sum(xs))
     assert direct["rate"] == pytest.approx(np.dot(ys, ws) / sum(ws))
     assert direct["cov"] == xs[-1]
+
+
+def test_exports_list_every_file_a_rolled_value_came_from(tmp_path):
+    from qlwork.report.methodology import data_files_from_values
+
+    v = pd.DataFrame({"file": ["departments/2025-01/信访.xlsx; departments/2025-02/信访.xlsx",
+                               "departments/2025H1/组织.xlsx", "departments/2025-01/信访.xlsx"]})
+    got = data_files_from_values(v)
+    assert [p.as_posix() for p in got] == ["departments/2025-01/信访.xlsx", "departments/2025-02/信访.xlsx",
+                                           "departments/2025H1/组织.xlsx"]
