@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..dashboard import VOILA_TEMPLATE, voila_share_dir
 from ..errors import Problem, QlworkError
 from ..paths import project_root
 
@@ -82,18 +83,34 @@ def check_extra_options(options: list[str] | tuple[str, ...]) -> list[str]:
     return list(options)
 
 
+def _voila_main() -> str:
+    """``python -c`` code that runs Voilà with qlwork's template folder on ``JUPYTER_PATH``.
+
+    Voilà finds templates only through ``JUPYTER_PATH``; setting it in the server process
+    itself keeps the command self-contained (whoever starts it, with whatever environment)
+    and imports nothing of qlwork there."""
+    share = str(voila_share_dir())
+    return ("import os, sys; p = os.environ.get('JUPYTER_PATH'); "
+            f"os.environ['JUPYTER_PATH'] = os.pathsep.join([{share!r}] + ([p] if p else [])); "
+            "from voila.app import main; sys.exit(main())")
+
+
 def voila_command(host: str = "127.0.0.1", port: int = 8866, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The Voilà command line; run it with ``cwd=dashboards_dir()`` so that
     ``voila.json`` there is read and only that folder is served.  ``extra``
     settings (checked by :func:`check_extra_options`) come before the fixed
     ones, so the fixed ones win."""
     return [
-        sys.executable, "-m", "voila", ".",
+        sys.executable, "-c", _voila_main(), ".",
         *check_extra_options(extra),
         "--no-browser",
         f"--Voila.ip={host}",
         f"--port={int(port)}",
         "--Voila.port_retries=0",
+        # Voilà's lab template without its CDN links (qlwork/dashboard/share, on JUPYTER_PATH);
+        # a viewer cannot switch it back with ?template=lab (which would fetch from a CDN)
+        f"--VoilaConfiguration.template={VOILA_TEMPLATE}",
+        "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.show_tracebacks=False",
     ]
 

@@ -39,6 +39,11 @@ def broken_root(tmp_path_factory) -> Path:
     proc.mkdir(parents=True)
     for name in ("units.parquet", "values.parquet"):
         (proc / name).write_bytes(b"PAR1 this is not a parquet file " + SECRET.encode())
+    # the dashboard reads the official result (qlwork score): corrupt that too
+    res = proc / "results" / "2025H2"
+    res.mkdir(parents=True)
+    (res / "manifest.json").write_text('{"period": "2025H2", "specs": {}}', encoding="utf-8")
+    (res / "ranking.parquet").write_bytes(b"PAR1 this is not a parquet file " + SECRET.encode())
     return root
 
 

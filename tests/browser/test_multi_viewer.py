@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+from qlwork.labels import period_label
+
 from . import dashboard_server as ds
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, local_only
 from .test_dashboard import ERROR_TEXT, seq, show_tab, time_slider_moves, wait_seq
@@ -170,7 +172,7 @@ def _scenario(srv, periods, node) -> dict:
 
         # ---- one viewer moves a weight slider while the other four are open
         first = pages[0]
-        show_tab(first, "权重调整")
+        show_tab(first, "权重模拟")
         first.wait_for_selector("table.qlw-wrank tr[data-unit]", timeout=TIMEOUT)
         others_seq = [seq(p) for p in pages[1:]]
         times = time_slider_moves(first, node)
@@ -182,7 +184,7 @@ def _scenario(srv, periods, node) -> dict:
         befores = [seq(p) for p in pages]
         t0 = time.perf_counter()
         for p in pages:
-            p.locator(".qlw-period select").select_option(label=periods[0])
+            p.locator(".qlw-period select").select_option(label=period_label(periods[0]))
         done = []
         for p, b in zip(pages, befores):
             wait_seq(p, b, timeout=TIMEOUT)
