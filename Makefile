@@ -24,6 +24,8 @@ FOLLOW_REGISTERS := data/raw/registers/整改台账.xlsx
 LEDGER := data/processed/ledger/ledger.parquet
 REGIONS := data/processed/regions/regions_$(LATEST).parquet
 LEDGER_AS_OF ?= 2026-01-31
+# 超常预警 of the latest half-year from the monthly data (values_fine.parquet, written by ingest)
+ALERTS := data/processed/alerts_$(LATEST).parquet
 
 .PHONY: dashboard test bench demo data system clean-processed lab help
 
@@ -73,9 +75,12 @@ $(LEDGER): $(FOLLOW_REGISTERS) | $(VENV)/.installed
 $(REGIONS): $(OFFICIAL) | $(VENV)/.installed
 	$(QLWORK) regions --period $(LATEST)
 
+$(ALERTS): $(SCORES) | $(VENV)/.installed
+	$(QLWORK) monitor --period $(LATEST)
+
 # everything the review dashboard shows: official results, AHP weight preset, survey estimates, rank intervals,
-# the rectification ledger and region results
-data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY) $(LEDGER) $(REGIONS)
+# the rectification ledger, region results and 超常预警 alerts
+data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY) $(LEDGER) $(REGIONS) $(ALERTS)
 
 dashboard: $(VENV)/.installed data
 	$(QLWORK) dashboard --host $(HOST) --port $(PORT) $(if $(POOL),--pool $(POOL))

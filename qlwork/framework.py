@@ -19,7 +19,12 @@ with a ``weight``; sibling weights sum to 1) or, for an indicator,
 Problems (unknown keys, duplicate ids, missing direction, a node with no
 children, sibling weights not summing to 1, a cycle) are all reported at once
 with their YAML path and line.  YAML is loaded with ``yaml.SafeLoader`` only:
-data never executes.
+data never executes.  The roll-up keys (``rollup``, ``denominators``) are parsed in
+:mod:`qlwork.framework_rollup`.
+
+Longer than 600 lines because the loader checks the whole schema in one pass that
+collects every problem with its YAML location, and the ``Framework`` views (weights,
+applicability, indicator table) belong with the tree they read.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ import yaml
 
 from .engine.grading import DEFAULT_GRADES, assign_grades
 from .errors import Problem, QlworkError
+from .framework_rollup import ROLLUP_DEFAULT, ROLLUP_METHODS, check_rollup_refs, parse_denominators, parse_rollup
 from .io.ids import confusable_chars, describe_chars, id_problem, skeleton, text_problem
 from .paths import PACKAGE_DATA
 
@@ -48,6 +54,7 @@ __all__ = [
     "builtin_framework",
     "DEFAULT_GRADES",
     "UNIT_TYPES",
+    "ROLLUP_METHODS",
 ]
 
 #: Unit types seen in the source documents (单位类型).
@@ -59,12 +66,13 @@ WEIGHT_TOL = 1e-6
 _NODE_KEYS = {"id", "name", "name_en", "weight", "children", "description"}
 _INDICATOR_KEYS = {
     "id", "name", "name_en", "weight", "direction", "unit", "source", "applies_to",
-    "goalposts", "target", "range", "kind", "public", "description",
+    "goalposts", "target", "range", "kind", "public", "description", "rollup",
 }
 _FRAMEWORK_KEYS = {
     "version", "unit_types", "grades", "pass_mark", "social_share", "bottom_n",
-    "drop_points", "veto", "bonus", "title", "title_en",
+    "drop_points", "veto", "bonus", "title", "title_en", "denominators",
 }
+
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,18 @@ class Indicator:
     kind: str = ""
     public: bool = False
     parent: str | None = None
+    rollup: str = ""                 # "" = by kind (ROLLUP_DEFAULT), else one of ROLLUP_METHODS
+    rollup_weight: str | None = None  # denominator or indicator id weighting a "mean"
 
     @property
     def is_leaf(self) -> bool:
         return True
+
+    @property
+    def rollup_method(self) -> str:
+        """How finer periods roll up to the evaluation period: ``sum``, ``mean`` or ``last``
+        (declared ``rollup``, else by ``kind``: count/amount → sum, other kinds → mean)."""
+        return self.rollup or ROLLUP_DEFAULT.get(self.kind, "mean")
 
     def applies(self, unit_type: str) -> bool:
         return self.applies_to is None or unit_type in self.applies_to
@@ -142,6 +158,9 @@ class Framework:
     bonus: Mapping[str, Any] | None = None
     source: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: auxiliary series that are reported but never scored: the denominators that weight a
+    #: ``rollup: {method: mean, weight: …}`` (e.g. 诊疗人次 for a complaint rate per 10,000 visits)
+    denominators: Mapping[str, Indicator] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     @property
@@ -218,6 +237,18 @@ class Framework:
             {i: [ind.applies(t) for t in types] for i, ind in self.indicators.items()},
             index=pd.Index(types, name="unit_type"),
         )
+
+    @property
+    def reported(self) -> dict[str, Indicator]:
+        """Every series a department reports: the indicators and the denominators."""
+        return {**self.indicators, **self.denominators}
+
+    def rollup_table(self) -> pd.DataFrame:
+        """One row per indicator: how its finer periods roll up (method, weighting series)."""
+        return pd.DataFrame(
+            [{"indicator_id": k, "name": v.name, "kind": v.kind, "method": v.rollup_method,
+              "declared": bool(v.rollup), "weight": v.rollup_weight or ""} for k, v in self.indicators.items()],
+            columns=["indicator_id", "name", "kind", "method", "declared", "weight"])
 
     def public_indicators(self) -> list[str]:
         return [k for k, v in self.indicators.items() if v.public]
@@ -596,13 +627,17 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
         gp = pair(n["goalposts"], path, line, "goalposts") if n.get("goalposts") is not None else None
         rng = pair(n["range"], path, line, "range") if n.get("range") is not None else (-math.inf, math.inf)
         target = num(n["target"], path, line, "target") if n.get("target") is not None else None
+        method, rweight = parse_rollup(n.get("rollup"), path, line, nid, prob, rollup_refs)
         inds[nid] = Indicator(
             id=nid, name=name or nid, name_en=name_en, weight=weight, direction=int(direction),
             unit=str(n.get("unit", "") or ""), source=str(n.get("source", "") or ""),
             applies_to=applies, goalposts=gp, target=target, valid_range=rng or (-math.inf, math.inf),
             kind=str(n.get("kind", "") or ""), public=bool(n.get("public", False)), parent=parent,
+            rollup=method, rollup_weight=rweight,
         )
         return nid
+
+    rollup_refs: list[tuple[str, str, str, int | None]] = []
 
     root = walk(data, "", None, 0, ())
     if recursive_line is not None:  # an alias inside its own anchor: stop before anything walks the loop
@@ -660,7 +695,9 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
              keyline(data, "unit_types"), _show(ut), "[机关, 学校, …]")
         ut = ()
     unit_types = tuple(str(t) for t in ut)
-    for ind in inds.values():
+    denoms = parse_denominators(meta.get("denominators"), keyline(data, "denominators"), seen_at, prob, pair, Indicator)
+    check_rollup_refs(rollup_refs, inds, denoms, prob)
+    for ind in list(inds.values()) + list(denoms.values()):
         for t in ind.applies_to or ():
             if unit_types and t not in unit_types:
                 prob("unknown_unit_type", f"指标 {ind.id} 适用的单位类型 {t} 不在 unit_types 中",
@@ -686,4 +723,5 @@ def _build(data: dict, fname: str | None, recursive_line: int | None = None) -> 
         bonus=_strip_meta(meta.get("bonus")) if meta.get("bonus") else None,
         source=fname or "",
         raw=_strip_meta(data),
+        denominators=denoms,
     )

@@ -8,7 +8,6 @@ thing has the same name and colour everywhere.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping, Sequence
 
 __all__ = ["COLUMN_LABELS", "COLUMN_LABELS_EN", "WARNING_LABELS", "WARNING_SHORT", "GRADE_PALETTE", "VETO_COLOR",
@@ -127,25 +126,12 @@ def grade_color(grade: Any, labels: Sequence[str] = _DEFAULT_GRADES, *, vetoed: 
     return grade_colors(labels).get(str(grade), MISSING_COLOR)
 
 
-_HALF = re.compile(r"^(\d{4})H([12])$")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QZH = "一二三四"
-
-
 def period_label(period: Any) -> str:
-    """Period as a person reads it: 2025H2 → 2025年下半年, 2025Q1 → 2025年第一季度, 2025-03 → 2025年3月."""
-    p = str(period).strip()
-    m = _HALF.match(p)
-    if m:
-        return f"{m.group(1)}年{'上' if m.group(2) == '1' else '下'}半年"
-    m = _QUARTER.match(p)
-    if m:
-        return f"{m.group(1)}年第{_QZH[int(m.group(2)) - 1]}季度"
-    m = _MONTH.match(p)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return f"{m.group(1)}年{int(m.group(2))}月"
-    return p
+    """Period as a person reads it: 2025H2 → 2025年下半年, 2025Q1 → 2025年第一季度, 2025-03 → 2025年3月
+    (:func:`qlwork.periods.label_zh`, the one home of periods)."""
+    from .periods import label_zh
+
+    return label_zh(str(period).strip())
 
 
 _METHODS: dict[str, dict[str, str]] = {

@@ -52,6 +52,7 @@ FULL_STEPS = (
     ["demo", "--follow-through"],
     ["ledger", "update", "--period", "2025H2", "--as-of", "2026-01-31", "--exclude-invalid"],
     ["regions", "--period", "2025H2"],
+    ["monitor", "--period", "2025H2"],
 )
 
 

@@ -59,10 +59,15 @@ def test_layout_on_disk(demo):
     for name in ("units.xlsx", "framework_county.yaml", "framework_village.yaml", "surveys/items.yaml",
                  "surveys/margins.csv", "_truth/latent.csv", "_truth/deliberate_errors.csv", "_truth/README.md"):
         assert (out / name).is_file(), name
-    for p in PERIODS:
-        assert sorted(f.stem for f in (out / "departments" / p).glob("*.xlsx")) == sorted(
-            ["纪检监察", "组织", "宣传", "审计", "信访"])
+    from qlwork.demo.monthly import MONTHS, QUARTERS
+
+    for p in PERIODS:  # half-year departments; 信访 reports monthly and 宣传 quarterly
+        assert sorted(f.stem for f in (out / "departments" / p).glob("*.xlsx")) == sorted(["纪检监察", "组织", "审计"])
         assert (out / "surveys" / f"survey_{p}.csv").is_file()
+    assert [p for p in MONTHS if (out / "departments" / p / "信访.xlsx").is_file()] == list(MONTHS)
+    assert len(MONTHS) == 24 and MONTHS[0] == "2024-01" and MONTHS[-1] == "2025-12"
+    assert [p for p in QUARTERS if (out / "departments" / p / "宣传.xlsx").is_file()] == list(QUARTERS)
+    assert len(list((out / "departments").glob("*/*.xlsx"))) == 4 * 3 + 24 + 8
     assert len(list((out / "ahp").glob("expert_E*.xlsx"))) >= 5
 
 

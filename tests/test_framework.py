@@ -1,7 +1,6 @@
 """Framework loading: schema checks with YAML locations, weights, tree views."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from qlwork.errors import QlworkError
-from qlwork.framework import Framework, builtin_framework, load_framework
+from qlwork.framework import builtin_framework, load_framework
 
 EXAMPLE = {"id": "QLI", "children": [
     {"id": "A", "weight": 0.6, "children": [
@@ -151,3 +150,47 @@ def test_grade_of_is_the_engine_rule():
     # float noise of an exact 90 is 90; a missing score has no grade (as in IndexResult)
     assert fw.grade_of(89.99999999999999) == "优秀" and fw.grade_of(60.0) == "合格"
     assert fw.grade_of(float("nan")) is None
+
+
+# ------------------------------------------------------------ roll-up rules
+def _fw_with(rollup=None, denominators=None, kind="rate"):
+    ind = {"id": "r", "name": "投诉率", "direction": -1, "kind": kind, "weight": 0.5}
+    if rollup is not None:
+        ind["rollup"] = rollup
+    d = {"id": "T", "children": [{"id": "A", "weight": 1.0, "children": [
+        ind, {"id": "c", "name": "件数", "direction": -1, "kind": "count", "weight": 0.5}]}]}
+    if denominators is not None:
+        d["denominators"] = denominators
+    return d
+
+
+def test_rollup_rules_by_kind_and_declared():
+    from qlwork.framework import load_framework
+
+    fw = load_framework(_fw_with({"method": "mean", "weight": "visits"}, [{"id": "visits", "name": "诊疗人次"}]))
+    t = fw.rollup_table().set_index("indicator_id")
+    assert (t.loc["r", "method"], t.loc["r", "weight"], bool(t.loc["r", "declared"])) == ("mean", "visits", True)
+    assert (t.loc["c", "method"], bool(t.loc["c", "declared"])) == ("sum", False)  # count → sum by kind
+    assert fw.denominators["visits"].valid_range == (0.0, float("inf")) and "visits" in fw.reported
+    assert "visits" not in fw.indicators and abs(fw.leaf_weights().sum() - 1) < 1e-12
+    assert load_framework(_fw_with(kind="percent")).indicators["r"].rollup_method == "mean"
+    assert load_framework("county").indicators["ethics_compl"].rollup_weight == "visits"
+
+
+@pytest.mark.parametrize("rollup, denominators, code", [
+    ("median", None, "bad_rollup"),
+    ({"method": "sum", "weight": "c"}, None, "bad_rollup"),
+    ({"method": "mean", "weight": "r"}, None, "bad_rollup"),
+    ({"method": "mean", "weight": "visits"}, None, "unknown_denominator"),
+    ({"method": "mean", "wieght": "c"}, None, "unknown_key"),
+    (None, {"id": "visits"}, "bad_denominators"),
+    (None, [{"id": "c"}], "duplicate_id"),
+    (None, [{"id": "v", "unit": "万人次", "colour": 1}], "unknown_key"),
+])
+def test_rollup_problems_are_located(rollup, denominators, code):
+    from qlwork.errors import QlworkError
+    from qlwork.framework import load_framework
+
+    with pytest.raises(QlworkError) as e:
+        load_framework(_fw_with(rollup, denominators))
+    assert code in [p.code for p in e.value.problems]

@@ -17,7 +17,7 @@ from qlwork.io.safe import MARKER, write_marker
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
 from qlwork.io.build import VALUE_COLUMNS, ingest
-from qlwork.io.ingest import UNIT_COLUMNS, load_units, load_values, period_range, read_department_workbook
+from qlwork.io.ingest import UNIT_COLUMNS, load_units, load_values, read_department_workbook
 
 from mini_framework import FW
 
@@ -57,6 +57,8 @@ def make_raw(root: Path, rows_h1=ROWS) -> Path:
 
 
 def test_period_range():
+    from qlwork.periods import period_range
+
     assert period_range("2024H2", "2025H2") == ["2024H2", "2025H1", "2025H2"]
     assert period_range("2025H1", "2025H1") == ["2025H1"]
 
@@ -242,3 +244,46 @@ def test_messy_forms_read_back_exactly(tmp_path, vals):
     for i, (c, p, _, _) in enumerate(vals):
         assert got[(f"U{i + 1}", "cnt")] == c
         assert got[(f"U{i + 1}", "pct")] == p
+
+
+# ------------------------------------------------------- monthly submissions roll up
+def _monthly_raw(tmp_path, months, rows_of):
+    raw = tmp_path / "raw"
+    raw.mkdir(parents=True)
+    (raw / "framework_county.yaml").write_text(yaml.safe_dump(FW, allow_unicode=True), encoding="utf-8")
+    write_xlsx(raw / "units.xlsx", UNITS, "单位名录")
+    for i, m in enumerate(months):
+        write_xlsx(raw / "departments" / m / "纪检监察.xlsx", HEAD + rows_of(i) + [["备注：略"]],
+                   merges=["A3:A4", "B3:B4", "C3:C4", "D3:F3"])
+    return raw
+
+
+def test_monthly_values_roll_up_into_the_half_year(tmp_path):
+    months = ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06")
+    cnt = [1, 0, 2, 0, 3, 1]            # counts: sum → 7
+    pct = [90, 92, 94, 96, 98, 100]    # percentages: mean → 95
+
+    def rows(i):
+        return [[1, "U1", "甲局", cnt[i], pct[i], "/"], [2, "U2", "乙校", 0, 100, i], [3, "U3", "丙校", 1, 50, 0]]
+
+    raw = _monthly_raw(tmp_path, months, rows)
+    res = ingest(raw, tmp_path / "out")
+    v = load_values(tmp_path / "out").set_index(["unit_id", "indicator_id"])
+    assert list(load_values(tmp_path / "out").columns) == VALUE_COLUMNS
+    assert set(v["period"]) == {"2025H1"}
+    assert v.loc[("U1", "cnt"), "value"] == 7 and v.loc[("U1", "cnt"), "rollup"] == "sum"
+    assert v.loc[("U1", "pct"), "value"] == pytest.approx(95.0) and v.loc[("U1", "pct"), "rollup"] == "mean"
+    assert v.loc[("U2", "sch"), "value"] == 0 + 1 + 2 + 3 + 4 + 5
+    assert v.loc[("U1", "cnt"), "parts"] == ",".join(months)
+    assert v.loc[("U1", "cnt"), "file"].split("; ") == [f"departments/{m}/纪检监察.xlsx" for m in months]
+    fine = pd.read_parquet(tmp_path / "out" / "values_fine.parquet")
+    assert len(fine) == 6 * 8 and set(fine["grain"]) == {"M"}
+    assert fine.loc[(fine.unit_id == "U1") & (fine.indicator_id == "cnt"), "value"].tolist() == cnt
+    assert res.n_fine == 48 and res.n_rolled == 8 and "汇总为半年值 8 个" in res.summary_zh()
+
+
+def test_half_year_in_progress_is_not_rolled(tmp_path):
+    raw = _monthly_raw(tmp_path, ("2025-07", "2025-08"), lambda i: [list(r) for r in ROWS])
+    res = ingest(raw, tmp_path / "out")  # warnings only
+    assert res.n_values == 0 and res.n_fine == 16
+    assert {p.code for p in res.report.problems} == {"rollup_incomplete"}

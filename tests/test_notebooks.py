@@ -11,6 +11,10 @@ from rawsnap import diff, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(list((REPO / "notebooks").glob("*.ipynb")) + list((REPO / "dashboards").glob("*.ipynb")))
+#: figures a notebook must show when executed (a chart that is built but never displayed
+#: leaves a researcher with nothing: ``%matplotlib inline`` and the figure as a cell's last
+#: expression, or plt.show())
+MIN_IMAGES = {"07_monitoring.ipynb": 4}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -37,4 +41,7 @@ def test_notebook_executes(path, demo_root, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+                 for o in c.get("outputs", []))
+    assert images >= MIN_IMAGES.get(path.name, 0), f"{path.name}: {images} figures shown"
     assert diff(before, snapshot(demo_root / "data" / "raw")) == [], "notebook wrote into data/raw"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+
+import pytest
 import tomllib
 from pathlib import Path
 
@@ -135,8 +137,10 @@ def test_make_data_builds_what_the_test_dashboard_shows():
     assert sorted(a[2] for a in FULL_STEPS if a[0] == "survey") == sorted(periods)
     assert [a[:3] for a in FULL_STEPS if a[0] == "sensitivity"] == [["sensitivity", "--period", latest]]
     assert ["weights"] in [list(a) for a in FULL_STEPS]
+    assert [a[:3] for a in FULL_STEPS if a[0] == "monitor"] == [["monitor", "--period", latest]]
+    assert re.search(r"^\t\$\(QLWORK\) monitor --period \$\(LATEST\)$", mk, re.M)
     data_rule = re.search(r"^data: (.+)$", mk, re.M).group(1)
-    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)", "$(LEDGER)", "$(REGIONS)"):
+    for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)", "$(LEDGER)", "$(REGIONS)", "$(ALERTS)"):
         assert target in data_rule
     # follow-through: the demo registers, the ledger on the same date, the regions (docs/follow_through.md)
     as_of = re.search(r"^LEDGER_AS_OF \?= (\S+)$", mk, re.M).group(1)

@@ -65,6 +65,7 @@ STEPS = [
     ("feedback", ["feedback", "--period", PERIOD, "--scope", "<small>", "--as-of", "2026-01-31"], {0}),
     ("jurisdiction", ["jurisdiction", "--period", PERIOD, "--scope", "<small>", "--as-of", "2026-01-31"], {0}),
     ("publish", ["publish", "--period", PERIOD, "--scope", "<small>"], {0}),
+    ("monitor", ["monitor", "--period", PERIOD], {0}),
     # `qlwork demo` writes data/raw by design, but refuses an existing non-empty folder without --force …
     ("demo (no --force)", ["demo"], {1, 2}),
     # … and with --out it writes only there

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from qlwork.errors import QlworkError
-from qlwork.survey.read import SCALES, DEFAULT_ITEMS, ItemsSpec, detect_encoding, load_items, read_survey
+from qlwork.survey.read import SCALES, ItemsSpec, detect_encoding, load_items, read_survey
 from qlwork.survey.scoring import ValidityRules, apply_validity, score_responses
 
 HEADER = "respondent_id,unit_id,period,age_group,sex,area,q1,q2,q3,q4,q5,status"

@@ -309,3 +309,61 @@ def test_package_level_validate_is_the_function_after_submodule_import(tmp_path)
 
     rep = qlwork.validate(make_raw(tmp_path))
     assert rep.ok and rep.n_files == 2
+
+
+# ------------------------------------------------------- periods of any grain
+MONTHS_H1 = ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06")
+
+
+def test_monthly_and_quarterly_folders_are_periods(tmp_path):
+    rep = validate(make_raw(tmp_path, periods=MONTHS_H1[:3] + ("2025Q2",)))
+    assert rep.problems == (), [str(p) for p in rep.problems]
+    assert rep.periods == ("2025-01", "2025-02", "2025-03", "2025Q2")
+
+
+def test_overlap_between_grains_is_located(tmp_path):
+    raw = make_raw(tmp_path, periods=("2025H1",) + MONTHS_H1[:2])
+    rep = validate(raw)
+    probs = [p for p in rep.problems if p.code == "period_overlap"]
+    # one problem per overlapping workbook and sheet, located at its first overlapping row
+    assert sorted(p.file for p in probs) == ["departments/2025-01/纪检监察.xlsx", "departments/2025-02/纪检监察.xlsx"]
+    assert all((p.sheet, p.row, p.column) == ("数据", 5, "B") for p in probs)
+    assert "2025H1" in probs[0].message and "3 行" in probs[0].message
+    assert not rep.ok
+
+
+def test_missing_month_is_a_gap_named_by_the_month(tmp_path):
+    raw = make_raw(tmp_path, periods=("2025-01", "2025-02", "2025-04"))
+    p = only(validate(raw), "period_gap")
+    assert p.file == "departments/2025-03/" and "2025年3月" in p.message
+
+
+def test_department_missing_a_month_and_periods_not_yet_due(tmp_path):
+    raw = make_raw(tmp_path, periods=MONTHS_H1 + ("2025-07", "2025-08"))
+    write_xlsx(raw / "departments" / "2025H1" / "组织.xlsx", HEAD + data_rows())  # a half-year department
+    for m in ("2025-01", "2025-02", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08"):
+        write_xlsx(raw / "departments" / m / "信访.xlsx", HEAD + data_rows())
+    rep = validate(raw)
+    gaps = [p for p in rep.problems if p.code == "period_gap"]
+    # 信访 misses March; 组织's 2025H2 is still running in August: not due, not a gap
+    assert [p.file for p in gaps] == ["departments/2025-03/信访.xlsx"], [str(p) for p in rep.problems]
+
+
+def test_half_year_in_progress_is_a_warning_not_an_error(tmp_path):
+    raw = make_raw(tmp_path, periods=MONTHS_H1 + ("2025-07", "2025-08"))
+    rep = validate(raw)
+    inc = [p for p in rep.problems if p.code == "rollup_incomplete"]
+    assert inc and all(p.severity == "warning" for p in inc) and rep.ok
+    assert {p.column for p in inc} == {"cnt", "pct", "sch"} and all("2025H2" in p.message for p in inc)
+
+
+@pytest.mark.parametrize("folder, expected", [("2025年第一季度", "2025Q1"), ("2025年3月", "2025-03"),
+                                              ("2025-1", None)])
+def test_non_canonical_folders_of_any_grain(tmp_path, folder, expected):
+    raw = make_raw(tmp_path)
+    write_xlsx(raw / "departments" / folder / "组织.xlsx", HEAD + data_rows())
+    p = only(validate(raw), "bad_period")
+    if expected:
+        assert p.expected == expected and f"请改名为 {expected}" in p.message
+    else:
+        assert "2025-03（月）" in p.expected

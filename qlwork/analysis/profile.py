@@ -25,7 +25,6 @@ against COINr's published ASEM statistics table:
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
@@ -33,6 +32,7 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError
 from ..framework import Framework
+from ..periods import sort_key as _sort_key
 
 __all__ = ["indicator_profile", "outlier_units", "to_long", "period_key", "PROFILE_LABELS_ZH"]
 
@@ -49,11 +49,8 @@ PROFILE_LABELS_ZH = {
 
 
 def period_key(p: object):
-    """Sort key for half-year/quarter/year periods: 2024H2 < 2025H1 < 2025H2."""
-    m = re.fullmatch(r"(\d{4})(?:H([12])|Q([1-4]))?", str(p))
-    if m:
-        return (int(m.group(1)), int(m.group(2) or m.group(3) or 0), "")
-    return (10**6, 0, str(p))
+    """Sort key for periods of any grain (2024H2 < 2025H1 < 2025Q1 < 2025-01): :func:`qlwork.periods.sort_key`."""
+    return _sort_key(p)
 
 
 def to_long(data: pd.DataFrame) -> pd.DataFrame:

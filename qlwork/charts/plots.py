@@ -577,18 +577,14 @@ def region_heatmap(data: pd.DataFrame, *, region: str = "region", node: str = "n
 
 
 # ---------------------------------------------------------------- trend lines
-def _period_key(p: object):
-    m = re.fullmatch(r"(\d{4})(?:H([12])|Q([1-4]))?", str(p))
-    if m:
-        return (int(m.group(1)), int(m.group(2) or m.group(3) or 0), "")
-    return (10**6, 0, str(p))
+from ..periods import sort_key as _period_key  # noqa: E402  (the one home of period order)
 
 
 def trend_lines(data: pd.DataFrame, *, period: str = "period", score: str = "score",
                 series: str = "unit_name", highlight: Iterable[str] | None = None,
                 pass_mark: float | None = None, title: str = "得分变化趋势", ylabel: str = "得分（0–100）",
                 max_labelled: int = 8, ylim: tuple[float, float] | None = None, ax=None) -> Figure:
-    """Lines over periods (半年度 2024H1 < 2024H2 < 2025H1 …), one per series.
+    """Lines over periods (2024H1 < 2024H2 < 2025H1 …, any grain: :func:`qlwork.periods.sort_key`), one per series.
 
     Columns: ``period``, ``score``, ``series`` (unit or node label).  With at most
     ``max_labelled`` series every line gets a colour and an end label; with more,

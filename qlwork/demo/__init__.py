@@ -3,7 +3,8 @@
 :func:`generate_demo` writes a complete raw-data folder shaped like real
 submissions (layout in ``docs/data.md``): the unit registry, both frameworks,
 messy department workbooks for four half-years (with deliberate errors in one
-file), AHP expert questionnaires, respondent-level surveys with population
+file; 信访 reports monthly and 宣传 quarterly, with anomalies planted in the monthly
+series — :mod:`.monthly`), AHP expert questionnaires, respondent-level surveys with population
 margins, and the hidden truth under ``_truth/`` for recovery tests.
 
 Same ``seed`` and ``scale`` → byte-identical files.  Every random draw comes from
@@ -30,6 +31,7 @@ from ..paths import PACKAGE_DATA, raw_dir
 from .ahp import write_ahp_workbooks
 from .departments import ERROR_FILE, write_department_workbooks
 from .latent import PERIODS, indicator_values, latent_scores
+from .monthly import ANOMALY_COLUMNS, SCHEDULE, fine_values, monthly_latent, plant_anomalies, to_grain
 from .regions import SCALES, build_registry
 from .registers import write_register_truth, write_rule_registers
 from .survey import write_surveys
@@ -123,6 +125,9 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
 
     ss = np.random.SeedSequence(int(seed))
     r_reg, r_lat, r_val, r_dep, r_ahp, r_srv = (np.random.default_rng(s) for s in ss.spawn(6))
+    # the monthly part draws from child 7 (child 6 is the rule registers', spawned below): adding it
+    # moved no other file
+    r_mon = np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (7,)))
     spec = SCALES[scale]
     units = build_registry(r_reg, spec)
     fws = {"county": load_framework(PACKAGE_DATA / "framework_county.yaml"),
@@ -133,14 +138,16 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
         m = (units["framework"] == key).to_numpy()
         values[key] = indicator_values(r_val, fw, units[m].reset_index(drop=True), lat["internal"][m])
 
+    fine, anomalies = _fine(r_mon, fws, units, lat)
+
     _write_registry(out, units)
     for key in fws:
         shutil.copyfile(PACKAGE_DATA / f"framework_{key}.yaml", out / f"framework_{key}.yaml")
     region = units["city"].iloc[0] if spec.cities == 1 else "省"
-    errors = write_department_workbooks(out, r_dep, units, fws, values, PERIODS, region)
+    errors = write_department_workbooks(out, r_dep, units, fws, values, PERIODS, region, fine=fine, fine_rng=r_mon)
     ahp_log = write_ahp_workbooks(out, r_ahp, fws)
     sizes = write_surveys(out, r_srv, units, lat["public"], PERIODS, spec.survey_median, spec.survey_median_other)
-    _write_truth(out, units, lat, errors, ahp_log, seed, scale)
+    _write_truth(out, units, lat, errors, ahp_log, seed, scale, anomalies)
     reg_errors = write_rule_registers(out, np.random.default_rng(ss.spawn(1)[0]), units, lat["internal"], PERIODS)
     write_register_truth(out, reg_errors)
 
@@ -157,6 +164,30 @@ def generate_demo(out_dir: str | Path | None = None, scale: str = "county", seed
     )
 
 
+def _fine(rng: np.random.Generator, fws: dict, units: pd.DataFrame, lat: dict) -> tuple[dict, pd.DataFrame]:
+    """Monthly series of the monthly/quarterly departments (:mod:`.monthly`), anomalies planted;
+    → ({department: (period ids, {framework key: {id: array}})}, anomaly truth table)."""
+    lat_m = monthly_latent(lat["internal"], lat["big_drop"])
+    monthly, truth = {}, []
+    for key, fw in fws.items():
+        m = (units["framework"] == key).to_numpy()
+        uu = units[m].reset_index(drop=True)
+        vals, t1 = fine_values(rng, fw, uu, lat_m[m])
+        t2 = plant_anomalies(rng, fw, uu, vals, lat["big_drop"][m])
+        monthly[key] = vals
+        truth += t1 + t2
+    fine = {}
+    for dept, grain in SCHEDULE.items():
+        arrays, ids = {}, None
+        for key, fw in fws.items():
+            sub = {i: v for i, v in monthly[key].items() if fw.reported[i].source == dept}
+            if sub:
+                ids, arrays[key] = to_grain(sub, fw, grain)
+        if ids is not None:
+            fine[dept] = (ids, arrays)
+    return fine, pd.DataFrame(truth, columns=ANOMALY_COLUMNS)
+
+
 def _write_registry(out: Path, units: pd.DataFrame) -> None:
     from openpyxl import Workbook
 
@@ -168,7 +199,8 @@ def _write_registry(out: Path, units: pd.DataFrame) -> None:
     save_deterministic(wb, out / "units.xlsx", append_rows={"单位名录": rows_xml(body, 2)})
 
 
-def _write_truth(out: Path, units: pd.DataFrame, lat: dict, errors: list, ahp_log: list, seed: int, scale: str) -> None:
+def _write_truth(out: Path, units: pd.DataFrame, lat: dict, errors: list, ahp_log: list, seed: int, scale: str,
+                 anomalies: pd.DataFrame) -> None:
     tdir = out / "_truth"
     n, T = lat["internal"].shape
     df = pd.DataFrame({
@@ -188,6 +220,8 @@ def _write_truth(out: Path, units: pd.DataFrame, lat: dict, errors: list, ahp_lo
         e.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
     with atomic_path(tdir / "ahp_experts.csv") as tmp:
         pd.DataFrame(ahp_log).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    with atomic_path(tdir / "anomalies.csv") as tmp:
+        anomalies.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
     atomic_write_text(tdir / "README.md", f"""# 隐藏真值 hidden truth (scale={scale}, seed={seed})
 
 For recovery tests ONLY — the qlwork pipeline never reads this folder.
@@ -201,4 +235,9 @@ For recovery tests ONLY — the qlwork pipeline never reads this folder.
   `qlwork validate`), unit, indicator and the value found.  A `period_gap` has no row.
 - `ahp_experts.csv`: consistency ratio of every expert matrix; E04 is deliberately
   inconsistent at QLI_G2, E05 left one pair of QLV_V1 blank.
+- `anomalies.csv`: what was planted in the monthly 信访 series (qlwork.demo.monthly):
+  unit_id, indicator_id, kind (spike, level_shift, drift, joint, latent_drop,
+  common_shock — the last is normal behaviour of a whole peer group, not an anomaly),
+  start and end month, magnitude in robust SDs, direction (+1 up, −1 down), detail.
+  Scored by `qlwork.monitor.evaluate` (docs/monitoring.md).
 """)

@@ -18,6 +18,7 @@ workbook and listed in ``_truth/deliberate_errors.csv``.
 """
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from ..io.excel import rows_xml, save_deterministic
 from ..framework import Framework
+from ..periods import from_month, parse
 
 __all__ = ["SHEET_NAMES", "DEPT_OFFICE", "write_department_workbooks", "ERROR_FILE"]
 
@@ -42,10 +44,10 @@ _HEADER_ROWS = 4  # data start at row 5
 
 
 def _period_label(p: str) -> tuple[str, str]:
-    year, half = p[:4], p[-1]
-    label = f"{year}年{'上' if half == '1' else '下'}半年"
-    date = f"{year}年7月10日" if half == "1" else f"{int(year) + 1}年1月10日"
-    return label, date
+    """(Chinese period label, submission date: the 10th of the month after the period)."""
+    per = parse(p)
+    nxt = from_month(per.last_month + 1)
+    return per.label_zh, f"{nxt.year}年{nxt.index}月10日"
 
 
 def _fmt(v: float, rng_u: float, percent: bool):
@@ -73,47 +75,72 @@ class _Sheet:
 
 def write_department_workbooks(out: Path, rng: np.random.Generator, units: pd.DataFrame,
                                frameworks: dict[str, Framework], values: dict[str, dict[str, np.ndarray]],
-                               periods: tuple[str, ...], office_region: str) -> list[dict]:
-    """Write ``departments/<period>/<dept>.xlsx``; return the deliberate-error records."""
+                               periods: tuple[str, ...], office_region: str,
+                               fine: dict | None = None, fine_rng: np.random.Generator | None = None) -> list[dict]:
+    """Write ``departments/<period>/<dept>.xlsx``; return the deliberate-error records.
+
+    ``fine``: department → (period ids, {framework key: {indicator or denominator id: units ×
+    periods array}}) for the departments that report monthly or quarterly
+    (:data:`qlwork.demo.monthly.SCHEDULE`); they get no half-year workbook.  Their messy
+    cells are drawn from ``fine_rng`` so the half-year workbooks stay byte-identical."""
+    fine = fine or {}
     depts = sorted({i.source for fw in frameworks.values() for i in fw.indicators.values() if not i.public},
                    key=lambda d: list(DEPT_OFFICE).index(d) if d in DEPT_OFFICE else 99)
     errors: list[dict] = []
     fw_units = {k: units[units["framework"] == k].reset_index(drop=True) for k in frameworks}
     for pi, period in enumerate(periods):
         for dept in depts:
-            sheets = []
-            for key, fw in frameworks.items():
-                inds = [i for i in fw.indicators.values() if i.source == dept and not i.public]
-                if not inds:
-                    continue
-                groups: list = []
-                for i in inds:
-                    g = fw.name_of(fw.level1_of(i.id))
-                    if groups and groups[-1][0] == g:
-                        groups[-1][1] += 1
-                    else:
-                        groups.append([g, 1])
-                uu = fw_units[key]
-                n = len(uu)
-                mess_u = rng.random((n, len(inds)))
-                na_marker = "—" if dept in ("宣传", "信访") else "/"
-                cols = []
-                for k, ind in enumerate(inds):
-                    v = values[key][ind.id][:, pi]
-                    pct = ind.unit in ("%", "‰")
-                    col = [na_marker if np.isnan(x) else _fmt(x, mess_u[j, k], pct) for j, x in enumerate(v)]
-                    cols.append(col)
-                ids = uu["unit_id"].tolist()
-                names = uu["unit_name"].tolist()
-                types = uu["unit_type"].tolist()
-                counties = uu["county"].tolist()
-                rows = [[None, ids[j], names[j], types[j], counties[j]] + [c[j] for c in cols] for j in range(n)]
-                sheets.append(_Sheet(SHEET_NAMES[key], key, inds, groups, rows))
+            sheets = _sheets(frameworks, fw_units, dept, lambda key, iid: values[key][iid][:, pi], rng,
+                             with_denominators=False)
+            if dept in fine:
+                continue  # the draws above keep the other workbooks' messiness where it was
             rel = Path("departments") / period / f"{dept}.xlsx"
             if (period, dept) == ERROR_FILE:
                 errors += _inject_errors(rng, sheets, rel.as_posix(), units)
             _write_workbook(out / rel, sheets, dept, period, office_region)
+    for dept, (ids, arrays) in fine.items():
+        for pi, period in enumerate(ids):
+            sheets = _sheets(frameworks, fw_units, dept, lambda key, iid: arrays[key][iid][:, pi], fine_rng or rng,
+                             with_denominators=True)
+            _write_workbook(out / "departments" / period / f"{dept}.xlsx", sheets, dept, period, office_region)
     return errors
+
+
+def _sheets(frameworks, fw_units, dept, column, rng, *, with_denominators: bool) -> list[_Sheet]:
+    """The data sheets of one department workbook (one per framework it reports for)."""
+    sheets = []
+    for key, fw in frameworks.items():
+        inds = [i for i in fw.indicators.values() if i.source == dept and not i.public]
+        if not inds:
+            continue
+        groups: list = []
+        for i in inds:
+            g = fw.name_of(fw.level1_of(i.id))
+            if groups and groups[-1][0] == g:
+                groups[-1][1] += 1
+            else:
+                groups.append([g, 1])
+        dens = [d for d in fw.denominators.values() if d.source == dept] if with_denominators else []
+        if dens:
+            groups.append(["辅助数据（不计分）", len(dens)])
+        uu = fw_units[key]
+        n = len(uu)
+        mess_u = rng.random((n, len(inds)))
+        na_marker = "—" if dept in ("宣传", "信访") else "/"
+        cols = []
+        for k, ind in enumerate(inds + dens):
+            v = column(key, ind.id)
+            pct = ind.unit in ("%", "‰")
+            mu = mess_u[:, k] if k < len(inds) else np.ones(n)  # denominators are typed cleanly
+            col = [na_marker if np.isnan(x) else _fmt(x, mu[j], pct) for j, x in enumerate(v)]
+            cols.append(col)
+        ids = uu["unit_id"].tolist()
+        names = uu["unit_name"].tolist()
+        types = uu["unit_type"].tolist()
+        counties = uu["county"].tolist()
+        rows = [[None, ids[j], names[j], types[j], counties[j]] + [c[j] for c in cols] for j in range(n)]
+        sheets.append(_Sheet(SHEET_NAMES[key], key, inds + dens, groups, rows))
+    return sheets
 
 
 def _inject_errors(rng: np.random.Generator, sheets: list[_Sheet], rel: str, units: pd.DataFrame) -> list[dict]:
@@ -210,8 +237,9 @@ def _write_workbook(path: Path, sheets: list[_Sheet], dept: str, period: str, re
         for j, r in enumerate(s.rows, start=1):
             r[0] = j
         nrow = _HEADER_ROWS + len(s.rows) + 2
+        end = from_month(parse(period).last_month)
         tail = [[], ["备注：1.“/”或“—”表示该指标不适用于本单位类型；2.比率类指标按每百名在编人员计算，保留两位小数；"
-                     f"3.数据截至{period[:4]}年{'6月30日' if period.endswith('1') else '12月31日'}。"],
+                     f"3.数据截至{end.year}年{end.index}月{calendar.monthrange(end.year, end.index)[1]}日。"],
                 ["填表人：王某某", None, "联系电话：0731-8xxxxxxx", None, "审核人：李某某"]]
         ws.merged_cells.add(f"A{nrow}:{last}{nrow}")
         # data and footer rows go through the fast XML path (openpyxl is too slow at province scale)

@@ -4,7 +4,8 @@ Raw layout (``docs/data.md``)::
 
     data/raw/units.xlsx                          unit registry (sheet 单位名录)
     data/raw/framework_<key>.yaml                one framework per key used in the registry's 框架 column
-    data/raw/departments/<period>/<部门>.xlsx     department submissions, period like 2025H1
+    data/raw/departments/<period>/<部门>.xlsx     department submissions; the folder is a canonical
+                                                 period id of any grain: 2025H1, 2025Q1 or 2025-03
 
 Department workbooks are matched to indicators **by header text**: each column
 header (after :func:`qlwork.io.excel.header_key`: full width → half width, unit
@@ -14,14 +15,18 @@ the upper (group) row.  A sheet belongs to the framework whose indicators its
 headers match best.  The department is the workbook's file name (stem) and is
 stored as ``source``.
 
-Outputs under ``data/processed/`` (CONTRACTS.md): ``values.parquet`` (unit_id,
-period, indicator_id, value, source, file, sheet, row, column), ``units.parquet``
-and ``problems.parquet``.  Writing is all-or-nothing (:mod:`qlwork.io.safe`); a run
-that finds errors writes nothing unless ``exclude_invalid=True``.
+Outputs under ``data/processed/`` (written by :func:`qlwork.io.build.ingest`): ``values.parquet`` (unit_id,
+period, indicator_id, value, source, file, sheet, row, column, rollup, parts) — one value
+per unit, half-year and indicator, read directly or rolled up from months and quarters
+(:mod:`qlwork.io.rollup`; ``rollup`` names the rule, "" for a value read from one cell);
+``values_fine.parquet`` (the same columns as submitted plus ``grain``: every monthly
+and quarterly value and every denominator, the input of ``qlwork monitor``);
+``units.parquet`` and ``problems.parquet``.  Writing is all-or-nothing
+(:mod:`qlwork.io.safe`); a run that finds errors writes nothing unless
+``exclude_invalid=True``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +42,12 @@ from .excel import (
 from ..framework import Framework, load_framework
 from .ids import registry_id_problem, skeleton, text_problem, visible
 from .. import paths as _paths
+from .. import periods as P
 from ..paths import PACKAGE_DATA, raw_dir as default_raw_dir
 
 __all__ = [
-    "UNIT_FIELDS", "PERIOD_RE", "load_units", "read_units", "load_frameworks", "read_department_workbook",
-    "department_files", "read_departments", "load_values", "period_range",
-    "normalize_period",
+    "UNIT_FIELDS", "load_units", "read_units", "load_frameworks", "read_department_workbook",
+    "department_files", "read_departments", "load_values", "load_fine_values",
 ]
 
 #: registry fields: internal name → accepted header labels (matched with header_key)
@@ -59,7 +64,6 @@ UNIT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _REQUIRED_UNIT = ("unit_id", "unit_name", "unit_type", "framework")
 UNIT_COLUMNS = list(UNIT_FIELDS)
-PERIOD_RE = re.compile(r"^(\d{4})H([12])$")
 REGISTRY_FILE = "units.xlsx"
 REGISTRY_SHEET = "单位名录"
 
@@ -80,44 +84,6 @@ def _rel(path: Path, base: Path) -> str:
         return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
     except ValueError:
         return str(path)
-
-
-def period_range(first: str, last: str) -> list[str]:
-    """All half-year periods from ``first`` to ``last`` inclusive ("2024H1" … "2025H2")."""
-    a, b = PERIOD_RE.match(first), PERIOD_RE.match(last)
-    if not a or not b:
-        raise ValueError(f"bad period {first!r} or {last!r}")
-    i0 = int(a[1]) * 2 + int(a[2]) - 1
-    i1 = int(b[1]) * 2 + int(b[2]) - 1
-    return [f"{i // 2}H{i % 2 + 1}" for i in range(i0, i1 + 1)]
-
-
-_PERIOD_FORMS = (
-    re.compile(r"^(\d{4})\s*H\s*([12])$", re.I),                    # 2025 H1, 2025h1
-    re.compile(r"^(\d{4})\s*年?\s*(上|下)\s*半\s*年(度)?$"),          # 2025年上半年
-)
-
-
-def normalize_period(label: Any) -> str | None:
-    """A period label → canonical ``YYYYH1``/``YYYYH2``, or ``None`` when it cannot be
-    read without guessing.
-
-    Accepted and normalised: ``2025H1`` (canonical), ``2025h1``, ``2025 H1``,
-    ``２０２５Ｈ１`` (full width), ``2025年上半年``/``2025年下半年``.
-    Reported (``None``): ``2025-1``, ``2025.1``, ``2025Q1``, ``2025`` — a month, a
-    quarter or a year cannot be mapped to a half-year without guessing — and
-    ``2025-H1`` (a separator: written by hand, checked by hand).
-    """
-    t = normalize_text(label)
-    if PERIOD_RE.match(t):
-        return t
-    m = _PERIOD_FORMS[0].match(t)
-    if m:
-        return f"{m[1]}H{m[2]}"
-    m = _PERIOD_FORMS[1].match(t)
-    if m:
-        return f"{m[1]}H{1 if m[2] == '上' else 2}"
-    return None
 
 
 # ------------------------------------------------------------------ registry
@@ -276,11 +242,11 @@ def load_frameworks(raw_dir: str | Path | None = None) -> dict[str, Framework]:
 
 
 def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
-    """framework key → {header_key(name or id): indicator id}."""
+    """framework key → {header_key(name or id): indicator or denominator id}."""
     out = {}
     for k, fw in frameworks.items():
         m = {}
-        for ind in fw.indicators.values():
+        for ind in fw.reported.values():
             m[header_key(ind.id)] = ind.id
             m[header_key(ind.name)] = ind.id
         out[k] = m
@@ -290,8 +256,9 @@ def _name_maps(frameworks: dict[str, Framework]) -> dict[str, dict[str, str]]:
 # ---------------------------------------------------------- department files
 def department_files(raw_dir: str | Path | None = None) -> list[tuple[str, str, Path]]:
     """(period, department, path) for every ``departments/<period>/<dept>.xlsx``, sorted.
-    ``period`` is the folder name as it is (a folder not named ``YYYYH1``/``YYYYH2`` is
-    reported by :func:`read_departments`, with the canonical name when one is clear)."""
+    ``period`` is the folder name as it is (a folder that is no canonical period id —
+    ``2025H1``, ``2025Q1``, ``2025-03`` — is reported by :func:`read_departments`, with the
+    canonical name when one is clear)."""
     base = Path(raw_dir) if raw_dir is not None else default_raw_dir()
     out = []
     for p in sorted((base / "departments").glob("*/*.xlsx")):
@@ -531,20 +498,20 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
             problems.append(bad)
     for period, dept, path in it:
         label = _rel(path, base)
-        if not PERIOD_RE.match(period):
+        if not P.is_canonical(period):
             # folder names are keys of the store and data/raw is never renamed by code: a folder
             # "2025年上半年" is reported with the name to use, never silently merged with "2025H1"
-            canon = normalize_period(period)
+            canon = P.normalize(period)
             if canon:
                 zh = f"文件夹名 {period!r} 不是规范期别，未读取；请改名为 {canon}"
                 en = f"folder {period!r} is not a canonical period; not read — rename it to {canon}"
             else:
-                zh = (f"文件夹名 {period!r} 不是期别，未读取；半年期写作 2025H1 或 2025H2"
-                      "（“2025-1”“2025Q1”无法判断是月、季还是半年）")
-                en = (f"folder {period!r} is not a period like 2025H1; not read "
-                      "(a month or quarter cannot be mapped to a half-year)")
+                zh = (f"文件夹名 {period!r} 不是期别，未读取；期别写作 {P.EXPECTED_FORMS}"
+                      "（“2025-1”无法判断是月、季还是半年）")
+                en = (f"folder {period!r} is not a period like 2025H1, 2025Q1 or 2025-03; not read "
+                      "(“2025-1” could be a month, a quarter or a half-year)")
             problems.append(Problem("bad_period", zh, en, file=label, found=period,
-                                    expected=canon or "YYYYH1 或 YYYYH2"))
+                                    expected=canon or P.EXPECTED_FORMS))
             continue
         res = read_department_workbook(path, frameworks, period=period, department=dept, file_label=label, root=base)
         parts.append(res.cells)
@@ -556,8 +523,17 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
 
 def load_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
     """The tidy value table written by :func:`ingest` (``values.parquet``): unit_id,
-    period, indicator_id, value, source, file, sheet, row, column."""
+    period, indicator_id, value, source, file, sheet, row, column, rollup, parts."""
     base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
     from .store import read_store
 
     return read_store(base / "values.parquet")
+
+
+def load_fine_values(processed_dir: str | Path | None = None) -> pd.DataFrame:
+    """Monthly and quarterly values and denominators as submitted (``values_fine.parquet``):
+    unit_id, period, indicator_id, value, source, file, sheet, row, column, grain."""
+    base = Path(processed_dir) if processed_dir is not None else _paths.processed_dir()
+    from .store import read_store
+
+    return read_store(base / "values_fine.parquet")

@@ -19,6 +19,7 @@ __all__ = ["read_store", "read_user_table"]
 
 _HINTS = {
     "values.parquet": "qlwork ingest", "units.parquet": "qlwork ingest", "problems.parquet": "qlwork ingest",
+    "values_fine.parquet": "qlwork ingest",
 }
 
 
@@ -27,7 +28,8 @@ def _hint(path: Path) -> str:
     if name in _HINTS:
         return _HINTS[name]
     for prefix, cmd in (("public_", "qlwork survey"), ("sensitivity_", "qlwork sensitivity"),
-                        ("scores_", "qlwork score"), ("weights_", "qlwork weights")):
+                        ("scores_", "qlwork score"), ("weights_", "qlwork weights"),
+                        ("alerts_", "qlwork monitor")):
         if name.startswith(prefix):
             return cmd
     return "qlwork ingest"

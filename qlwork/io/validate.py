@@ -18,7 +18,8 @@ Checks (problem ``code`` in brackets; all errors unless noted):
 - workbook layout: unreadable file, sheet without a 单位编码 header [unknown_sheet],
   no recognisable indicator header [no_indicator_columns], header that is no indicator
   [unknown_column], indicator twice [duplicate_column], values without unit id
-  [missing_unit_id], period folder not like 2025H1 [bad_period]
+  [missing_unit_id], period folder that is no canonical period id — 2025H1, 2025Q1,
+  2025-03 (:mod:`qlwork.periods`) [bad_period]
 - rows: unit not in the registry [unknown_unit] (one per row; [lookalike_id] with the registry
   row when it looks like a registry id, [unsafe_id] for a path-like id), unit in a sheet of
   another framework [wrong_sheet], the same unit–period–indicator reported again
@@ -31,9 +32,15 @@ Checks (problem ``code`` in brackets; all errors unless noted):
   and the risk register (:mod:`qlwork.registers.ledger`, :mod:`qlwork.registers.risk`); indicators
   a framework derives from a register (:mod:`qlwork.followup.measures`) [unknown_measure,
   register_missing (warning)]
-- periods: a half-year without any workbook, a department missing a period, or a
-  unit reported by a department in other periods but not this one [period_gap];
-  a unit never reported by a department whose indicators apply to it [unit_not_reported]
+- periods (any grain: half-years, quarters, months): months inside the reported span
+  without any workbook, a department missing a period of its own grain (a period not yet
+  ended at the last reported month is not due), or a unit reported by a department in
+  other periods but not this one [period_gap]; a unit never reported by a department
+  whose indicators apply to it [unit_not_reported]; the same unit and indicator reported
+  for overlapping periods of different grains — a month inside a reported quarter or
+  half-year — [period_overlap] (one per file and sheet, first row located; the coarser
+  submission is kept); a half-year whose monthly or quarterly parts are not all in, so
+  no value is rolled up yet [rollup_incomplete, warning]
 """
 from __future__ import annotations
 
@@ -45,10 +52,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, QlworkError, problems_frame
-from .ingest import (
-    PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, normalize_period, period_range, read_departments,
-    read_units,
-)
+from .. import periods as P
+from .ingest import REGISTRY_FILE, department_files, load_frameworks, read_departments, read_units
 from ..paths import raw_dir as default_raw_dir
 from .ids import describe_chars, id_problem, skeleton
 
@@ -119,6 +124,7 @@ class CheckResult:
     veto: pd.DataFrame | None = None  # valid rows of the veto register (registers/一票否决事项登记表.xlsx)
     bonus: pd.DataFrame | None = None  # valid rows of the bonus register (registers/加分事项登记表.xlsx)
     derived: pd.DataFrame | None = None  # values of indicators derived from registers (qlwork.followup.measures)
+    rolled: object = None  # qlwork.io.rollup.RollupResult of the valid cells (half-year values)
 
 
 def _fmt(v) -> str:
@@ -225,7 +231,7 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     valid &= ~dup
 
     # cell checks on the rows that are used
-    ind_meta = {(k, i.id): i for k, fw in frameworks.items() for i in fw.indicators.values()}
+    ind_meta = {(k, i.id): i for k, fw in frameworks.items() for i in fw.reported.values()}
     st_ok = (cells["status"] == "ok").to_numpy(dtype=bool)
     st_nonnum = (cells["status"] == "non_numeric").to_numpy(dtype=bool)
     st_missing = (cells["status"] == "missing").to_numpy(dtype=bool)
@@ -305,48 +311,46 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
                     found=_fmt(v), expected=f"百分数，如 {_fmt(v * 100)}（{meta.unit}） percent, e.g. {_fmt(v * 100)}"))
             valid &= ~mixed
 
-    # periods
-    good = [(p, d, path) for p, d, path in files if PERIOD_RE.match(p)]
-    periods = sorted({p for p, _, _ in good})
+    # periods: overlaps between grains, gaps in the reported span, roll-ups not yet complete
+    good = [(p, d, path) for p, d, path in files if P.is_canonical(p)]
+    periods = P.sort_periods({p for p, _, _ in good})
+    rolled = None
     if periods:
-        full = period_range(periods[0], periods[-1])
-        for p in full:
-            if p not in periods:
-                problems.append(Problem(
-                    "period_gap", f"缺少 {p} 期的全部部门报表（前后各期都有）",
-                    f"no workbook at all for period {p} (earlier and later periods exist)",
-                    file=f"departments/{p}/", found="无文件 no files", expected=f"departments/{p}/<部门>.xlsx"))
-        depts = sorted({d for _, d, _ in good})
-        have = {(p, d) for p, d, _ in good}
-        for d in depts:
-            for p in periods:
-                if (p, d) not in have:
-                    problems.append(Problem(
-                        "period_gap", f"部门 {d} 缺少 {p} 期报表",
-                        f"department {d} has no workbook for period {p}",
-                        file=f"departments/{p}/{d}.xlsx", found="文件不存在 file missing", expected="该期报表"))
+        ov, ov_probs = _overlaps(cells, valid)
+        valid &= ~ov
+        problems += ov_probs
+        problems += _file_gaps(good)
         problems += _unit_gaps(cells, known, units, frameworks, layout, good)
+        keep = valid & st_ok
+        if keep.any():
+            from .rollup import rollup_all
+
+            rolled = rollup_all(cells.loc[keep, ["unit_id", "period", "indicator_id", "value", "source", "file",
+                                                 "sheet", "row", "column"]], frameworks, grain="H")
+            problems += _rollup_warnings(rolled, cells.loc[keep])
 
     # veto and bonus registers (qlwork.registers.rules): located problems, valid rows kept
     from ..registers.rules import read_rule_registers
 
+    # registers belong to evaluation periods (half-years): those the submissions of any grain touch
+    halves = P.sort_periods({P.parse(p).parent("H").id for p in periods})
     veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
-                                                    periods=periods or None, period_parser=normalize_period)
+                                                    periods=halves or None, period_parser=P.normalize_half_year)
     problems += reg_problems
     # follow-through registers (整改台账, 廉政风险点) and the framework indicators derived from them
     from ..followup.measures import derived_values
     from ..registers.follow import read_follow_registers
 
-    fregs = read_follow_registers(base, units=units, frameworks=frameworks, periods=periods or None,
-                                  period_parser=normalize_period)
-    derived, dprobs = derived_values(frameworks, units, periods, ledger=fregs.ledger, risk=fregs.risk)
+    fregs = read_follow_registers(base, units=units, frameworks=frameworks, periods=halves or None,
+                                  period_parser=P.normalize_half_year)
+    derived, dprobs = derived_values(frameworks, units, halves, ledger=fregs.ledger, risk=fregs.risk)
     problems += list(fregs.problems) + dprobs
 
     problems = _sorted(problems)
     cells = cells.assign(valid=valid)
     rep = ValidationReport(tuple(problems), base, n_files=len(files), n_cells=n, n_units=len(units),
                            periods=tuple(periods))
-    return CheckResult(rep, cells, units, frameworks, veto, bonus, derived)
+    return CheckResult(rep, cells, units, frameworks, veto, bonus, derived, rolled)
 
 
 def _unknown_id_problem(r, reg: dict, reg_sheet: str | None) -> Problem:
@@ -367,6 +371,128 @@ def _unknown_id_problem(r, reg: dict, reg_sheet: str | None) -> Problem:
     return Problem("unknown_unit", f"单位编码 {r.unit_id} 不在单位名录中，该行未采用",
                    "unit id not in the unit registry; row not used", found=r.unit_id,
                    expected="单位名录 units.xlsx 中的编码 an id from the registry", **loc)
+
+
+def _grain_table(labels) -> pd.DataFrame:
+    uniq = pd.unique(pd.Series(labels, dtype=object).astype(str))
+    rec = []
+    for u in uniq:
+        p = P.try_parse(u)
+        rec.append((u, p.first_month if p else -1, p.last_month if p else -1, p.n_months if p else 0))
+    return pd.DataFrame(rec, columns=["period", "m0", "m1", "nm"]).set_index("period")
+
+
+def _overlaps(cells: pd.DataFrame, valid: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
+    """Cells whose unit and indicator are also reported for a coarser period that overlaps
+    them (a month inside a reported quarter or half-year).  The coarser cell is kept; one
+    problem per (file, sheet, coarser file), located at the first such row."""
+    n = len(cells)
+    out = np.zeros(n, bool)
+    if not n or not valid.any():
+        return out, []
+    gt = _grain_table(cells["period"])
+    nm = cells["period"].map(gt["nm"]).to_numpy()
+    sub = pd.DataFrame({"i": np.flatnonzero(valid), "unit_id": cells["unit_id"].to_numpy()[valid],
+                        "indicator_id": cells["indicator_id"].to_numpy()[valid], "nm": nm[valid]})
+    # only indicators reported at more than one grain can overlap
+    multi = sub.groupby("indicator_id")["nm"].nunique()
+    sub = sub[sub["indicator_id"].isin(multi.index[multi > 1])]
+    if sub.empty:
+        return out, []
+    per = cells["period"].to_numpy()[sub["i"].to_numpy()]
+    sub = sub.assign(period=per, m0=gt.loc[per, "m0"].to_numpy(), m1=gt.loc[per, "m1"].to_numpy())
+    sub = sub.drop_duplicates(["unit_id", "indicator_id", "period"])  # same-period repeats are `duplicate`
+    key = ["unit_id", "indicator_id"]
+    pairs = sub.merge(sub, on=key, suffixes=("", "_c"))
+    pairs = pairs[(pairs["nm_c"] > pairs["nm"]) & (pairs["m0"] <= pairs["m1_c"]) & (pairs["m0_c"] <= pairs["m1"])]
+    if pairs.empty:
+        return out, []
+    pairs = pairs.sort_values(["i", "nm_c"], ascending=[True, False]).drop_duplicates("i")
+    out[pairs["i"].to_numpy()] = True
+    fine = cells.iloc[pairs["i"].to_numpy()]
+    coarse = cells.iloc[pairs["i_c"].to_numpy()]
+    tab = pd.DataFrame({"file": fine["file"].to_numpy(), "sheet": fine["sheet"].to_numpy(),
+                        "row": fine["row"].to_numpy(), "column": fine["unit_col"].to_numpy(),
+                        "period": fine["period"].to_numpy(), "unit_id": fine["unit_id"].to_numpy(),
+                        "cfile": coarse["file"].to_numpy(), "cperiod": coarse["period"].to_numpy()})
+    probs = []
+    for (f, sh, cf), g in tab.groupby(["file", "sheet", "cfile"], sort=True):
+        first = g.sort_values("row").iloc[0]
+        rows = g["row"].nunique()
+        probs.append(Problem(
+            "period_overlap",
+            f"{first['period']} 报表中的 {rows} 行与已报送的 {first['cperiod']} 报表（{cf}）期间重叠"
+            f"（如单位 {first['unit_id']}），同一单位同一指标同一月份只能报送一次；这些行未采用，以 {first['cperiod']} 为准",
+            f"{rows} row(s) overlap the {first['cperiod']} submission ({cf}): a unit, indicator and month may be "
+            f"reported once; these rows are not used, the {first['cperiod']} value is kept",
+            file=f, sheet=sh, row=int(first["row"]), column=first["column"], found=f"{rows} 行 rows",
+            expected=f"不与 {first['cperiod']} 重叠的期别 a period outside {first['cperiod']}"))
+    return out, probs
+
+
+def _file_gaps(files) -> list[Problem]:
+    """Months inside the reported span without any workbook, and departments missing a period of
+    their own grain (only periods that have ended by the last reported month are due)."""
+    out: list[Problem] = []
+    spans = [(p, d, P.parse(p)) for p, d, _ in files]
+    first = min(x.first_month for _, _, x in spans)
+    last = max(x.last_month for _, _, x in spans)
+    covered = np.zeros(last - first + 1, bool)
+    for _, _, x in spans:
+        covered[x.first_month - first:x.last_month - first + 1] = True
+    grains = pd.Series([x.grain for _, _, x in spans])
+    g_all = grains.mode().iloc[0] if len(grains) else "H"
+    seen = set()
+    for m in np.flatnonzero(~covered):
+        per = P.covering(first + int(m), g_all)
+        if per.id in seen:
+            continue
+        seen.add(per.id)
+        out.append(Problem(
+            "period_gap", f"缺少 {per.id}（{per.label_zh}）期的全部部门报表（前后各期都有）",
+            f"no workbook at all for period {per.id} (earlier and later periods exist)",
+            file=f"departments/{per.id}/", found="无文件 no files", expected=f"departments/{per.id}/<部门>.xlsx"))
+    by_dept: dict[str, list] = {}
+    for _, d, x in spans:
+        by_dept.setdefault(d, []).append(x)
+    for d in sorted(by_dept):
+        xs = by_dept[d]
+        g = pd.Series([x.grain for x in xs]).mode().iloc[0]
+        have = np.zeros(last - first + 1, bool)
+        for x in xs:
+            have[x.first_month - first:x.last_month - first + 1] = True
+        due = set()
+        for m in np.flatnonzero(covered & ~have):
+            per = P.covering(first + int(m), g)
+            if per.last_month <= last:  # a period still running at the last reported month is not due
+                due.add(per)
+        for per in sorted(due):
+            out.append(Problem(
+                "period_gap", f"部门 {d} 缺少 {per.id}（{per.label_zh}）期报表",
+                f"department {d} has no workbook for period {per.id}",
+                file=f"departments/{per.id}/{d}.xlsx", found="文件不存在 file missing", expected="该期报表"))
+    return out
+
+
+def _rollup_warnings(rolled, cells: pd.DataFrame) -> list[Problem]:
+    """One warning per half-year and indicator whose finer parts do not yet give a value."""
+    inc = rolled.incomplete
+    if inc.empty:
+        return []
+    out = []
+    src = cells.drop_duplicates("indicator_id").set_index("indicator_id")
+    for (per, ind), g in inc.groupby(["period", "indicator_id"], sort=True):
+        r = g.iloc[0]
+        cov = g["months_covered"].astype(int)
+        f = src["file"].get(ind) if ind in src.index else None
+        out.append(Problem(
+            "rollup_incomplete",
+            f"{per}（{P.label_zh(per)}）指标 {ind}：{len(g)} 个单位的分期数据不全（已有 {cov.min()}–{cov.max()} 个月，"
+            f"共 {int(r['months_expected'])} 个月），半年值暂不汇总；{r['reason'].split(' ')[0]}",
+            f"{per} indicator {ind}: the finer parts of {len(g)} unit(s) do not cover the half-year yet; no value is "
+            "rolled up", file=f, column=ind, found=f"{cov.max()}/{int(r['months_expected'])} 个月 months",
+            expected="该半年的全部月份 every month of the half-year", severity="warning"))
+    return out
 
 
 def _unit_gaps(cells, known, units, frameworks, layout, files) -> list[Problem]:

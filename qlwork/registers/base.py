@@ -120,20 +120,12 @@ def _cell(v: Any) -> Any:
     return v
 
 
-_HALF = __import__("re").compile(r"^(\d{4})\s*[Hh]\s*([12])$|^(\d{4})\s*年?\s*(上|下)\s*半\s*年度?$")
-
-
 def normalize_period_cell(v: Any) -> str | None:
-    """A half-year written in a register cell → canonical id (2025H2 / 2025年下半年), or None.
+    """A half-year written in a register cell → canonical id (2025H2 / 2025年下半年), or None
+    (:func:`qlwork.periods.normalize_half_year`, the one home of period parsing)."""
+    from ..periods import normalize_half_year
 
-    Readers pass the project's own period parser (``period_parser``); this is the fallback."""
-    t = normalize_text(v)
-    m = _HALF.match(t)
-    if not m:
-        return None
-    if m.group(1):
-        return f"{m.group(1)}H{m.group(2)}"
-    return f"{m.group(3)}H{1 if m.group(4) == '上' else 2}"
+    return normalize_half_year(normalize_text(v))
 
 
 def _date(v: Any) -> _dt.date | None:

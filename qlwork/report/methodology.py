@@ -169,11 +169,14 @@ def weights_table(result) -> pd.DataFrame:
 
 def data_files_from_values(values: pd.DataFrame | None, raw_dir: str | Path | None = None,
                            extra: Iterable[str | Path] = ()) -> list[Path]:
-    """Input files behind a result: the provenance ``file`` column plus registry/framework files."""
+    """Input files behind a result: the provenance ``file`` column plus registry/framework files.
+    A value rolled up from months or quarters names every file it came from, ``"; "``-separated
+    (:mod:`qlwork.io.rollup`)."""
     files: list[Path] = []
     raw = Path(raw_dir) if raw_dir else None
     if values is not None and "file" in values.columns:
-        for f in pd.unique(values["file"].dropna().astype(str)):
+        names = pd.unique(values["file"].dropna().astype(str))
+        for f in dict.fromkeys(x for n in names for x in n.split("; ") if x):
             p = Path(f)
             if not p.is_absolute() and raw is not None:
                 p = raw / p

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["format_value", "single_sentence", "combo_sentence", "unit_section", "plan_for_builder",

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import periods as P
 from ..errors import Problem, QlworkError, problems_frame
 from ..io.csvtext import detect_encoding, read_csv_table, read_text  # noqa: F401 - re-exported
 
@@ -33,11 +34,14 @@ __all__ = [
     "detect_encoding",
     "SurveyRead",
     "read_survey",
-    "PERIOD_RE",
     "REQUIRED_COLUMNS",
 ]
 
-PERIOD_RE = re.compile(r"^\d{4}H[12]$")
+def _is_half_year(label) -> bool:
+    """A canonical half-year id (surveys are per evaluation period: 2025H1, 2025H2)."""
+    return P.is_canonical(label) and P.grain_of(label) == "H"
+
+
 REQUIRED_COLUMNS = ("respondent_id", "unit_id", "period", "status")
 WEIGHTING_COLUMNS = ("age_group", "sex", "area")
 MAX_LISTED = 200  # located problems listed one by one; the rest are summarised
@@ -378,11 +382,10 @@ def read_survey(
             found="全部为空 all blank" if n else "没有数据行 no data rows", expected=f"{list(sc.valid)} 中的答案 answers"))
     per = out["period"].to_numpy(dtype=object)
     # other spellings of a half-year ("2025年上半年", "2025 H1", "2025h1") are normalised with a
-    # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below
-    from ..io.ingest import normalize_period
-
-    odd = [p for p in pd.unique(per) if not PERIOD_RE.match(str(p))]
-    canon = {p: normalize_period(p) for p in odd}
+    # warning; labels that need a guess ("2025-1": month? quarter?) stay and are reported below.
+    # A survey belongs to an evaluation period: a quarter or a month is reported, not rolled.
+    odd = [p for p in pd.unique(per) if not _is_half_year(p)]
+    canon = {p: P.normalize_half_year(p) for p in odd}
     canon = {p: c for p, c in canon.items() if c}
     if canon:
         m = np.isin(per, list(canon))
@@ -393,7 +396,7 @@ def read_survey(
         per = np.array([canon.get(p, p) for p in per], dtype=object)
         out["period"] = per
         flag[m] = prev  # a warning does not mark the row as a problem row
-    bad_per = ~np.array([bool(PERIOD_RE.match(str(p))) for p in pd.unique(per)], dtype=bool)
+    bad_per = ~np.array([_is_half_year(p) for p in pd.unique(per)], dtype=bool)
     bad_set = set(np.asarray(pd.unique(per))[bad_per].tolist())
     mask = np.isin(per, list(bad_set)) if bad_set else np.zeros(n, dtype=bool)
     report(mask, "bad_period", "调查期次标签不合法", "bad period label", "period", per[mask].tolist(), "如 2025H2 (YYYYH1|YYYYH2)")

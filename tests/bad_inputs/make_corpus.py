@@ -325,12 +325,19 @@ def build() -> list[dict]:
          [{"code": "bad_period", "found": "2025 H1", "expected": "2025H1", "zh": "请改名为 2025H1"}],
          dest="departments/2025 H1/纪检监察.xlsx", note="期别文件夹写成“2025 H1” period folder with a space")
     case(dept("dept_period_dash.xlsx"), "department",
-         [{"code": "bad_period", "found": "2025-1", "expected": "YYYYH1 或 YYYYH2", "zh": "不是期别",
-           "en": "not a period like 2025H1"}], dest="departments/2025-1/纪检监察.xlsx",
+         [{"code": "bad_period", "found": "2025-1", "expected": "2025-03（月）", "zh": "不是期别",
+           "en": "not a period like 2025H1, 2025Q1 or 2025-03"}], dest="departments/2025-1/纪检监察.xlsx",
          note="期别写成“2025-1”（月？季？半年？无法判断） an ambiguous period label, reported")
-    case(dept("dept_period_quarter.xlsx"), "department",
-         [{"code": "bad_period", "found": "2025Q1"}], dest="departments/2025Q1/纪检监察.xlsx",
-         note="季度标签“2025Q1” a quarter label, reported")
+    case(dept("dept_period_quarter.xlsx"), "department", ok=True, dest="departments/2025Q1/纪检监察.xlsx",
+         note="季度报送“2025Q1”：按季度读取（期别可为半年、季度或月） a quarterly submission, read as such")
+    case(dept("dept_period_quarter_chinese.xlsx"), "department",
+         [{"code": "bad_period", "found": "2025年第一季度", "expected": "2025Q1", "zh": "请改名为 2025Q1"}],
+         dest="departments/2025年第一季度/纪检监察.xlsx",
+         note="季度文件夹写成“2025年第一季度”：不读取，提示改名为 2025Q1 quarter folder in Chinese")
+    case(dept("dept_period_month_chinese.xlsx"), "department",
+         [{"code": "bad_period", "found": "2025年3月", "expected": "2025-03", "zh": "请改名为 2025-03"}],
+         dest="departments/2025年3月/纪检监察.xlsx",
+         note="月份文件夹写成“2025年3月”：不读取，提示改名为 2025-03 month folder in Chinese")
 
     # ---- unit registry -----------------------------------------------------------
     xlsx(FILES / "reg_clean.xlsx", {"单位名录": UNITS})
