@@ -48,7 +48,7 @@ def _mpl_report(builder, uid: str, tpl) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qlwork.charts.fonts import apply_style
+    from qlwork.charts.style import apply_style
 
     apply_style()
     ctx = builder.context(uid)

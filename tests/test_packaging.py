@@ -77,7 +77,7 @@ def test_environment_installs_the_package():
 
 def test_required_stack_present():
     pp = _pyproject()
-    for name in ["jupyterlab", "pandas", "statsmodels", "seaborn", "ipywidgets", "voila", "openpyxl", "pyarrow"]:
+    for name in ["jupyterlab", "pandas", "statsmodels", "matplotlib", "ipywidgets", "voila", "openpyxl", "pyarrow"]:
         assert name in pp
     assert tuple(int(x) for x in pp["voila"].split(".")[:3]) >= (0, 5, 8)
     assert tuple(int(x) for x in pp["ipywidgets"].split(".")[:2]) >= (8, 1)

@@ -359,9 +359,10 @@ def test_bland_altman_lines_match_formula():
     assert ys == [pytest.approx(-13.16, abs=0.01), pytest.approx(3.0), pytest.approx(19.16, abs=0.01)]
 
 
-def test_trend_periods_sorted_chronologically():
+def test_trend_periods_sorted_chronologically_and_written_as_a_person_reads_them():
     fig = CHARTS["trend_lines"]()
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == PERIODS
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "2024年上半年", "2024年下半年", "2025年上半年", "2025年下半年"]
 
 
 def _drawn_texts(fig):
