@@ -14,11 +14,15 @@ from typing import Iterable
 
 import pandas as pd
 
-from .unit_report import UnitReportBuilder, template_env, write_file
+from ..labels import period_label
+from .unit_report import UnitReportBuilder, remove_stale, template_env, write_file
 
-__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary"]
+__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary",
+           "NOTICE_SUFFIX"]
 
 DEFAULT_ISSUER = "清廉单元建设评价工作办公室"
+#: Notice files: ``<code>_<name>_预警通知书.html`` (next to nothing else in ``notices/``).
+NOTICE_SUFFIX = "_预警通知书"
 
 
 def warned_units(builder: UnitReportBuilder) -> list[str]:
@@ -29,7 +33,7 @@ def warned_units(builder: UnitReportBuilder) -> list[str]:
 def notice_context(builder: UnitReportBuilder, unit_id: str, *, number: int = 1, issuer: str = DEFAULT_ISSUER,
                    deadline_days: int = 30, date: str | None = None) -> dict:
     ctx = builder.context(unit_id)
-    ctx.update({"number": f"〔{builder.period or ''}〕预警第 {number:03d} 号", "issuer": issuer,
+    ctx.update({"number": f"〔{period_label(builder.period or '')}〕预警第 {number:03d} 号", "issuer": issuer,
                 "deadline_days": int(deadline_days),
                 "date": date or _dt.date.today().strftime("%Y年%m月%d日")})
     return ctx
@@ -41,7 +45,7 @@ def render_notice(builder: UnitReportBuilder, unit_id: str, **kw) -> str:
 
 def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                   progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
-    """``<out_dir>/<unit_id>_预警通知书.html`` for each warned unit (each file atomically)."""
+    """``<out_dir>/<code>_<name>_预警通知书.html`` for each warned unit (each file atomically)."""
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
@@ -51,9 +55,12 @@ def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Ite
         keep = {str(u) for u in units}
         ids = [u for u in ids if u in keep]
     tpl = template_env().get_template("notice.html.j2")
+    existing = any(out_dir.iterdir())
     paths = []
     for k, uid in enumerate(tqdm(ids, desc="预警通知书 notices", unit="份", disable=not progress, leave=False), 1):
-        p = out_dir / f"{uid}_预警通知书.html"
+        p = out_dir / f"{builder.stem(uid)}{NOTICE_SUFFIX}.html"
+        if existing:
+            remove_stale(out_dir, uid, {p.name}, NOTICE_SUFFIX)
         write_file(p, tpl.render(**notice_context(builder, uid, number=k, **kw)), atomic=atomic)
         paths.append(p)
     return paths

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.atomic import atomic_write_text
-from ._common import result_frame, units_frame
+from ._common import report_stems, result_frame, units_frame
 from .svg import gap_axis, score_bars, trend_line
 
 __all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
@@ -248,6 +248,14 @@ class UnitReportBuilder:
         tot_s = scores["total"].astype(float) if "total" in scores.columns else pd.Series(np.nan, index=scores.index)
         self._sorted_totals = {k: np.sort(v.dropna().to_numpy()) for k, v in tot_s.groupby(self.groups)}
         self.generated = _dt.date.today().isoformat()
+        # the scoring methods in words (never the internal English values)
+        from ..labels import method_label
+
+        spec = getattr(result, "spec", None)
+        pick = (lambda k: getattr(spec, k)) if spec is not None else (lambda k: params.get(k, ""))
+        self.methods_zh = {k: method_label(k, pick(k)) for k in ("normalization", "aggregation", "imputation",
+                                                                  "outliers", "peer_group")}
+        self.spec_fingerprint = spec.fingerprint() if spec is not None else params.get("spec_fingerprint", "")
         # plain-array / dict caches: per-unit look-ups without pandas indexing (1,500 reports in seconds)
         self._pos = {u: k for k, u in enumerate(scores.index)}
         self._gid = self.groups.to_numpy()
@@ -259,6 +267,8 @@ class UnitReportBuilder:
                    for g in self.q50.index for c in self.score_cols}
         self._NR = {c: self.node_rank[c].to_numpy(dtype=float) for c in self.score_cols}
         self._frame_rows = self.frame.to_dict("index")
+        # file stems <code>_<name> of every unit of the result (stable whatever subset is written)
+        self._stems = report_stems({u: self._frame_rows.get(u, {}).get("unit_name") for u in scores.index})
         self._unit_rows = self.units.to_dict("index")
         self._gn = self.group_n.to_numpy()
         self._fp = fw.fingerprint()
@@ -283,6 +293,10 @@ class UnitReportBuilder:
             self._prev = pm.reindex(index=scores.index, columns=ind_cols).to_numpy(dtype=float)
 
     # ---------------------------------------------------------------- pieces
+    def stem(self, uid: str) -> str:
+        """File stem of a unit's report files: ``<code>_<name>`` (safe as a file name)."""
+        return self._stems[str(uid)]
+
     def unit_ids(self) -> list[str]:
         """The units reported: the scope's (``scope_ids``) or every unit of the result."""
         return list(self.scores.index) if self.scope_ids is None else list(self.scope_ids)
@@ -511,6 +525,7 @@ class UnitReportBuilder:
             "grades": self.grades, "social_share": self.params.get("social_share", fw.social_share),
             "normalization": self.params.get("normalization", ""),
             "aggregation": self.params.get("aggregation", ""),
+            "methods_zh": self.methods_zh, "spec_fingerprint": self.spec_fingerprint,
             "generated": self.generated,
             "grade_color": self._color(uid),
         }
@@ -580,20 +595,38 @@ def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
     return path
 
 
+def remove_stale(out_dir: Path, uid: str, keep: set[str], suffix: str = "") -> None:
+    """Remove a unit's earlier report files in ``out_dir`` (``<uid>.html``, ``<uid>_<old name>….pdf``)
+    that are not in ``keep`` — a renamed unit must not leave its old files behind."""
+    for f in _listing(out_dir):
+        stem = f.name.rsplit(".", 1)[0]
+        if (stem == f"{uid}{suffix}" or stem.startswith(f"{uid}_")) and f.name not in keep \
+                and (not suffix or stem.endswith(suffix)):
+            f.unlink(missing_ok=True)
+
+
+def _listing(out_dir: Path) -> list[Path]:
+    return [f for f in out_dir.iterdir() if f.is_file()] if out_dir.is_dir() else []
+
+
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                        progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
-    """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically
-    (``atomic=False`` only inside a staging folder, see :func:`write_file`)."""
+    """Write ``<out_dir>/<code>_<name>.html`` for every unit (or ``units``), each file atomically
+    (``atomic=False`` only inside a staging folder, see :func:`write_file`).  When only some units are
+    written into an existing set, each unit's earlier files (another name, the old ``<code>.html``) go."""
     from tqdm.auto import tqdm
 
     b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
     out_dir = Path(out_dir)
+    existing = bool(_listing(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = b.unit_ids() if units is None else [str(u) for u in units]
     tpl = template_env().get_template("unit_report.html.j2")
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
-        p = out_dir / f"{uid}.html"
+        p = out_dir / f"{b.stem(uid)}.html"
+        if existing:
+            remove_stale(out_dir, uid, {p.name})
         write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths
