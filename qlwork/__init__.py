@@ -23,7 +23,7 @@ _EXPORTS = {
     "assign_grades": "qlwork.engine.grading",
     "rank_within": "qlwork.engine.grading",
     "validate": "qlwork.io.validate",
-    "ingest": "qlwork.io.ingest",
+    "ingest": "qlwork.io.build",
     "load_values": "qlwork.io.ingest",
     "load_units": "qlwork.io.ingest",
     "generate_demo": "qlwork.demo",

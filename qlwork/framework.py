@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .engine.grading import DEFAULT_GRADES, assign_grades
 from .errors import Problem, QlworkError
 from .paths import PACKAGE_DATA
 
@@ -48,8 +49,6 @@ __all__ = [
 #: Unit types seen in the source documents (单位类型).
 UNIT_TYPES = ("机关", "村居", "学校", "医院", "企业", "园区", "商会", "家庭", "景区", "大厅")
 
-#: Default grade bands: lower bounds, highest first (DOMAIN.md §1.6 convention 90/80/60).
-DEFAULT_GRADES = (("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", -math.inf))
 
 WEIGHT_TOL = 1e-6
 
@@ -337,8 +336,6 @@ class Framework:
     def grade_of(self, score: float) -> str | None:
         """Grade of one score by this framework's bands — the same rule as the index engine
         (:func:`qlwork.engine.grading.assign_grades`: 1e-6-point grid, missing score → None)."""
-        from .engine.grading import assign_grades  # grading imports this module
-
         g = assign_grades([score], self.grades).iloc[0]
         return None if pd.isna(g) else str(g)
 

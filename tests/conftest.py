@@ -1,9 +1,11 @@
 """Shared fixtures.
 
 ``demo_root``: a temporary project root holding the county-scale demo province
-in ``data/raw`` (``qlwork.demo.generate_demo``) and its ingested tables in
-``data/processed`` (``qlwork.io.ingest.ingest(exclude_invalid=True)``), built once
-per test session.  Subprocesses (CLI, notebooks, Voilà) find it through the
+in ``data/raw`` (``qlwork.demo.generate_demo``), its ingested tables in
+``data/processed`` (``qlwork.io.build.ingest(exclude_invalid=True)``) and the
+official result of every period (``qlwork.workflow.score``), built once per test
+session.  ``demo_root_full`` adds what ``make data`` adds (survey, weights,
+re-scoring with the survey's public scores, sensitivity).  Subprocesses (CLI, notebooks, Voilà) find it through the
 ``QLWORK_ROOT`` variable in ``demo_env``.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     from qlwork.demo import generate_demo
-    from qlwork.io.ingest import ingest
+    from qlwork.io.build import ingest
 
     root = tmp_path_factory.mktemp("demo_project")
     (root / "data" / "raw").mkdir(parents=True)
@@ -34,6 +36,10 @@ def demo_root(tmp_path_factory) -> Path:
             shutil.copytree(src, root / d)
     generate_demo(root / "data" / "raw", scale="county")
     ingest(root / "data" / "raw", root / "data" / "processed", exclude_invalid=True)
+    # the official result of every period (what reports, notebooks and the dashboard read)
+    from qlwork.workflow import Project, score
+
+    score(Project.open(root), "all", command="qlwork score --period all")
     return root
 
 
@@ -41,6 +47,7 @@ def demo_root(tmp_path_factory) -> Path:
 FULL_STEPS = (
     ["weights"],
     *(["survey", "--period", p] for p in ("2024H1", "2024H2", "2025H1", "2025H2")),
+    ["score", "--period", "all"],
     ["sensitivity", "--period", "2025H2", "--draws", "400", "--no-progress"],
 )
 

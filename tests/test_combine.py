@@ -93,13 +93,13 @@ def test_weights_plug_into_compute_index():
     # U1 = .1875·100 = 18.75; U2 = .5625·50 + .25·100 = 53.125; U3 = 56.25 + 9.375 + 5 = 70.625
     for w in (h.leaf_weights, h.local_weights):
         r = compute_index(X, fw, units=units, normalization="minmax", weights=w)
-        np.testing.assert_allclose(r.scores["total"].reindex(X.index), [18.75, 53.125, 70.625], atol=1e-9)
+        np.testing.assert_allclose(r.scores["total_raw"].reindex(X.index), [18.75, 53.125, 70.625], atol=1e-9)
     # linear combination with equal weights (α = 0.5): x1 = (.5625 + 1/3)/2 = .4479167,
     # x2 = (.1875 + 1/3)/2 = .2604167, y1 = (.25 + 1/3)/2 = .2916667
     # U1 = 26.041667; U2 = 22.395833 + 29.166667 = 51.5625; U3 = 44.791667 + 13.020833 + 5.833333 = 63.645833
     comb = combine_weights(h.leaf_weights, equal_weights(X), "linear")
     r = compute_index(X, fw, units=units, normalization="minmax", weights=comb.weights)
-    np.testing.assert_allclose(r.scores["total"].reindex(X.index), [26.041667, 51.5625, 63.645833], atol=1e-5)
+    np.testing.assert_allclose(r.scores["total_raw"].reindex(X.index), [26.041667, 51.5625, 63.645833], atol=1e-5)
 
 
 def test_game_theory_three_vectors_hand_computed():

@@ -344,23 +344,29 @@ def test_score_command_writes_parquet_and_params(tmp_path, capsys):
     units.to_parquet(proc / "units.parquet")
     rc = main(["score", "--period", "2025H2", "--processed", str(proc), "--raw", str(tmp_path / "raw")])
     assert rc == 0
-    out = pd.read_parquet(proc / "scores_2025H2.parquet")
-    assert len(out) == 12 and set(out.framework) == {"county"} and out["total"].between(0, 100).all()
-    params = json.loads((proc / "scores_2025H2.params.json").read_text(encoding="utf-8"))
-    assert params["county"]["period"] == "2025H2" and params["county"]["previous_period"] == "2025H1"
+    res_dir = proc / "results" / "2025H2"
+    out = pd.read_parquet(res_dir / "ranking.parquet")
+    assert len(out) == 12 and set(out.framework) == {"QLI"} and out["total"].between(0, 100).all()
+    man = json.loads((res_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert man["kind"] == "official" and set(man["specs"]) == {"QLI"}
+    assert {"processed/values.parquet", "processed/units.parquet"} <= {k.split("/", 1)[-1] for k in man["inputs"]} \
+        or any(k.endswith("values.parquet") for k in man["inputs"])
+    params = json.loads((res_dir / "QLI" / "params.json").read_text(encoding="utf-8"))
+    assert params["period"] == "2025H2" and params["previous_period"] == "2025H1"
     text = capsys.readouterr().out
     assert "等级分布" in text and "已写入" in text
     assert "低于合格线(below_pass)" in text  # uniform random values: some totals are below 60
     # the same numbers as calling the engine directly
     direct = compute_index(values, fw, units=units).to_frame()
-    np.testing.assert_allclose(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])
-    # a survey output for the period is picked up as the public component
-    pd.DataFrame({"unit_id": units.unit_id, "public": 50.0}).to_parquet(proc / "public_2025H2.parquet")
-    assert main(["score", "--processed", str(proc), "--raw", str(tmp_path / "raw")]) == 0
-    out2 = pd.read_parquet(proc / "scores_2025H2.parquet").set_index("unit_id")
-    p2 = json.loads((proc / "scores_2025H2.params.json").read_text(encoding="utf-8"))["county"]
+    np.testing.assert_array_equal(out.set_index("unit_id").loc[direct.index, "total"], direct["total"])
+    # a public-score file (unit_id, public) is used as the public component
+    pd.DataFrame({"unit_id": units.unit_id, "public": 50.0}).to_csv(tmp_path / "pub.csv", index=False)
+    assert main(["score", "--processed", str(proc), "--raw", str(tmp_path / "raw"), "--public",
+                 str(tmp_path / "pub.csv")]) == 0
+    out2 = pd.read_parquet(res_dir / "ranking.parquet").set_index("unit_id")
+    p2 = json.loads((res_dir / "QLI" / "params.json").read_text(encoding="utf-8"))
     assert p2["public"] == "argument"
-    np.testing.assert_allclose(out2.loc[direct.index, "total"], 0.7 * direct["internal"] + 0.3 * 50)
+    np.testing.assert_allclose(out2.loc[direct.index, "total_raw"], 0.7 * direct["internal"] + 0.3 * 50)
 
 
 def test_other_normalisations_through_the_engine():

@@ -15,9 +15,8 @@ from openpyxl import Workbook
 from qlwork.demo import generate_demo
 from qlwork.errors import QlworkError
 from qlwork.framework import load_framework
-from qlwork.io.ingest import (
-    UNIT_COLUMNS, VALUE_COLUMNS, ingest, load_units, load_values, period_range, read_department_workbook,
-)
+from qlwork.io.build import VALUE_COLUMNS, ingest
+from qlwork.io.ingest import UNIT_COLUMNS, load_units, load_values, period_range, read_department_workbook
 
 from mini_framework import FW
 

@@ -137,10 +137,10 @@ def test_combined_index_uses_the_public_component(demo, which):
         # the public column is exactly the survey estimate (clipped to 0–100) …
         np.testing.assert_allclose(sc.loc[has, "public"], expected_public[has].clip(0, 100), atol=1e-9)
         # … and the total is the weighted mix, computed here by hand
-        np.testing.assert_allclose(sc.loc[has, "total"],
+        np.testing.assert_allclose(sc.loc[has, "total_raw"],
                                    (1 - s) * sc.loc[has, "internal"] + s * expected_public[has].clip(0, 100),
                                    atol=1e-9)
-        assert r.params["social_share"] == s and r.params["public_detail"] == which
+        assert r.params["social_share"] == s and r.params["public_detail"] == f"survey-{which}"
         checked += len(has)
     assert checked > 1000  # most of the demo's ≈1,500 units have a survey estimate
 

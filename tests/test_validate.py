@@ -217,11 +217,16 @@ def demo_report(demo_raw):
 
 def test_demo_errors_each_reported_once_with_location(demo_raw, demo_report):
     truth = pd.read_csv(demo_raw / "_truth" / "deliberate_errors.csv", encoding="utf-8-sig", dtype=str).fillna("")
-    got = sorted((p.file, p.sheet, str(p.row) if p.row is not None else "", p.code) for p in demo_report.problems)
-    want = sorted(zip(truth.file, truth.sheet, truth.row, truth.code))
+    reg = pd.read_csv(demo_raw / "_truth" / "register_errors.csv", encoding="utf-8-sig", dtype=str).fillna("")
+    got = sorted((p.file, p.sheet, str(p.row) if p.row is not None else "", p.code) for p in demo_report.problems
+                 if p.code != "bonus_sum_capped")
+    want = sorted(list(zip(truth.file, truth.sheet, truth.row, truth.code)) + list(zip(reg.file, reg.sheet, reg.row, reg.code)))
     assert got == want
-    assert len(demo_report.errors) == len(truth) == 7
-    assert demo_report.warnings == []
+    # the unit whose two bonus items add up to more than the cap: one warning (capped when scored)
+    capped = [p for p in demo_report.problems if p.code == "bonus_sum_capped"]
+    assert len(capped) == 1 and capped[0].severity == "warning" and capped[0].found == 6.0
+    assert len(demo_report.errors) == len(truth) + len(reg) == 9
+    assert [p.code for p in demo_report.warnings] == ["bonus_sum_capped"]
 
 
 def test_demo_errors_found_independently(demo_raw, demo_report):
@@ -253,10 +258,11 @@ def test_demo_errors_found_independently(demo_raw, demo_report):
                 elif c.value is None:
                     expected.add((ws.title, c.row, c.column_letter, "missing_value"))
     wb.close()
-    got = {(p.sheet, p.row, p.column, p.code) for p in demo_report.problems if p.row is not None}
+    dept = [p for p in demo_report.problems if not (p.file or "").startswith("registers/")]
+    got = {(p.sheet, p.row, p.column, p.code) for p in dept if p.row is not None}
     assert got == expected
-    assert all(p.file == f for p in demo_report.problems)
-    codes = sorted(p.code for p in demo_report.problems)
+    assert all(p.file == f for p in dept)
+    codes = sorted(p.code for p in dept)
     assert codes == sorted(["non_numeric", "out_of_range", "out_of_range", "missing_value", "unknown_unit",
                             "duplicate", "period_gap"])
     # the non-numeric cell shows what was found
@@ -265,9 +271,9 @@ def test_demo_errors_found_independently(demo_raw, demo_report):
 
 def test_demo_report_frame(demo_report):
     df = demo_report.to_frame()
-    assert len(df) == 7 and {"code", "file", "sheet", "row", "column", "found", "expected"} <= set(df.columns)
+    assert len(df) == 10 and {"code", "file", "sheet", "row", "column", "found", "expected"} <= set(df.columns)
     assert demo_report.counts()["out_of_range"] == 2
-    assert "7 个错误" in demo_report.summary_zh()
+    assert "9 个错误" in demo_report.summary_zh()
 
 
 # --------------------------------------------------------------------- the CLI
@@ -288,7 +294,8 @@ def test_cli_demo_then_validate(demo_root, demo_raw, tmp_path):
     assert r.returncode == 1, r.stderr
     for code in ("unknown_unit", "duplicate", "non_numeric", "out_of_range", "missing_value", "period_gap"):
         assert f"[{code}]" in r.stdout
-    assert "待核实" in r.stdout and "纪检监察.xlsx" in r.stdout and "7 个错误" in r.stdout
+    assert "待核实" in r.stdout and "纪检监察.xlsx" in r.stdout and "9 个错误" in r.stdout
+    assert "[unknown_veto]" in r.stdout and "[bonus_above_cap]" in r.stdout
     assert _tree_hash(demo_raw) == before
     # a clean folder exits 0
     clean = make_raw(tmp_path / "clean")

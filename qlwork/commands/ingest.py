@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     import sys
 
-    from ..io.ingest import ingest
+    from ..io.build import ingest
 
     res = ingest(args.raw, args.out, exclude_invalid=args.exclude_invalid, progress=sys.stderr.isatty())
     print(res.summary_zh())

@@ -1,73 +1,13 @@
-"""``qlwork survey --period 2025H2`` — per-unit public-satisfaction estimates (获得感).
-
-Reads ``data/raw/surveys/survey_<period>.csv`` (or ``.xlsx``), ``items.yaml``,
-``margins.csv`` and the unit registry; applies the validity rules, rakes
-within each 县市区, estimates every unit (Hájek mean + linearisation SE,
-satisfaction share with Wilson interval on n_eff, reporting rule), shrinks
-(Fay–Herriot REML, beta-binomial EB, toward unit-type × 县市区 means only) and
-writes ``data/processed/public_<period>.parquet`` atomically.
-"""
+"""``qlwork survey --period 2025H2`` — per-unit public-satisfaction estimates (获得感);
+see :mod:`qlwork.workflow.survey`."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from ..io.atomic import atomic_path
-from ..paths import processed_dir, raw_dir
-
-__all__ = ["register", "run"]
-
-
-def run(period: str, raw: str | Path | None = None, out: str | Path | None = None, *,
-        straight_lining: str | None = "all_max", trim_k: float | None = 5.0, fh_method: str = "REML",
-        prop_method: str = "wilson", quiet: bool = False):
-    from ..survey.pipeline import estimate_public, load_survey_inputs
-    from ..survey.scoring import ValidityRules
-
-    raw = Path(raw) if raw else raw_dir()
-    out = Path(out) if out else processed_dir()
-    path, items, margins, units = load_survey_inputs(raw, period)
-    res = estimate_public(path, units, margins, items, period=period,
-                          rules=ValidityRules(straight_lining=straight_lining), trim_k=trim_k,
-                          fh_method=fh_method, prop_method=prop_method)
-    target = out / f"public_{period}.parquet"
-    est = res.estimates.copy()
-    est.attrs = {}
-    with atomic_path(target) as tmp:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(est, preserve_index=False)
-        meta = dict(table.schema.metadata or {})
-        meta[b"qlwork_params"] = json.dumps(res.params, ensure_ascii=False, default=str).encode()
-        pq.write_table(table.replace_schema_metadata(meta), tmp)
-    if not quiet:
-        _print_summary(res, target)
-    return res, target
-
-
-def _print_summary(res, target: Path) -> None:
-    ov = res.overall()
-    c = res.validity.counts
-    print(f"群众评价 public survey {res.params['period']}: 受访 {len(res.validity.valid)} 人，"
-          f"有效 {int(res.validity.valid.sum())} 人 (valid respondents)")
-    for _, r in c[c["rule"] != "valid"].iterrows():
-        print(f"  剔除 removed {r['removed']:>7}  {r['rule_zh']} ({r['rule']})")
-    if res.rake is not None:
-        print(f"  加权 raking: {res.rake.iterations} 次迭代 iterations, 收敛 converged={res.rake.converged}, "
-              f"截尾 trimmed={res.rake.trimmed}")
-    print(f"  单位 units {len(ov)}；可发布 reportable {int(ov['reportable'].sum())}；"
-          f"有效样本量中位数 median n_eff {ov['n_eff'].median():.1f}；deff 中位数 {ov['deff'].median():.2f}")
-    print(f"  总体得分 overall mean 中位数 {ov['mean'].median():.1f}（收缩后 EBLUP {ov['eblup'].median():.1f}）")
-    warn = [p for p in res.problems if p.severity == "error"]
-    if warn:
-        print(f"  数据问题 data problems: {len(warn)}（首条 first: {warn[0]}）")
-    print(f"已写入 written: {target}")
+__all__ = ["register"]
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("survey", help="群众满意度调查：加权、单位估计与收缩 public survey estimates",
-                              description=__doc__.split("\n\n")[0])
+                              description="群众满意度调查：有效性规则、按县市区加权（raking）、单位估计与小域收缩，写入 data/processed/public_<期别>.parquet")
     p.add_argument("--period", required=True, help="期次，如 2025H2 (period)")
     p.add_argument("--raw", default=None, help="原始数据目录 raw folder (default data/raw)")
     p.add_argument("--out", default=None, help="输出目录 output folder (default data/processed)")
@@ -76,7 +16,13 @@ def register(subparsers) -> None:
     p.add_argument("--trim-k", type=float, default=5.0, help="权数截尾倍数 (× median; 0 = off)")
     p.add_argument("--fh-method", default="REML", choices=["REML", "ML"])
     p.add_argument("--prop-method", default="wilson", choices=["wilson", "beta"])
-    p.set_defaults(func=lambda a: (run(a.period, a.raw, a.out,
+    p.set_defaults(func=lambda a: (_run()(a.period, a.raw, a.out,
                                        straight_lining=None if a.straight_lining == "none" else a.straight_lining,
                                        trim_k=a.trim_k or None, fh_method=a.fh_method,
                                        prop_method=a.prop_method), 0)[1])
+
+
+def _run():
+    from ..workflow.survey import run_survey
+
+    return run_survey

@@ -27,63 +27,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def _frameworks(raw: Path, which: str):
-    from ..framework import builtin_framework, load_framework
-
-    out, every = {}, {}
-    for name in ("county", "village"):
-        path = raw / f"framework_{name}.yaml"
-        fw = load_framework(path if path.is_file() else builtin_framework(name))
-        every[fw.id] = fw
-        if which in ("all", name, fw.id):
-            out[fw.id] = fw
-    if not out:
-        from ..errors import Problem, QlworkError
-
-        raise QlworkError(Problem("unknown_framework", f"未知的框架 {which!r}", f"unknown framework {which!r}",
-                                  found=which, expected="county | village | all | QLI | QLV"))
-    return every, out
-
-
 def _run(args) -> int:
-    import pandas as pd
-
     from ..io.atomic import atomic_path
     from ..paths import processed_dir, raw_dir
-    from ..weights.ahp import DEFAULT_RI_TABLE
-    from ..weights.hierarchy import hierarchy_weights
-    from ..weights.questionnaire import read_questionnaires
+    from ..workflow.weights import ahp_weights, weights_summary_zh
 
     raw = Path(args.raw) if args.raw else raw_dir()
-    every, fws = _frameworks(raw, args.framework)
-    qs = read_questionnaires(raw / "ahp", blank=args.blank, frameworks=every.values(), strict=True)
-    ri = args.ri_table or DEFAULT_RI_TABLE
-    pd.set_option("display.width", 160)
-    print(f"读取 {len(qs.experts)} 位专家的问卷 read {len(qs.experts)} questionnaires（{raw / 'ahp'}）")
-    for p in qs.problems:
-        print(f"  提示 note: {p}")
-    frames = []
-    for fid, fw in fws.items():
-        h = hierarchy_weights(fw, qs, approach=args.approach, method=args.method, ri_table=ri,
-                              inconsistent=args.inconsistent)
-        ex = h.experts()
-        print(f"\n== {fw.name}（{fid}）==")
-        print("各专家一致性比率 CR per expert and node（* = CR ≥ 0.10）:")
-        piv = ex.pivot(index="node", columns="expert", values="CR")
-        print(piv.map(lambda v: f"{v:.3f}{'*' if v >= 0.1 else ' '}").to_string())
-        print("\n群组判断矩阵一致性 group consistency per node:")
-        print(h.nodes[["node", "name", "n", "lambda_max", "CI", "RI", "CR", "consistent", "n_experts"]]
-              .round(4).to_string(index=False))
-        print(f"层次总排序一致性 hierarchical CR_H = {h.cr:.4f}（{'通过' if h.consistent else '未通过'}）")
-        t = h.to_frame()
-        print("\n权重 weights（局部 local / 全局 global / 框架原值 framework）:")
-        print(t[["id", "name", "local_weight", "global_weight", "framework_weight"]].round(4).to_string(index=False))
-        t.insert(0, "framework", fid)
-        for k in ("approach", "method", "ri_table", "inconsistent", "completion"):
-            t[k] = h.params[k]
-        t["cr_h"] = h.cr
-        frames.append(t)
-    out_df = pd.concat(frames, ignore_index=True)
+    out_df, results, qs = ahp_weights(raw, framework=args.framework, approach=args.approach, method=args.method,
+                                      ri_table=args.ri_table, inconsistent=args.inconsistent, blank=args.blank)
+    print(weights_summary_zh(results, qs, raw))
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "parquet")
     out = Path(args.out) if args.out else processed_dir() / f"weights_ahp.{fmt}"
     if fmt == "csv":

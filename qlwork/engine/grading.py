@@ -31,9 +31,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..framework import DEFAULT_GRADES
+#: Default grade bands: lower bounds, highest first (DOMAIN.md §1.6 convention 90/80/60).
+DEFAULT_GRADES = (("优秀", 90.0), ("良好", 80.0), ("合格", 60.0), ("不合格", -math.inf))
 
-__all__ = ["parse_bands", "assign_grades", "rank_within", "bottom_n_mask", "lowest_grade", "SCORE_DECIMALS",
+__all__ = ["DEFAULT_GRADES", "parse_bands", "assign_grades", "rank_within", "bottom_n_mask", "lowest_grade", "SCORE_DECIMALS",
            "on_grid", "publish_units", "publish"]
 
 #: Scores are compared after rounding to this many decimals (a 1e-6-point grid).

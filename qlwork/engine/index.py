@@ -35,12 +35,12 @@ from ..errors import Problem, QlworkError
 from ..framework import Framework, load_framework
 from ..labels import WARNING_LABELS
 from ..spec import IndexSpec, spec_for
-from .aggregate import aggregate_rows, effective_weights
-from .grading import parse_bands, publish
+from .aggregate import effective_weights
+from .aggregated import aggregate_stage, public_stage, total_stage
+from .grading import publish
 from .hierarchy import Hierarchy
-from .result import REGION_COLS, SCORE_LABELS, IndexResult, UnitReport
+from .result import SCORE_LABELS, IndexResult, UnitReport
 from .rules import bonus_by_row, rank_and_warn, veto_by_row
-from .scorer import build_design, nominal_scores, pattern_ids
 from .stages import ALL_GROUP, SINGLE_PERIOD, Prepared, prepare
 
 __all__ = ["compute_index", "IndexResult", "UnitReport", "WARNING_CODES", "SCORE_LABELS", "ALL_GROUP",
@@ -172,70 +172,25 @@ def _score(prep: Prepared, current, pin, fw, spec, weight_source, *, veto, bonus
     units_u, reg = prep.units_u, prep.reg
     cur_i = periods.index(current)
     hier = Hierarchy.from_framework(fw)
-    is_pub = np.array([fw.indicators[i].public for i in ids], bool)
-    present = ~np.isnan(N)
-    missing = prep.missing
-    survey_items = pin is not None and bool(pin.items)
-    miss_int = missing & ~is_pub[None, :]
 
-    # ---- aggregated: node scores over the whole tree; internal over the tree without survey items
-    order_nodes = [n for n in fw.depth_first() if n in fw.nodes]
-    pat_all, inv_all = pattern_ids(present)
-    NE = hier.node_effective(hier.center[None, :], pat_all)  # P × nodes × leaves
-    node_pos = {n: k for k, n in enumerate(hier.nodes)}
-    Wn = np.stack([NE[:, node_pos[n], :] for n in order_nodes], axis=1)
-    node_scores = _aggregate_patterns(N, Wn, inv_all, spec.aggregation, spec.geometric_eps)
-    leaf_mask = np.array([[i in set(fw.leaves_under(n)) for i in ids] for n in order_nodes], bool)
-    if spec.imputation != "reweight":
-        node_missing = (miss_int.astype(np.int32) @ leaf_mask.T.astype(np.int32)) > 0
-        node_scores[node_missing] = np.nan
-    avail_int = present & ~is_pub[None, :]
-    pat_int, inv_int = pattern_ids(avail_int)
-    W_int = hier.effective(hier.center[None, :], pat_int)  # P × leaves
-    internal = _aggregate_patterns(N, W_int[:, None, :], inv_int, spec.aggregation, spec.geometric_eps)[:, 0]
-    internal_missing = miss_int.any(axis=1) if spec.imputation != "reweight" else np.zeros(len(N), bool)
-    internal[internal_missing] = np.nan
-    # the root column is the internal score (专业分): the index over the departments' indicators
-    node_scores[:, order_nodes.index(fw.root)] = internal
-
-    # ---- public component
-    lw = fw.leaf_weights().reindex(ids).to_numpy()
-    has_pub_ind = is_pub.any() and bool(present[:, is_pub].any())
-    pub_se = np.full(len(N), np.nan)
-    if pin is not None:
-        pub = pin.value
-        pub_se = pin.se
-        pub_source, public_mode = pin.source, "fixed"
-    elif has_pub_ind:
-        pub = _public_from_indicators(N, missing, is_pub, lw, spec.aggregation, spec.geometric_eps, spec.imputation)
-        pub_source, public_mode = "indicators", "indicators"
-    else:
-        pub = np.full(len(N), np.nan)
-        pub_source, public_mode = "absent", "none"
-    s_share = float(spec.social_share)
-    if pub_source == "absent":
-        missing_public = np.zeros(len(N), bool)
-    else:
-        missing_public = np.isnan(pub) & (s_share > 0)
-
-    # ---- rules: bonus (capped), veto; the total from the one scorer
+    # ---- aggregated (node scores, internal), public component, bonus/veto, total from the one scorer
+    agg = aggregate_stage(prep, fw, spec, hier)
+    pub = public_stage(prep, fw, spec, pin)
     row_units = units_u[row_u]
     row_periods = np.asarray(periods, dtype=object)[row_per]
     bonus_rows, bonus_raw, bonus_detail = bonus_by_row(bonus, row_units, row_periods, current, spec.bonus_cap)
     veto_rows = veto_by_row(veto, row_units, row_periods, current)
-    X = N.copy()
-    if public_mode == "indicators":
-        X[np.ix_(np.isnan(pub), is_pub)] = np.nan  # no public score for the row → total = internal
-    design = build_design(hier, X, row_ids=np.arange(len(N)), groups=prep.groups, group_labels=[str(g) for g in range(int(prep.groups.max()) + 1)],
-                          grades=spec.bands(), bottom_n=spec.warnings.bottom_n, aggregation=spec.aggregation,
-                          social_share=s_share, public_mode=public_mode if public_mode != "none" else "indicators",
-                          public_values=pub if public_mode == "fixed" else None, eps=spec.geometric_eps,
-                          bonus=bonus_rows, decimals=spec.precision.decimals,
-                          bottom_min_group=spec.warnings.min_group)
-    total_raw = nominal_scores(design)[design.input_order]
-    total_raw[np.isnan(internal)] = np.nan
+    total_raw = total_stage(prep, agg, pub, hier, spec, bonus_rows)
     d = spec.precision.decimals
     total = publish(total_raw, d)
+    order_nodes, node_scores, internal = agg.nodes, agg.node_scores, agg.internal
+    W_int, inv_int = agg.W_int, agg.inv_int
+    s_share = float(spec.social_share)
+    pub_se, pub_source, missing_public = pub.se, pub.source, pub.missing
+    pub = pub.value
+    is_pub = np.array([fw.indicators[i].public for i in ids], bool)
+    missing = prep.missing
+    survey_items = pin is not None and bool(pin.items)
 
     # ---- tables: history (all periods) and the current period
     order = np.argsort(row_per, kind="stable")
@@ -326,7 +281,7 @@ def _score(prep: Prepared, current, pin, fw, spec, weight_source, *, veto, bonus
         "normalization": spec.normalization, "aggregation": spec.aggregation, "imputation": spec.imputation,
         "outliers": spec.outlier_rule, "peer_group": spec.peer_group, "comparison_groups": "peer group × period",
         "region": spec.region, "weights": weight_source, "social_share": s_share, "public": pub_source,
-        "public_detail": spec.public_source if pin is not None else None,
+        "public_detail": (pin.source if pin.source.startswith("survey") else spec.public_source) if pin is not None else None,
         "grades": [[lab, (lo if math.isfinite(lo) else None)] for lab, lo in spec.bands()], "pass_mark": spec.pass_mark,
         "bottom_n": spec.warnings.bottom_n, "bottom_min_group": spec.warnings.min_group,
         "drop_points": spec.warnings.drop_points, "rank_ties": "min", "change_rule": change_rule,
@@ -338,7 +293,7 @@ def _score(prep: Prepared, current, pin, fw, spec, weight_source, *, veto, bonus
         "public_indicators": [ids[j] for j in np.flatnonzero(is_pub)],
         "survey_items": sorted(pin.items) if pin is not None else [],
         "ignored_not_applicable_values": prep.n_ignored_na,
-        "n_units": int(len(scores)), "n_rows": int(len(N)), "n_patterns": int(len(pat_all)),
+        "n_units": int(len(scores)), "n_rows": int(len(N)), "n_patterns": int(agg.n_patterns),
         "n_imputed": int(prep.filled.sum()), "n_outliers_changed": int(prep.treated_mask.sum()),
         "outlier_summary": prep.outlier_summary,
         "leaf_weights": {k: float(v) for k, v in fw.leaf_weights().items()},
@@ -381,47 +336,3 @@ def _divergence(uidx, internal, public, se, peer, alpha):
         t = divergence(sub.reset_index(drop=True), alpha=alpha)
     flag[np.flatnonzero(ok.to_numpy())] = t["flag_low_public"].to_numpy(dtype=bool)
     return t.set_index("unit_id"), flag
-
-
-def _aggregate_patterns(N, Wp, pinv, method, eps):
-    """Scores of every row for every node: rows × nodes.
-
-    ``Wp`` (patterns × nodes × indicators) holds each pattern's effective
-    weights; rows are grouped by pattern and each group is one matrix product
-    ``X_q @ Wp[q].T`` (arithmetic) or ``exp(log max(X_q, eps) @ Wp[q].T)``.
-    A node with no available leaf (weights summing to 0) is NaN.
-    """
-    if method == "geometric":
-        Z = np.log(np.maximum(np.where(np.isnan(N), 1.0, N), eps))
-        Z = np.where(np.isnan(N), 0.0, Z)
-    else:
-        Z = np.where(np.isnan(N), 0.0, N)
-    P, K, _ = Wp.shape
-    out = np.empty((len(N), K))
-    if P <= 512:
-        order = np.argsort(pinv, kind="stable")
-        bounds = np.searchsorted(pinv[order], np.arange(P + 1))
-        for q in range(P):
-            rows = order[bounds[q]:bounds[q + 1]]
-            if len(rows):
-                out[rows] = Z[rows] @ Wp[q].T
-    else:  # many patterns: one einsum per node
-        for k in range(K):
-            out[:, k] = np.einsum("ij,ij->i", Z, Wp[pinv, k, :])
-    if method == "geometric":
-        out = np.exp(out)
-    empty = Wp.sum(axis=2) <= 0  # patterns × nodes
-    out[empty[pinv]] = np.nan
-    return out
-
-
-def _public_from_indicators(N, missing, is_pub, lw, aggregation, eps, imputation):
-    """Weighted mean of the public indicators' normalised scores (weights ∝ leaf weights)."""
-    avail = ~np.isnan(N) & is_pub[None, :]
-    Wr = np.where(avail, lw[None, :], 0.0)
-    tot = Wr.sum(axis=1, keepdims=True)
-    Wr = np.divide(Wr, tot, out=np.zeros_like(Wr), where=tot > 0)
-    pub = aggregate_rows(N, Wr, aggregation, eps)
-    if imputation != "reweight":
-        pub = np.where((missing & is_pub[None, :]).any(axis=1), np.nan, pub)
-    return pub

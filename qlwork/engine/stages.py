@@ -305,6 +305,9 @@ def public_input(public, row_units, row_periods, current, which: str = "direct")
     else:
         s = pd.Series(public)
         src = "argument"
+    tag = (getattr(public, "attrs", {}) or {}).get("public_source")
+    if tag in ("direct", "eblup") and src == "argument":
+        src = f"survey-{tag}"  # qlwork.survey.pipeline.public_component records which estimate it is
     if not isinstance(s.index, pd.MultiIndex):
         s = pd.Series(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float),
                       index=pd.MultiIndex.from_arrays([np.full(len(s), current, dtype=object), s.index.astype(str)]))

@@ -13,7 +13,7 @@ indicator of a framework, which differ between frameworks).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 

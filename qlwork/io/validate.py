@@ -35,7 +35,8 @@ import pandas as pd
 
 from ..errors import Problem, QlworkError, problems_frame
 from .ingest import (
-    PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, period_range, read_departments, read_units,
+    PERIOD_RE, REGISTRY_FILE, department_files, load_frameworks, normalize_period, period_range, read_departments,
+    read_units,
 )
 from ..paths import raw_dir as default_raw_dir
 
@@ -93,7 +94,7 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Report plus what was read (used by :func:`qlwork.io.ingest.ingest`).
+    """Report plus what was read (used by :func:`qlwork.io.build.ingest`).
 
     ``cells`` has a boolean ``valid`` column: False for cells excluded by an error
     (unknown unit, wrong sheet, duplicate, non-numeric, out of range) or a
@@ -318,7 +319,7 @@ def run_checks(raw_dir: str | Path | None = None, *, progress: bool = False) -> 
     from ..registers.rules import read_rule_registers
 
     veto, bonus, reg_problems = read_rule_registers(base, units=units, frameworks=frameworks,
-                                                    periods=periods or None)
+                                                    periods=periods or None, period_parser=normalize_period)
     problems += reg_problems
 
     problems = _sorted(problems)

@@ -112,11 +112,20 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def normalize_period_cell(v: Any) -> str | None:
-    """A period written in a register cell → canonical id, or None."""
-    from ..io.ingest import normalize_period
+_HALF = __import__("re").compile(r"^(\d{4})\s*[Hh]\s*([12])$|^(\d{4})\s*年?\s*(上|下)\s*半\s*年度?$")
 
-    return normalize_period(v)
+
+def normalize_period_cell(v: Any) -> str | None:
+    """A half-year written in a register cell → canonical id (2025H2 / 2025年下半年), or None.
+
+    Readers pass the project's own period parser (``period_parser``); this is the fallback."""
+    t = normalize_text(v)
+    m = _HALF.match(t)
+    if not m:
+        return None
+    if m.group(1):
+        return f"{m.group(1)}H{m.group(2)}"
+    return f"{m.group(3)}H{1 if m.group(4) == '上' else 2}"
 
 
 def _date(v: Any) -> _dt.date | None:
@@ -134,7 +143,8 @@ def _date(v: Any) -> _dt.date | None:
 
 
 def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None = None,
-                  units: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                  units: pd.DataFrame | None = None,
+                  period_parser: Callable[[Any], str | None] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a filled-in register → (table with the schema's keys + file/sheet/row, problems).
 
     Rows that are entirely blank and the instruction row are skipped.  Cells are
@@ -201,7 +211,7 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
                                             found=uid, expected="单位名录中的编码 a registered unit id", **where))
                     rec["_bad"] = True
             elif c.kind == "period":
-                per = normalize_period_cell(v)
+                per = (period_parser or normalize_period_cell)(v)
                 rec[c.key] = per
                 if per is None:
                     problems.append(Problem("bad_period", f"期别“{text}”无法识别", "period not recognised", found=text,

@@ -68,9 +68,9 @@ def _framework_of(units: pd.DataFrame | None) -> Mapping[str, str]:
 
 
 def read_veto(path: str | Path, *, units=None, frameworks: Mapping | None = None, periods=None,
-              label: str | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+              label: str | None = None, period_parser=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The veto register → (events: unit_id, period, veto_id, name, …, problems)."""
-    df, probs = read_register(path, VETO, units=units, label=label)
+    df, probs = read_register(path, VETO, units=units, label=label, period_parser=period_parser)
     fw_of = _framework_of(units)
     names: list = []
     for i, r in df.iterrows():
@@ -93,9 +93,9 @@ def read_veto(path: str | Path, *, units=None, frameworks: Mapping | None = None
 
 
 def read_bonus(path: str | Path, *, units=None, frameworks: Mapping | None = None, periods=None,
-               label: str | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+               label: str | None = None, period_parser=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The bonus register → (items: unit_id, period, item, points, basis, …, problems)."""
-    df, probs = read_register(path, BONUS, units=units, label=label)
+    df, probs = read_register(path, BONUS, units=units, label=label, period_parser=period_parser)
     fw_of = _framework_of(units)
     for i, r in df.iterrows():
         fw = (frameworks or {}).get(fw_of.get(str(r["unit_id"]), ""))
@@ -143,7 +143,7 @@ def _period_problems(df, periods, col_title) -> list[Problem]:
 
 
 def read_rule_registers(raw_dir: str | Path, *, units=None, frameworks=None, periods=None,
-                        base: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+                        base: Path | None = None, period_parser=None) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
     """(veto events, bonus items, problems) from ``<raw>/registers/``; empty tables when absent.
 
     Rows with an error are left out of the tables (their problems say why).
@@ -161,11 +161,13 @@ def read_rule_registers(raw_dir: str | Path, *, units=None, frameworks=None, per
 
     vp, bp = d / VETO.file_name, d / BONUS.file_name
     if vp.is_file():
-        v, pr = read_veto(vp, units=units, frameworks=frameworks, periods=periods, label=lab(vp))
+        v, pr = read_veto(vp, units=units, frameworks=frameworks, periods=periods, label=lab(vp),
+                          period_parser=period_parser)
         probs += pr
         veto = v[~v["_bad"].astype(bool)].reindex(columns=VETO_COLUMNS).reset_index(drop=True)
     if bp.is_file():
-        b, pr = read_bonus(bp, units=units, frameworks=frameworks, periods=periods, label=lab(bp))
+        b, pr = read_bonus(bp, units=units, frameworks=frameworks, periods=periods, label=lab(bp),
+                           period_parser=period_parser)
         probs += pr
         bonus = b[~b["_bad"].astype(bool)].reindex(columns=BONUS_COLUMNS).reset_index(drop=True)
     for t in (veto, bonus):

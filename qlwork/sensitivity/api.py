@@ -7,16 +7,13 @@ normalised units × indicators table, a framework and peer groups.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import Problem, QlworkError
-from ..framework import Framework, load_framework
-from .draws import BLOCK, Dirichlet, Hierarchy, WeightModel
+from .draws import BLOCK, Dirichlet, WeightModel
 from ..engine.scorer import make_design
 from .engine import Accumulator, Design, Methods, Workspace, nominal, process_range
 from .summaries import SensitivityResult, finalize

@@ -21,12 +21,10 @@ SIMD sort per draw yields both the order and the ties.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Problem, QlworkError
 from ..engine.scorer import Design, Methods, nominal_choices, pattern_ids, scores_for
 from . import kernels
 from .draws import BLOCK, WeightModel, sample

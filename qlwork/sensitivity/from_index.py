@@ -59,7 +59,7 @@ def design_inputs(r) -> dict:
     X = r.normalized.reindex(ids).copy()
     pub_ind = [i for i in r.framework.indicator_ids if r.framework.indicators[i].public and i in X.columns]
     public = None
-    if p.get("public") in ("argument", "survey-direct", "survey-eblup"):
+    if str(p.get("public")).startswith(("argument", "survey")):
         public = r.scores["public"].reindex(ids)
     elif pub_ind:
         no_pub = r.scores["public"].reindex(ids).isna().to_numpy()
