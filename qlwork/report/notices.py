@@ -15,7 +15,8 @@ from typing import Iterable
 import pandas as pd
 
 from ..labels import period_label
-from .unit_report import UnitReportBuilder, remove_stale, template_env, write_file
+from .files import remove_stale, write_file
+from .unit_report import UnitReportBuilder, template_env
 
 __all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary",
            "NOTICE_SUFFIX"]

@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_write_text
 from ._common import report_stems, result_frame, units_frame
+from .files import listing, remove_stale, write_file
 from .svg import gap_axis, score_bars, trend_line
 
 __all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
@@ -548,65 +548,9 @@ def _warning_level(code: str) -> str:
     return "blue"
 
 
-def _divergence_warnings(compare: Any) -> pd.DataFrame:
-    """``divergence`` warnings from a survey-vs-internal comparison (qlwork.analysis.compare.divergence table)."""
-    cols = ["unit_id", "code", "reason_zh", "detail"]
-    df = compare.to_frame() if hasattr(compare, "to_frame") and not isinstance(compare, pd.DataFrame) else compare
-    if not isinstance(df, pd.DataFrame) or df.empty:
-        return pd.DataFrame(columns=cols)
-    if "unit_id" not in df.columns:
-        df = df.rename_axis("unit_id").reset_index()
-    flag = next((c for c in ("flag_low_public", "flag_divergence", "divergent", "flag_z") if c in df.columns), None)
-    if flag is None:
-        return pd.DataFrame(columns=cols)
-    d = df[df[flag].fillna(False).astype(bool)]
-    rows = []
-    for _, r in d.iterrows():
-        bits = []
-        if "quadrant" in r.index and isinstance(r["quadrant"], str):
-            bits.append(r["quadrant"])
-        if "gap" in r.index and pd.notna(r["gap"]):
-            bits.append(f"专业分−获得感 {float(r['gap']):+.1f}")
-        # the flag rests on the residual against peers with the same internal score
-        # (compare.divergence), so that is the evidence shown; the raw z-gap only without it
-        if "resid_gap" in r.index and pd.notna(r["resid_gap"]):
-            bits.append(f"获得感比同类单位预期低 {-float(r['resid_gap']):.1f} 分")
-            if "p_low_adj" in r.index and pd.notna(r["p_low_adj"]):
-                bits.append(f"单侧检验校正后 p={float(r['p_low_adj']):.2g}")
-        elif "z_gap" in r.index and pd.notna(r["z_gap"]):
-            bits.append(f"z={float(r['z_gap']):.2f}")
-        rows.append((str(r["unit_id"]), "divergence", "专业分与群众评价背离", "，".join(bits)))
-    return pd.DataFrame(rows, columns=cols)
-
-
 def render_unit_report(result, unit_id: str, **kw) -> str:
     """HTML of one unit's 体检报告单 (builds the peer statistics; use the builder for batches)."""
     return UnitReportBuilder(result, **kw).render(unit_id)
-
-
-def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
-    """Write one report file.  ``atomic=False`` is for a private staging folder that is itself
-    swapped in atomically (:mod:`qlwork.report.batch`): the old file is unlinked first (it may be a
-    hard link into the live set), then written directly — no per-file temp-file bookkeeping."""
-    if atomic:
-        return atomic_write_text(path, text)
-    path.unlink(missing_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def remove_stale(out_dir: Path, uid: str, keep: set[str], suffix: str = "") -> None:
-    """Remove a unit's earlier report files in ``out_dir`` (``<uid>.html``, ``<uid>_<old name>….pdf``)
-    that are not in ``keep`` — a renamed unit must not leave its old files behind."""
-    for f in _listing(out_dir):
-        stem = f.name.rsplit(".", 1)[0]
-        if (stem == f"{uid}{suffix}" or stem.startswith(f"{uid}_")) and f.name not in keep \
-                and (not suffix or stem.endswith(suffix)):
-            f.unlink(missing_ok=True)
-
-
-def _listing(out_dir: Path) -> list[Path]:
-    return [f for f in out_dir.iterdir() if f.is_file()] if out_dir.is_dir() else []
 
 
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
@@ -618,7 +562,7 @@ def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterabl
 
     b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
     out_dir = Path(out_dir)
-    existing = bool(_listing(out_dir))
+    existing = bool(listing(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = b.unit_ids() if units is None else [str(u) for u in units]
     tpl = template_env().get_template("unit_report.html.j2")

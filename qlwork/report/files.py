@@ -1,0 +1,38 @@
+"""Writing report files: one file at a time into a report folder, and removing a unit's stale files.
+
+A report set is built in a private staging folder that is swapped in as a whole
+(:mod:`qlwork.report.batch`), so inside it files are written directly
+(``atomic=False``); standalone callers get an atomic write per file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..io.atomic import atomic_write_text
+
+__all__ = ["write_file", "remove_stale", "listing"]
+
+
+def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
+    """Write one report file.  ``atomic=False`` is for a private staging folder that is itself
+    swapped in atomically (:mod:`qlwork.report.batch`): the old file is unlinked first (it may be a
+    hard link into the live set), then written directly — no per-file temp-file bookkeeping."""
+    if atomic:
+        return atomic_write_text(path, text)
+    path.unlink(missing_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def remove_stale(out_dir: Path, uid: str, keep: set[str], suffix: str = "") -> None:
+    """Remove a unit's earlier report files in ``out_dir`` (``<uid>.html``, ``<uid>_<old name>….pdf``)
+    that are not in ``keep`` — a renamed unit must not leave its old files behind."""
+    for f in listing(out_dir):
+        stem = f.name.rsplit(".", 1)[0]
+        if (stem == f"{uid}{suffix}" or stem.startswith(f"{uid}_")) and f.name not in keep \
+                and (not suffix or stem.endswith(suffix)):
+            f.unlink(missing_ok=True)
+
+
+def listing(out_dir: Path) -> list[Path]:
+    return [f for f in out_dir.iterdir() if f.is_file()] if out_dir.is_dir() else []
