@@ -138,3 +138,19 @@ def test_make_data_builds_what_the_test_dashboard_shows():
     data_rule = re.search(r"^data: (.+)$", mk, re.M).group(1)
     for target in ("$(SCORES)", "$(WEIGHTS)", "$(PUBLIC)", "$(SENSITIVITY)"):
         assert target in data_rule
+
+
+def test_make_lab_runs_as_root():
+    """Jupyter refuses to start as root without --allow-root; ``make lab`` adds it only for root."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    out = subprocess.run(["make", "-n", "-o", ".venv/.installed", "-o", "data", "lab"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if "jupyter lab" in ln)
+    assert ("--allow-root" in line) == (os.getuid() == 0) and line.rstrip().endswith("notebooks/")
