@@ -345,7 +345,7 @@ def _write_index(st: Path, sections: Sequence[dict], period: str, scope: str, re
                     "n_warned": sum(1 for r in rows if r["warnings"])})
     html = template_env().get_template("index.html.j2").render(
         period=period, scope=scope, sections=out, rescored=rescored or "",
-        generated=_dt.datetime.now().isoformat(timespec="seconds"))
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     atomic_write_text(st / "index.html", html)
 
 
