@@ -350,3 +350,19 @@ def test_cli_report_with_sensitivity_and_charts(tmp_path):
     assert "敏感性" in openpyxl.load_workbook(book, read_only=True).sheetnames
     groups = sorted(units["unit_type"].unique())
     assert {p.stem for p in (out / "charts").glob("*排名区间_*.png")} == {f"QLI_排名区间_{g}" for g in groups}
+
+
+def test_rewriting_a_unit_removes_its_files_under_an_old_name(result, tmp_path):
+    from qlwork.report import write_unit_reports
+
+    out = tmp_path / "units"
+    out.mkdir()
+    stale = ["U000005_旧名称.html", "U000005_旧名称.pdf", "U000005.html"]
+    others = ["U0000051_别的单位.html", "U000006_测试单位0006号.pdf", "U000005_测试单位0005号_附件.txt"]
+    for n in stale + others:
+        (out / n).write_text("old", encoding="utf-8")
+    paths = write_unit_reports(result, out, units=["U000005"], progress=False)
+    assert [p.name for p in paths] == ["U000005_测试单位0005号.html"]
+    left = sorted(p.name for p in out.iterdir())
+    assert not set(stale) & set(left)
+    assert set(others) - {"U000005_测试单位0005号_附件.txt"} <= set(left)  # other units untouched

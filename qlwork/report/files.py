@@ -6,11 +6,12 @@ A report set is built in a private staging folder that is swapped in as a whole
 """
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 from ..io.atomic import atomic_write_text
 
-__all__ = ["write_file", "remove_stale", "listing"]
+__all__ = ["write_file", "remove_stale", "listing", "StaleFiles"]
 
 
 def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
@@ -24,14 +25,33 @@ def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
     return path
 
 
+class StaleFiles:
+    """The files of a report folder, to remove a unit's earlier files when it is written again.
+
+    The listing is taken once and kept sorted, so finding a unit's files is a binary search
+    (re-listing the folder for each of 1,500 units would cost O(units × files))."""
+
+    def __init__(self, out_dir: Path):
+        self.dir = Path(out_dir)
+        self.names = sorted(f.name for f in listing(self.dir))
+
+    def remove(self, uid: str, keep: set[str], suffix: str = "") -> None:
+        """Remove ``<uid>.*`` / ``<uid>_<old name>….*`` (ending in ``suffix`` when given) not in ``keep``."""
+        i = bisect.bisect_left(self.names, uid)
+        while i < len(self.names) and self.names[i].startswith(uid):
+            name = self.names[i]
+            stem = name.rsplit(".", 1)[0]
+            if (stem == f"{uid}{suffix}" or stem.startswith(f"{uid}_")) and name not in keep \
+                    and (not suffix or stem.endswith(suffix)):
+                (self.dir / name).unlink(missing_ok=True)
+            i += 1
+
+
 def remove_stale(out_dir: Path, uid: str, keep: set[str], suffix: str = "") -> None:
     """Remove a unit's earlier report files in ``out_dir`` (``<uid>.html``, ``<uid>_<old name>….pdf``)
-    that are not in ``keep`` — a renamed unit must not leave its old files behind."""
-    for f in listing(out_dir):
-        stem = f.name.rsplit(".", 1)[0]
-        if (stem == f"{uid}{suffix}" or stem.startswith(f"{uid}_")) and f.name not in keep \
-                and (not suffix or stem.endswith(suffix)):
-            f.unlink(missing_ok=True)
+    that are not in ``keep`` — a renamed unit must not leave its old files behind.  For many units
+    use one :class:`StaleFiles`."""
+    StaleFiles(out_dir).remove(uid, keep, suffix)
 
 
 def listing(out_dir: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from typing import Iterable
 import pandas as pd
 
 from ..labels import period_label
-from .files import remove_stale, write_file
+from .files import StaleFiles, write_file
 from .unit_report import UnitReportBuilder, template_env
 
 __all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary",
@@ -56,12 +56,12 @@ def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Ite
         keep = {str(u) for u in units}
         ids = [u for u in ids if u in keep]
     tpl = template_env().get_template("notice.html.j2")
-    existing = any(out_dir.iterdir())
+    stale = StaleFiles(out_dir) if any(out_dir.iterdir()) else None
     paths = []
     for k, uid in enumerate(tqdm(ids, desc="预警通知书 notices", unit="份", disable=not progress, leave=False), 1):
         p = out_dir / f"{builder.stem(uid)}{NOTICE_SUFFIX}.html"
-        if existing:
-            remove_stale(out_dir, uid, {p.name}, NOTICE_SUFFIX)
+        if stale is not None:
+            stale.remove(uid, {p.name}, NOTICE_SUFFIX)
         write_file(p, tpl.render(**notice_context(builder, uid, number=k, **kw)), atomic=atomic)
         paths.append(p)
     return paths

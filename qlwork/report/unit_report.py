@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import report_stems, result_frame, units_frame
-from .files import listing, remove_stale, write_file
+from .files import StaleFiles, listing, write_file
 from .svg import gap_axis, score_bars, trend_line
 
 __all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
@@ -562,15 +562,15 @@ def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterabl
 
     b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
     out_dir = Path(out_dir)
-    existing = bool(listing(out_dir))
+    stale = StaleFiles(out_dir) if listing(out_dir) else None
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = b.unit_ids() if units is None else [str(u) for u in units]
     tpl = template_env().get_template("unit_report.html.j2")
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
         p = out_dir / f"{b.stem(uid)}.html"
-        if existing:
-            remove_stale(out_dir, uid, {p.name})
+        if stale is not None:
+            stale.remove(uid, {p.name})
         write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths
