@@ -154,7 +154,8 @@ def _weight_draws(res, split, fw, n_draws: int = 1000, n_base: int = 5):
     per draw, timed on ``n_base`` draws and extrapolated.  The first draws must agree.
     """
     from qlwork.engine.aggregate import aggregate_matrix, effective_weights
-    from qlwork.engine.index import _row_patterns, compute_index
+    from qlwork.engine.index import compute_index
+    from qlwork.engine.stages import _row_patterns
 
     rng = np.random.default_rng(1)
     local = fw.local_weights()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 _EXPORTS = {
     "load_framework": "qlwork.framework",

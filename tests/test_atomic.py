@@ -156,7 +156,8 @@ def test_concurrent_threads(tmp_path):
 
 # ------------------------------------------------------- killing `qlwork score`
 
-OUTPUTS = [f"scores_{PERIOD}.parquet", f"warnings_{PERIOD}.parquet", f"scores_{PERIOD}.params.json"]
+OUTPUTS = [f"results/{PERIOD}/ranking.parquet", f"results/{PERIOD}/warnings.parquet",
+           f"results/{PERIOD}/manifest.json", f"results/{PERIOD}/QLI/scores.parquet"]
 
 # Runs `qlwork score` with every Parquet write slowed down *after* the bytes are in the
 # temp file, and says so on stdout: the parent kills it exactly inside atomic_path.
@@ -192,12 +193,12 @@ def score_cmd(proc: Path, raw: Path, norm: str) -> list[str]:
 
 def _drop_timings(o):
     if isinstance(o, dict):
-        return {k: _drop_timings(v) for k, v in o.items() if k != "seconds"}
+        return {k: _drop_timings(v) for k, v in o.items() if k not in ("seconds", "written_at", "command")}
     return [_drop_timings(v) for v in o] if isinstance(o, list) else o
 
 
 def fingerprint(p: Path) -> str:
-    """SHA-256 of the bytes; for params.json of its content without the run's timings
+    """SHA-256 of the bytes; for manifest.json of its content without the run's timings
     (``seconds`` differs between two otherwise identical runs)."""
     if p.suffix == ".json":
         doc = _drop_timings(json.loads(p.read_text(encoding="utf-8")))  # also proves it is complete JSON
@@ -230,8 +231,7 @@ def test_score_killed_midway_leaves_old_or_new_never_partial(store, demo_root, d
             assert fingerprint(store / f) in (old[f], new[f]), f"{f} is neither the old nor the new output"
             if f.endswith(".parquet"):
                 pd.read_parquet(store / f)  # readable
-        assert sorted(p.name for p in store.glob("*.parquet") if p.name.startswith(("scores", "warnings"))) \
-            == sorted(OUTPUTS[:2])
+        assert sorted(p.name for p in (store / "results").iterdir() if not p.name.startswith(".")) == [PERIOD]
 
     # 1. killed exactly inside atomic_path (temp file written, not yet renamed)
     p = subprocess.Popen([sys.executable, "-c", SLOW_SCORE] + score_cmd(store, raw, "zscore")[3:],
@@ -241,7 +241,8 @@ def test_score_killed_midway_leaves_old_or_new_never_partial(store, demo_root, d
         line = p.stdout.readline()
     assert line.startswith("WRITING"), p.stderr.read()
     tmp = Path(line.split(None, 1)[1].strip())
-    assert tmp.exists() and tmp.name.startswith(f".scores_{PERIOD}.parquet.{p.pid}.")
+    # the whole result is built in a hidden staging folder next to results/<period>
+    assert tmp.exists() and any(part.startswith(f".{PERIOD}.staging-{p.pid}-") for part in tmp.parts)
     p.kill()
     p.wait(10)
     p.stdout.close()

@@ -1,9 +1,9 @@
 """Two or three analysts running ``qlwork score`` on the same store at once.
 
-Each output file is replaced atomically (``qlwork.io.atomic``) and the three files
-of one period (scores, warnings, params) are written under one file lock
-(``.scores_<period>.lock``), so concurrent runs neither corrupt a file nor
-leave a mixed set (scores of one run with the params of another).
+The official result of a period is one folder (``results/<period>/``) built in a
+staging folder and swapped in whole, under one file lock (``.score.lock``), so
+concurrent runs neither corrupt a file nor leave a mixed set (the ranking of one
+run with the manifest or warnings of another).
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 PERIOD = "2025H2"
-OUTPUTS = [f"scores_{PERIOD}.parquet", f"warnings_{PERIOD}.parquet", f"scores_{PERIOD}.params.json"]
+OUTPUTS = [f"results/{PERIOD}/ranking.parquet", f"results/{PERIOD}/warnings.parquet",
+           f"results/{PERIOD}/manifest.json", f"results/{PERIOD}/spec.yaml"]
 
 # `qlwork score` that pauses for `pause` seconds after its first output file is in
 # place: a second run started at the same time then writes all its files inside that
@@ -44,7 +45,7 @@ SLOW_WRITES = textwrap.dedent("""
 
 def _drop_timings(o):
     if isinstance(o, dict):
-        return {k: _drop_timings(v) for k, v in o.items() if k != "seconds"}
+        return {k: _drop_timings(v) for k, v in o.items() if k not in ("seconds", "written_at", "command")}
     return [_drop_timings(v) for v in o] if isinstance(o, list) else o
 
 
@@ -104,7 +105,13 @@ def finish(ps):
 
 
 def leftovers(d: Path) -> list[str]:
-    return sorted(p.name for p in d.iterdir() if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock"))
+    """Temp files and staging folders left behind (in the store and in results/)."""
+    out = []
+    for folder in (d, d / "results"):
+        if folder.is_dir():
+            out += [p.name for p in folder.iterdir()
+                    if p.suffix == ".tmp" or (p.name.startswith(".") and p.suffix != ".lock")]
+    return sorted(out)
 
 
 def test_three_identical_runs_at_once(refs, demo_root, demo_env, tmp_path):

@@ -49,7 +49,7 @@ def test_county_scale_is_fast_and_sized(demo):
     assert 1200 <= s.n_units <= 1800
     assert set(s.units_by_type) == {"机关", "村居", "学校", "医院", "企业"}
     assert all(v > 0 for v in s.units_by_type.values())
-    assert s.deliberate_errors == 7
+    assert s.deliberate_errors == 9  # 7 in a department workbook, 2 in the veto and bonus registers
     assert "示例数据" in s.summary_zh()
     assert len(s.to_frame()) > 5
 

@@ -172,7 +172,7 @@ def test_raw_unchanged_after_everything(project, pipeline):
     assert diff(before, after) == []
     assert len(after) == len(before) > 10
     proc = root / "data" / "processed"
-    for f in (f"scores_{PERIOD}.parquet", f"public_{PERIOD}.parquet", "weights_ahp.parquet"):
+    for f in (f"results/{PERIOD}/manifest.json", f"public_{PERIOD}.parquet", "weights_ahp.parquet"):
         assert (proc / f).is_file(), f
     assert any((proc / "reports" / PERIOD).rglob("*.xlsx"))
     other = root.parent / "other_demo"

@@ -66,13 +66,21 @@ def _project(tmp_path, monkeypatch, good_values: bool):
     return proc
 
 
-@pytest.mark.parametrize("argv", [["score", "--period", "2025H2"], ["sensitivity", "--period", "2025H2"],
-                                  ["report", "--period", "2025H2"]])
-def test_cli_reports_a_corrupt_store(tmp_path, monkeypatch, capsys, argv):
+def test_cli_reports_a_corrupt_store(tmp_path, monkeypatch, capsys):
+    _project(tmp_path, monkeypatch, good_values=False)
+    assert main(["score", "--period", "2025H2"]) == 2
+    err = capsys.readouterr().err
+    assert "无法读取 values.parquet" in err and "qlwork ingest" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["sensitivity", "--period", "2025H2"], ["report", "--period", "2025H2"]])
+def test_faces_without_an_official_result_name_the_command(tmp_path, monkeypatch, capsys, argv):
+    # sensitivity and reports read the official result (never re-score): without one, the message
+    # says which command makes it
     _project(tmp_path, monkeypatch, good_values=False)
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "无法读取 values.parquet" in err and "qlwork ingest" in err and "Traceback" not in err
+    assert "还没有 2025H2 的正式结果" in err and "qlwork score --period 2025H2" in err and "Traceback" not in err
 
 
 def test_dashboard_loader_reports_a_corrupt_store(tmp_path, monkeypatch):

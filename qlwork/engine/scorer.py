@@ -179,10 +179,24 @@ class Design:
                 else:
                     parts = [(rows, np.s_[:])]
                 xf = np.where(avail[rows], X[rows], 0.0)
-                xl = np.log(np.maximum(xf, self.eps))
-                out.append((parts, pats[p], np.ascontiguousarray(xf.T), np.ascontiguousarray(xl.T)))
+                out.append((parts, pats[p], np.ascontiguousarray(xf.T), _LazyLog(xf, self.eps)))
             self._prep[key] = out
         return self._prep[key]
+
+
+class _LazyLog:
+    """log(max(x, ε))ᵀ of a pattern's rows, computed on first use (only geometric aggregation needs it)."""
+
+    __slots__ = ("_x", "_eps", "_v")
+
+    def __init__(self, x: np.ndarray, eps: float):
+        self._x, self._eps, self._v = x, eps, None
+
+    def get(self) -> np.ndarray:
+        if self._v is None:
+            self._v = np.ascontiguousarray(np.log(np.maximum(self._x, self._eps)).T)
+            self._x = None
+        return self._v
 
 
 def pattern_ids(avail: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +252,7 @@ def scores_for(design: Design, local: np.ndarray, choices: dict[str, np.ndarray]
         share = choices["share"][cols][:, None]
         for parts, mask, xfT, xlT in design.patterns(int(v)):
             w_int, w_pub = _weights(design, local[cols], mask, choices["loo"][cols])
-            M = xfT if agg == "arithmetic" else xlT
+            M = xfT if agg == "arithmetic" else xlT.get()
             hp = None if w_pub is None else ((w_pub.sum(axis=1) > 0) & (w_int.sum(axis=1) > 0))[:, None]
             if agg == "arithmetic" and design.public_mode != "fixed":
                 W = w_int if hp is None else np.where(hp, (1.0 - share) * w_int + share * w_pub, w_int)

@@ -193,7 +193,7 @@ def methodology_table(result, *, period: str | None = None, sensitivity: Mapping
     add("数据与处理", _data_rows(result))
     add("敏感性分析", _sensitivity_rows(sensitivity))
     add("附加说明", ((str(k), plain(v)) for k, v in (extra or {}).items()))
-    from .. import __version__
+    from .._version import __version__
 
     add("生成", [("生成时间", _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")),
                  ("软件", f"qlwork {__version__}")])

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import Problem, QlworkError
 from ..engine.result import IndexResult
 from ..framework import load_framework
