@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 QLWORK := $(VENV)/bin/qlwork
 HOST ?= 127.0.0.1
 PORT ?= 8866
+# preheated dashboard kernels (about the number of people who open the page at once); empty: voila.json's
+POOL ?=
 DEMO_MARKER := data/raw/units.xlsx
 SCORES := data/processed/values.parquet
 # the official result of every period (qlwork score): what reports, notices and the dashboard read
@@ -21,6 +23,7 @@ SENSITIVITY := data/processed/sensitivity_$(LATEST).parquet
 
 help:
 	@echo "make dashboard  — 安装并启动评审看板 set up and serve the review dashboard (http://$(HOST):$(PORT))"
+	@echo "                  会议室 meeting room: make dashboard HOST=0.0.0.0 POOL=20 (login link printed)"
 	@echo "make test       — 安装并运行全部测试 set up and run every test"
 	@echo "make bench      — 性能基准 benchmarks -> benchmarks/RESULTS.md"
 	@echo "make lab        — JupyterLab on notebooks/"
@@ -59,7 +62,7 @@ $(SENSITIVITY): $(OFFICIAL) | $(VENV)/.installed
 data: $(SCORES) $(WEIGHTS) $(PUBLIC) $(OFFICIAL) $(SENSITIVITY)
 
 dashboard: $(VENV)/.installed data
-	$(QLWORK) dashboard --host $(HOST) --port $(PORT)
+	$(QLWORK) dashboard --host $(HOST) --port $(PORT) $(if $(POOL),--pool $(POOL))
 
 test: $(VENV)/.installed system
 	$(PY) -m pytest -q

@@ -175,3 +175,35 @@ def test_strengths_and_weaknesses_are_disjoint_and_never_list_a_zero_gap(project
             st, wk = r.strengths_weaknesses(uid)
             assert not set(st.indicator_id) & set(wk.indicator_id)
             assert (st["diff"] > 0).all() and (wk["diff"] < 0).all()
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_dashboard_ranking_shows_the_official_numbers(project, period):
+    """The review dashboard's 排行榜 (its widget state, paged through: what a committee member
+    reads) shows every unit of both frameworks — all units, a county and a township — with
+    the official score (2 dp), grade, peer rank and warning set."""
+    from dashboard_state import ranking_state
+
+    from qlwork.dashboard.app import ReviewDashboard
+    from qlwork.dashboard.data import DashboardData
+    from qlwork.workflow import load_result
+
+    off = load_result(project.processed, period)
+    rk = off.ranking().set_index("unit_id")
+    county, township = _scopes(off)
+    app = ReviewDashboard(DashboardData.open(project.root), chart=False)
+    for fid in ("QLI", "QLV"):
+        for scope in (dict(), dict(county=county), dict(county=county, township=township)):
+            if "township" in scope and not (rk[(rk["framework"] == fid)]["township"] == township).any():
+                continue
+            shown = ranking_state(app, period=period, framework=fid, **scope)
+            exp = rk[rk["framework"] == fid]
+            for k, v in scope.items():
+                exp = exp[exp[k] == v]
+            assert sorted(shown["unit_id"]) == sorted(exp.index), (fid, scope)
+            for r in shown.to_dict("records"):
+                o = rk.loc[r["unit_id"]]
+                assert r["综合得分"] == ("—" if pd.isna(o["total"]) else f"{o['total']:.2f}"), r["unit_id"]
+                assert r["等级"] == (o["grade"] or "—"), r["unit_id"]
+                assert r["同类名次"].split("/")[0] == ("—" if pd.isna(o["rank"]) else str(int(o["rank"]))), r["unit_id"]
+                assert set(r["codes"]) == _codes(o["warnings"]), r["unit_id"]

@@ -84,10 +84,16 @@ def test_faces_without_an_official_result_name_the_command(tmp_path, monkeypatch
 
 
 def test_dashboard_loader_reports_a_corrupt_store(tmp_path, monkeypatch):
-    from qlwork.dashboard.app import error_html, load_dashboard_data
+    """The dashboard reads the official result: a corrupt ranking file of it is a located,
+    bilingual message in the page (no pyarrow text, no traceback)."""
+    from qlwork.dashboard.app import build_review_dashboard
 
     _project(tmp_path, monkeypatch, good_values=False)
-    with pytest.raises(QlworkError) as e:
-        load_dashboard_data(tmp_path)
-    page = error_html(e.value, context="加载评审看板")
-    assert "无法读取 values.parquet" in page and "Arrow" not in page and "Traceback" not in page
+    res = tmp_path / "data" / "processed" / "results" / "2025H2"
+    res.mkdir(parents=True)
+    (res / "manifest.json").write_text('{"period": "2025H2", "specs": {}}', encoding="utf-8")
+    (res / "ranking.parquet").write_bytes(b"PAR1 truncated")
+    page = build_review_dashboard(tmp_path).widget.children[0].value
+    assert "qlwork-error" in page and "无法读取" in page and "ranking.parquet" in page
+    assert "Arrow" not in page and "Traceback" not in page
+    assert str(tmp_path) not in page and "data/processed/results/2025H2/ranking.parquet" in page  # no server path

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -220,34 +221,75 @@ def save_figure(fig: Figure, path_pattern: str | Path, formats: Sequence[str] = 
     return out
 
 
-def _place_point_labels(fig: Figure, ax, xs, ys, texts, max_labels: int, **kw) -> int:
-    """Label points without overlaps: try four positions around each point, skip what cannot fit.
+def _place_point_labels(fig: Figure, ax, xs, ys, texts, max_labels: int, *, avoid=None, avoid_bars=None,
+                        **kw) -> int:
+    """Label points without overlaps: try positions around each point, skip what cannot fit.
 
-    Lays the figure out once (constrained layout fixes the axes) and measures
-    each label with the renderer; a label is kept only where it overlaps no
-    earlier label and stays inside the axes.  Returns the number placed.
+    Lays the figure out once (constrained layout fixes the axes) and measures each
+    label with the renderer.  A label is kept only where it stays inside the axes and
+    overlaps no earlier label, no marker of the points given in ``avoid`` (x, y arrays
+    in data units; default: the labelled points themselves) and no vertical bar in
+    ``avoid_bars`` (x, y_low, y_high arrays, e.g. error bars).  Positions are tried
+    close to the point first, then further out with a thin leader line.  Returns the
+    number placed.
     """
     fig.draw_without_rendering()
     r = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else fig._get_renderer()
     box_ax = ax.get_window_extent(r)
     fs = mpl.rcParams["xtick.labelsize"] * 0.85
     placed: list = [t.get_window_extent(r) for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    to_px = ax.transData.transform
+    ax_pts = np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]) if avoid is None else \
+        np.column_stack([np.asarray(avoid[0], float), np.asarray(avoid[1], float)])
+    ax_pts = ax_pts[np.isfinite(ax_pts).all(axis=1)]
+    pts = to_px(ax_pts) if len(ax_pts) else np.empty((0, 2))
+    bars = np.empty((0, 3))
+    if avoid_bars is not None:
+        bx, blo, bhi = (np.asarray(a, float) for a in avoid_bars)
+        ok = np.isfinite(bx) & np.isfinite(blo) & np.isfinite(bhi)
+        if ok.any():
+            lo = to_px(np.column_stack([bx[ok], blo[ok]]))
+            hi = to_px(np.column_stack([bx[ok], bhi[ok]]))
+            bars = np.column_stack([lo[:, 0], np.minimum(lo[:, 1], hi[:, 1]), np.maximum(lo[:, 1], hi[:, 1])])
+    pad = 3.0  # marker half-size in pixels
+
+    def free(b) -> bool:
+        if b.x0 < box_ax.x0 or b.x1 > box_ax.x1 or b.y0 < box_ax.y0 or b.y1 > box_ax.y1:
+            return False
+        if any(b.overlaps(p) for p in placed):
+            return False
+        if len(pts) and np.any((pts[:, 0] + pad > b.x0) & (pts[:, 0] - pad < b.x1)
+                               & (pts[:, 1] + pad > b.y0) & (pts[:, 1] - pad < b.y1)):
+            return False
+        if len(bars) and np.any((bars[:, 0] + 1 > b.x0) & (bars[:, 0] - 1 < b.x1)
+                                & (bars[:, 2] > b.y0) & (bars[:, 1] < b.y1)):
+            return False
+        return True
+
+    dirs = ((1, 1, "left", "bottom"), (1, -1, "left", "top"), (-1, 1, "right", "bottom"), (-1, -1, "right", "top"),
+            (1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"), (0, -1, "center", "top"))
     n = 0
     for xv, yv, t in zip(xs, ys, texts):
         if n >= max_labels:
             break
-        for dx, dy, ha, va in ((4, 3, "left", "bottom"), (4, -3, "left", "top"),
-                               (-4, 3, "right", "bottom"), (-4, -3, "right", "top")):
-            a = ax.annotate(t, (xv, yv), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                            fontsize=fs, **kw)
-            a.update_positions(r)
-            b = mpl.text.Text.get_window_extent(a, r)  # the text only, without an arrow
-            inside = b.x0 >= box_ax.x0 and b.x1 <= box_ax.x1 and b.y0 >= box_ax.y0 and b.y1 <= box_ax.y1
-            if inside and not any(b.overlaps(p) for p in placed):
-                placed.append(b)
-                n += 1
+        for dist in (4, 12, 22, 34):
+            done = False
+            for sx, sy, ha, va in dirs:
+                far = dist > 4
+                arrow = dict(arrowprops=dict(arrowstyle="-", lw=0.5, color=kw.get("color", "#555555"),
+                                             shrinkA=0, shrinkB=2)) if far else {}
+                a = ax.annotate(t, (xv, yv), xytext=(sx * dist, sy * dist * 0.8), textcoords="offset points",
+                                ha=ha, va=va, fontsize=fs, **arrow, **kw)
+                a.update_positions(r)
+                b = mpl.text.Text.get_window_extent(a, r)  # the text only, without the leader line
+                if free(b):
+                    placed.append(b)
+                    n += 1
+                    done = True
+                    break
+                a.remove()
+            if done:
                 break
-            a.remove()
     return n
 
 

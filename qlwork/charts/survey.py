@@ -166,6 +166,10 @@ def public_internal_scatter(data: pd.DataFrame, *, internal: str = "internal", p
             lab = order[label] if label in order.columns else pd.Series(order.index.astype(str), index=order.index)
             placed = _place_point_labels(fig, ax, order[internal].to_numpy(float), order[public].to_numpy(float),
                                          [wrap_label(t, 10, 1) for t in lab], max_labels, color=WEAK_COLOR,
+                                         avoid=(d[internal].to_numpy(float), d[public].to_numpy(float)),
+                                         avoid_bars=(bad[internal].to_numpy(float),
+                                                     (bad[public] - z * bad[public_se].fillna(0)).to_numpy(float),
+                                                     (bad[public] + z * bad[public_se].fillna(0)).to_numpy(float)),
                                          zorder=6, path_effects=[withStroke(linewidth=2.2, foreground="white")])
             if placed < n_flag:  # same length class of text: the layout does not move
                 for lg in fig.legends or [ax.get_legend()]:

@@ -194,7 +194,7 @@ def read_table(name: str, root: str | Path, *, columns=None, **fields) -> pd.Dat
     """Read an artefact through :func:`qlwork.io.store.read_store` and check its schema."""
     a = artefact(name)
     p = a.path(root, **fields)
-    df = read_store(p, columns=columns)
+    df = read_store(p, columns=columns, command=a.command)
     probs = [x for x in check_schema(df, a, file=str(p))
              if columns is None or x.code != "schema_missing_column"]
     if probs:

@@ -33,7 +33,7 @@ def _hint(path: Path) -> str:
     return "qlwork ingest"
 
 
-def read_store(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_store(path: str | Path, columns: Sequence[str] | None = None, *, command: str | None = None) -> pd.DataFrame:
     """``pd.read_parquet(path, columns=columns)``, or a :class:`QlworkError` naming the file.
 
     Missing file → ``file_not_found``; unreadable (corrupt, truncated, not Parquet) →
@@ -41,7 +41,7 @@ def read_store(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
     message says which command rebuilds the file.
     """
     p = Path(path)
-    cmd = _hint(p)
+    cmd = command or _hint(p)
     if not p.is_file():
         raise QlworkError(Problem(
             "file_not_found", f"找不到 {p.name}，请先运行 {cmd}", f"{p.name} not found; run `{cmd}` first",

@@ -112,7 +112,9 @@ def warning_table(result, builder: UnitReportBuilder) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=cols)
     if out["末位概率"].isna().all():
         out = out.drop(columns="末位概率")
-    return out
+    from .remedy import add_remedy_columns  # 限期治理建议 columns (issue 21)
+
+    return add_remedy_columns(out, builder)
 
 
 def public_table(result, builder: UnitReportBuilder) -> pd.DataFrame | None:

@@ -145,12 +145,15 @@ class UnitReportBuilder:
     def __init__(self, result, *, sensitivity: Any = None, history: pd.DataFrame | None = None,
                  compare: Any = None, period: str | None = None, scope: str | None = None,
                  tie_points: float = 1.0, n_top: int = 3, scope_ids: Iterable[str] | None = None,
-                 rescored: str | None = None):
+                 rescored: str | None = None, improvement: Any = "auto"):
         # Every number comes from the (official) result: peer statistics over the whole result,
         # even when only a scope's units are reported (``scope_ids``); ``compare`` is kept for
         # callers of the old signature and ignored — divergence is a warning of the result.
         self.result = result
         self.rescored = rescored or ""
+        # 限期治理建议 (qlwork.report.remedy): "auto" = planned on first use for the warned units reported
+        # (never for a labelled re-scoring), None = no section, or a ready ImprovementPlan
+        self._plan = None if (improvement is None or rescored) else improvement
         self.dec = int(getattr(result, "decimals", 2))
         self.fw = fw = result.framework
         params = dict(getattr(result, "params", {}) or {})
@@ -438,6 +441,21 @@ class UnitReportBuilder:
                 u["grade_stable"] = abs(total - nearest) > self.tie_points
         return u
 
+    def improvement_plan(self, units: Iterable[str] | None = None):
+        """The improvement plan of the warned units among ``units`` (default: those reported), computed
+        once (:func:`qlwork.report.remedy.plan_for_builder`)."""
+        if isinstance(self._plan, str):
+            from .remedy import plan_for_builder
+
+            self._plan = plan_for_builder(self.result, self.unit_ids() if units is None else units)
+        return self._plan
+
+    def improvement(self, uid: str) -> dict | None:
+        """The 限期治理建议 section of one unit (:func:`qlwork.report.remedy.unit_section`)."""
+        from .remedy import unit_section
+
+        return unit_section(self.improvement_plan(), uid, dec=self.dec)
+
     def _isna(self, v) -> bool:
         return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
@@ -528,6 +546,7 @@ class UnitReportBuilder:
             "methods_zh": self.methods_zh, "spec_fingerprint": self.spec_fingerprint,
             "generated": self.generated,
             "grade_color": self._color(uid),
+            "improvement": self.improvement(uid),
         }
 
     def render(self, uid: str, template: str = "unit_report.html.j2") -> str:
@@ -550,7 +569,9 @@ def _warning_level(code: str) -> str:
 
 def render_unit_report(result, unit_id: str, **kw) -> str:
     """HTML of one unit's 体检报告单 (builds the peer statistics; use the builder for batches)."""
-    return UnitReportBuilder(result, **kw).render(unit_id)
+    b = UnitReportBuilder(result, **kw)
+    b.improvement_plan([str(unit_id)])  # 限期治理建议 of this unit only
+    return b.render(unit_id)
 
 
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,

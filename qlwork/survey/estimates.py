@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "WeightedMean",
@@ -65,6 +64,10 @@ class WeightedMean:
 
 
 def _t_quantile(df: np.ndarray | float, level: float, dist: str) -> np.ndarray:
+    # imported here: scipy.stats costs 0.6 CPU-s, and the dashboard kernel, which
+    # only reads published estimates through this package, must start fast (issue 18)
+    from scipy import stats
+
     a = 1 - (1 - level) / 2
     if dist == "normal":
         return np.full(np.shape(df), stats.norm.ppf(a))

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from ..errors import Problem, QlworkError
 
@@ -262,6 +261,8 @@ class BetaBinomialResult:
 
 
 def _bb_loglik(y, n, a, b, codes, G):
+    from scipy import special  # lazily: see estimates._t_quantile
+
     ll = special.betaln(y + a[codes], n - y + b[codes]) - special.betaln(a[codes], b[codes])
     return np.bincount(codes, weights=ll, minlength=G)
 
@@ -289,6 +290,8 @@ def _bb_fit_all(y: np.ndarray, n: np.ndarray, codes: np.ndarray, G: int, max_str
     M = np.clip(M, 0.5, max_strength)
     la, lb = np.log(mu * M), np.log((1 - mu) * M)
     ll = _bb_loglik(y, n, np.exp(la), np.exp(lb), codes, G)
+    from scipy import special
+
     dg, tg = special.digamma, special.polygamma
     active = cnt > 1
     for _ in range(max_iter):
@@ -377,6 +380,8 @@ def beta_binomial(
     a, b, bnd = _bb_fit_all(y, n, np.asarray(codes, dtype=np.int64), len(names), max_strength)
     A, B = a[codes] + y, b[codes] + n - y
     post = A / (A + B)
+    from scipy import stats
+
     lo = stats.beta.ppf((1 - level) / 2, A, B)
     hi = stats.beta.ppf(1 - (1 - level) / 2, A, B)
     prior = pd.DataFrame({"a": a, "b": b, "mean": a / (a + b), "strength": a + b, "boundary": bnd}, index=names)

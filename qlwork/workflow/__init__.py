@@ -16,6 +16,7 @@ from __future__ import annotations
 from .official import OfficialResult, available_periods, load_result, result_dir, save_result
 from .project import Project
 from .scoring import RESCORE_LABEL, rescore_scope, score, score_period, what_if
+from .summary import ResultSummary, load_summary
 
 __all__ = ["Project", "OfficialResult", "load_result", "save_result", "result_dir", "available_periods", "score",
-           "score_period", "rescore_scope", "what_if", "RESCORE_LABEL"]
+           "score_period", "rescore_scope", "what_if", "RESCORE_LABEL", "ResultSummary", "load_summary"]

@@ -16,10 +16,10 @@ from .official import load_result
 from .project import Project
 from .scoring import RESCORE_LABEL, rescore_scope
 
-__all__ = ["report"]
+__all__ = ["report", "sensitivity_tables"]
 
 
-def _sensitivity_for(project: Project, period: str, official, draws: int, seed: int | None, progress: bool):
+def sensitivity_tables(project: Project, period: str, official, draws: int, seed: int | None, progress: bool):
     """{framework: per-unit table} — a fresh run when ``draws`` > 0, else the persisted one of the
     same official result (same spec fingerprints), else None."""
     from .uncertainty import load_sensitivity, run_sensitivity
@@ -67,7 +67,7 @@ def report(project: Project, period: str, scope: str | None = None, *, units: st
         used = official
         scope_units = sc.unit_ids
         tag = None
-    sens = None if rescore else _sensitivity_for(project, period, official, sensitivity_draws, seed, not quiet)
+    sens = None if rescore else sensitivity_tables(project, period, official, sensitivity_draws, seed, not quiet)
     files = [project.processed / "results" / period / name for name in ("manifest.json", "spec.yaml")]
     # the inputs the official result was scored from (recorded in its manifest, project-relative)
     files += [project.root / rel for rel in (official.manifest.get("inputs") or {})]

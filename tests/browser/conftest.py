@@ -135,22 +135,34 @@ def voila_server(dashboard_root, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory):
-    """A headless Chromium context with a fresh profile; only local requests pass."""
+def chromium_browser():
+    """Headless Debian Chromium, started once per session (one Playwright driver: the sync
+    API allows one per thread)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium not found at {CHROMIUM} (run `make system`)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    profile = tmp_path_factory.mktemp("chromium_profile")
-    blocked: list[str] = []
     with sync_api.sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
-        ctx.route("**/*", local_only(blocked))
-        ctx.blocked_requests = blocked
-        yield ctx
-        ctx.close()
+
+def local_context(browser, width: int = 1366, height: int = 768):
+    """A fresh browser context of that screen size in which only local requests pass;
+    ``ctx.blocked_requests`` lists every URL that tried to leave 127.0.0.1."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    blocked: list[str] = []
+    ctx.route("**/*", local_only(blocked))
+    ctx.blocked_requests = blocked
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def browser_context(chromium_browser):
+    """A 1366×768 context with a fresh profile; only local requests pass."""
+    ctx = local_context(chromium_browser)
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,6 +34,11 @@ class Running:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def token(self) -> str:
+        """The access token in the link the command printed ("" without login)."""
+        m = re.search(r"[?&]token=([A-Za-z0-9_.~-]+)", self.log_text())
+        return m.group(1) if m else ""
 
     def tree(self):
         """psutil processes of the server (the command, Voilà, the kernels)."""
@@ -78,13 +84,16 @@ class Running:
 
 
 def start(log_dir: Path, env: dict, *, host: str | None = None, extra: list[str] | tuple = (),
-          cmd: list[str] | None = None, cwd: Path = REPO, wait_pool: bool = True, timeout: float = 90) -> Running:
-    """Start ``qlwork dashboard`` (``host=None``: no ``--host``, the default)
-    on a free port, or ``cmd`` (``{port}`` substituted) when given; wait until
-    it answers and, when ``wait_pool``, until its preheated kernel is ready."""
+          args: list[str] | tuple = (), cmd: list[str] | None = None, cwd: Path = REPO, wait_pool: bool = True,
+          timeout: float = 90) -> Running:
+    """Start ``qlwork dashboard`` (``host=None``: no ``--host``, the default;
+    ``args``: more options of the command, ``extra``: Voilà settings after
+    ``--``) on a free port, or ``cmd`` (``{port}`` substituted) when given;
+    wait until it answers and, when ``wait_pool``, until its preheated kernel
+    is ready."""
     port = free_port()
     if cmd is None:
-        cmd = [sys.executable, "-m", "qlwork", "dashboard", "--port", str(port)]
+        cmd = [sys.executable, "-m", "qlwork", "dashboard", "--port", str(port), *args]
         if host is not None:
             cmd += ["--host", host]
         if extra:

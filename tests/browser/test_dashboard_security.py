@@ -2,7 +2,9 @@
 
 * bind address: ``qlwork dashboard`` without ``--host`` listens on loopback
   only (the kernel's socket table, /proc/net/tcp*, and a connection attempt to
-  this machine's non-loopback address); ``--host 0.0.0.0`` is what exposes it.
+  this machine's non-loopback address); ``--host 0.0.0.0`` is what exposes it,
+  and then only with a login (who may log in, Host/Origin and XSRF rules:
+  test_dashboard_access.py).
 * tracebacks: a dashboard that cannot load its data, and a notebook whose cell
   raises, show a Chinese message in the page and no traceback or source.
 * served folder: only ``dashboards/`` — repository files, notebooks and data
@@ -39,6 +41,11 @@ def broken_root(tmp_path_factory) -> Path:
     proc.mkdir(parents=True)
     for name in ("units.parquet", "values.parquet"):
         (proc / name).write_bytes(b"PAR1 this is not a parquet file " + SECRET.encode())
+    # the dashboard reads the official result (qlwork score): corrupt that too
+    res = proc / "results" / "2025H2"
+    res.mkdir(parents=True)
+    (res / "manifest.json").write_text('{"period": "2025H2", "specs": {}}', encoding="utf-8")
+    (res / "ranking.parquet").write_bytes(b"PAR1 this is not a parquet file " + SECRET.encode())
     return root
 
 
@@ -55,7 +62,7 @@ def raising_server(tmp_path_factory):
     """The Voilà command line `qlwork dashboard` builds, on the real dashboards/
     folder and voila.json, with a kernel whose ``import qlwork.dashboard.app``
     raises: the notebook cell itself fails."""
-    from qlwork.commands.dashboard import dashboards_dir, voila_command
+    from qlwork.serve.launch import dashboards_dir, voila_command
 
     shadow = tmp_path_factory.mktemp("shadow")
     (shadow / "qlwork").mkdir()
@@ -88,19 +95,23 @@ def test_host_0000_is_needed_to_expose(tmp_path_factory, broken_root):
     try:
         assert "0.0.0.0" in ds.listening_addresses(srv.port)
         assert "会议室" in srv.log_text()  # the command says it is exposed on purpose
+        token = srv.token()
+        assert token  # and a room always gets a login (tests/browser/test_dashboard_access.py)
         if not ips:
             pytest.skip("this machine has no non-loopback IPv4 address to try")
-        conn = http.client.HTTPConnection(ips[0], srv.port, timeout=10)
-        conn.request("GET", "/voila/api/contents")
-        r = conn.getresponse()
-        assert r.status == 200 and "review.ipynb" in r.read().decode("utf-8", "replace")
+        for path, status in (("/voila/api/contents", 403), (f"/voila/api/contents?token={token}", 200)):
+            conn = http.client.HTTPConnection(ips[0], srv.port, timeout=10)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read().decode("utf-8", "replace")
+            assert r.status == status and ("review.ipynb" in body) == (status == 200), (path, r.status)
     finally:
         srv.stop()
 
 
 def test_cli_default_host_and_refused_options():
     from qlwork.cli import build_parser
-    from qlwork.commands.dashboard import check_extra_options, voila_command
+    from qlwork.serve.launch import check_extra_options, voila_command
     from qlwork.errors import QlworkError
 
     args = build_parser().parse_args(["dashboard"])
@@ -271,20 +282,24 @@ def _send(base: str, method: str, path: str, headers=None) -> int:
 
 
 def test_no_kernel_can_be_started_or_named_from_outside(default_server):
-    """voila.json turns Tornado's XSRF check off (Voilà's page-close shutdown
-    request carries no XSRF token without it: voila#1458).  What that leaves
-    to a cross-site request: nothing that starts code or needs no kernel id."""
+    """XSRF protection is on (voila.json no longer turns it off; the render page
+    sets the cookie Voilà's page-close request needs, voila#1458, see
+    test_dashboard_access.py), and a cross-site request is refused before any
+    route: nothing starts code or needs no kernel id."""
     cfg = json.loads((REPO / "dashboards" / "voila.json").read_text(encoding="utf-8"))
-    assert cfg["Voila"]["tornado_settings"] == {"disable_check_xsrf": True}
+    assert "tornado_settings" not in cfg.get("Voila", {})
+    assert "disable_check_xsrf" not in json.dumps(cfg)
     evil = {"Origin": "http://evil.example", "Referer": "http://evil.example/x"}
     n0 = len(default_server.kernels())
     for method, path in [("POST", "/api/kernels"), ("POST", "/api/sessions"), ("POST", "/api/contents"),
                          ("PUT", "/api/contents/x.ipynb"), ("POST", "/api/terminals"),
                          ("POST", "/voila/api/contents"), ("POST", "/voila/render/review.ipynb")]:
         assert _send(default_server.base, method, path, evil) in (403, 404, 405), (method, path)
+        assert _send(default_server.base, method, path) in (403, 404, 405), (method, path)
     fake = "0b6f2a4e-9c1d-4e8a-a0c3-5d7e9f1b2c3d"  # kernel ids are random UUIDs, never listed
-    assert _send(default_server.base, "POST", f"/voila/api/shutdown/{fake}", evil) == 404
-    assert _send(default_server.base, "DELETE", f"/api/kernels/{fake}", evil) == 404
+    assert _send(default_server.base, "POST", f"/voila/api/shutdown/{fake}", evil) == 403
+    assert _send(default_server.base, "POST", f"/voila/api/shutdown/{fake}") == 403  # no XSRF token
+    assert _send(default_server.base, "DELETE", f"/api/kernels/{fake}", evil) == 403
     assert _send(default_server.base, "GET", "/api/kernels") == 404
     assert len(default_server.kernels()) == n0
 

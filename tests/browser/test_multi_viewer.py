@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+from qlwork.labels import period_label
+
 from . import dashboard_server as ds
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, local_only
 from .test_dashboard import ERROR_TEXT, seq, show_tab, time_slider_moves, wait_seq
@@ -45,7 +47,6 @@ N_VIEWERS = 5
 CULL_IDLE_S = 30
 CULL_INTERVAL_S = 2
 TIMEOUT = 150_000
-RELOAD_AFTER_MS = 90_000  # five simultaneous first renders take ≈20 s on the quiet 2-core box
 RENDER_LIMIT_S = 75.0  # each of five simultaneous first renders on the shared 2-core box
 SLIDER_LIMIT_S = 3.0
 
@@ -133,24 +134,17 @@ def _scenario(srv, periods, node) -> dict:
         ready_js = ("(err) => { if (!window.__qlwTable && document.querySelector('.qlw-rank-table tr[data-unit]'))"
                     " window.__qlwTable = performance.now();"
                     " return window.__qlwTable || (document.body && document.body.innerText.includes(err)); }")
-        out["reloads"] = 0
         for p in pages:
+            # no reload: a page that never gets its table fails the test (the stuck viewer
+            # was a pool kernel culled before its page connected: test_dashboard_kernels.py)
             try:
                 p.wait_for_url(re.compile(r".*/voila/render/review\.ipynb$"), wait_until="commit", timeout=TIMEOUT)
-                try:
-                    p.wait_for_function(ready_js, arg=ERROR_TEXT, timeout=RELOAD_AFTER_MS)
-                except Exception:  # noqa: BLE001
-                    # seen about once in three CI runs: among five same-second arrivals one page
-                    # shows the app but never its first table; a committee member reloads —
-                    # so does the test, once, and the count is recorded (docs/dashboard.md)
-                    out["reloads"] += 1
-                    p.reload(wait_until="commit", timeout=TIMEOUT)
-                    p.wait_for_function(ready_js, arg=ERROR_TEXT, timeout=TIMEOUT)
+                p.wait_for_function(ready_js, arg=ERROR_TEXT, timeout=TIMEOUT)
             except Exception as e:  # noqa: BLE001 — say what each viewer sees, and what the server did
                 seen = []
                 for q in pages:
                     try:
-                        seen.append(q.inner_text("body")[:120].replace("\n", " "))
+                        seen.append(q.inner_text("body")[:300].replace("\n", " "))
                     except Exception as e2:  # noqa: BLE001
                         seen.append(repr(e2)[:120])
                 log = "\n".join(ln for ln in srv.log_text().splitlines() if "encryption" not in ln)
@@ -170,7 +164,7 @@ def _scenario(srv, periods, node) -> dict:
 
         # ---- one viewer moves a weight slider while the other four are open
         first = pages[0]
-        show_tab(first, "权重调整")
+        show_tab(first, "权重模拟")
         first.wait_for_selector("table.qlw-wrank tr[data-unit]", timeout=TIMEOUT)
         others_seq = [seq(p) for p in pages[1:]]
         times = time_slider_moves(first, node)
@@ -182,7 +176,7 @@ def _scenario(srv, periods, node) -> dict:
         befores = [seq(p) for p in pages]
         t0 = time.perf_counter()
         for p in pages:
-            p.locator(".qlw-period select").select_option(label=periods[0])
+            p.locator(".qlw-period select").select_option(label=period_label(periods[0]))
         done = []
         for p, b in zip(pages, befores):
             wait_seq(p, b, timeout=TIMEOUT)
@@ -241,7 +235,6 @@ def test_five_simultaneous_viewers(culling_server, dashboard_root, timings):
     assert r["kernels_with_viewers"] >= N_VIEWERS
     assert sampler.peak_kernels >= N_VIEWERS
     assert max(r["render_s"]) < RENDER_LIMIT_S, r
-    assert r["reloads"] <= 1, r  # one stuck page in five is tolerated (and recorded), not more
     # responsive under five viewers; the others' pages did not move
     assert max(r["slider_s"]) < SLIDER_LIMIT_S, r
     assert r["others_untouched"]
@@ -261,7 +254,6 @@ def test_five_simultaneous_viewers(culling_server, dashboard_root, timings):
     timings.update({
         "multi_viewer_n": N_VIEWERS,
         "multi_viewer_render_s": r["render_s"],
-        "multi_viewer_reloads": r["reloads"],  # a reloaded viewer's render time counts from its reload
         "multi_viewer_all_rendered_s": r["all_rendered_s"],
         "multi_viewer_arrival_spread_s": r["arrival_spread_s"],
         "multi_viewer_slider_s": max(r["slider_s"]),
