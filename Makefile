@@ -91,8 +91,11 @@ test: $(VENV)/.installed system
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 
+# root (containers, these machines) must say --allow-root or Jupyter refuses to start
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(VENV)/.installed data
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 clean-processed:
 	find data/processed -mindepth 1 ! -name README.md -exec rm -rf {} +

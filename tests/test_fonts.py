@@ -79,15 +79,15 @@ def test_no_font_is_a_located_bilingual_error(monkeypatch):
         fonts.find_cjk_font.cache_clear()
 
 
-def test_apply_style_survives_seaborn_reset():
-    import seaborn as sns
+def test_apply_style_survives_rcparams_reset():
+    from qlwork.charts.style import apply_style
 
     with mpl.rc_context():
-        fam = fonts.apply_style()
+        fam = apply_style()
         assert mpl.rcParams["font.sans-serif"][0] == fam
-        sns.set_theme()  # resets fonts to seaborn's defaults (Arial, DejaVu Sans, …)
+        mpl.rcdefaults()  # what a caller's own style reset does (DejaVu Sans first)
         assert mpl.rcParams["font.sans-serif"][0] != fam
-        fonts.apply_style()
+        apply_style()
         assert mpl.rcParams["font.sans-serif"][0] == fam
         assert mpl.rcParams["font.family"][0] == fam
 

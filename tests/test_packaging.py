@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import tomllib
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def test_environment_installs_the_package():
 
 def test_required_stack_present():
     pp = _pyproject()
-    for name in ["jupyterlab", "pandas", "statsmodels", "seaborn", "ipywidgets", "voila", "openpyxl", "pyarrow"]:
+    for name in ["jupyterlab", "pandas", "statsmodels", "matplotlib", "ipywidgets", "voila", "openpyxl", "pyarrow"]:
         assert name in pp
     assert tuple(int(x) for x in pp["voila"].split(".")[:3]) >= (0, 5, 8)
     assert tuple(int(x) for x in pp["ipywidgets"].split(".")[:2]) >= (8, 1)
@@ -154,6 +153,8 @@ def test_make_lab_runs_as_root():
     import os
     import shutil
     import subprocess
+
+    import pytest
 
     if shutil.which("make") is None:
         pytest.skip("make not installed")

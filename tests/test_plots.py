@@ -359,9 +359,10 @@ def test_bland_altman_lines_match_formula():
     assert ys == [pytest.approx(-13.16, abs=0.01), pytest.approx(3.0), pytest.approx(19.16, abs=0.01)]
 
 
-def test_trend_periods_sorted_chronologically():
+def test_trend_periods_sorted_chronologically_and_written_as_a_person_reads_them():
     fig = CHARTS["trend_lines"]()
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == PERIODS
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "2024年上半年", "2024年下半年", "2025年上半年", "2025年下半年"]
 
 
 def _drawn_texts(fig):
@@ -440,3 +441,74 @@ def test_rank_axis_has_whole_number_ticks():
     lo, hi = ax.get_xlim()
     ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
     assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+# ------------------------------------------------------------------ the package (issue 15/16)
+def test_grade_palette_is_the_labels_palette():
+    from qlwork.labels import VETO_COLOR, grade_colors
+
+    assert P.GRADE_COLORS == grade_colors(P.GRADE_ORDER)
+    assert P.grade_color("优秀", vetoed=True) == VETO_COLOR == P.VETO_COLOR
+
+
+def test_ranking_bar_draws_a_vetoed_unit_in_the_veto_colour():
+    df = pd.DataFrame({"unit_name": ["甲", "乙", "丙"], "total": [95.0, 85.0, 55.0],
+                       "grade": ["优秀", "不合格", "不合格"], "veto": [None, "重大违纪案件", ""]})
+    fig = P.ranking_bar(df, pass_mark=60)
+    got = [mpl.colors.to_hex(b.get_facecolor()) for b in fig.axes[0].patches[:3]]
+    assert got == [P.GRADE_COLORS["优秀"].lower(), P.VETO_COLOR.lower(), P.GRADE_COLORS["不合格"].lower()]
+    legend = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert legend == ["优秀", "不合格", "一票否决", "合格线 60 分"]
+    values = [t.get_text() for t in fig.axes[0].texts]
+    assert values == ["95.00", "85.00", "55.00"]  # published precision
+
+
+def test_show_puts_a_png_into_the_cell_output():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from qlwork.charts import inline, show
+
+    shell = InteractiveShell.instance()
+    fig = P.ranking_bar(ranking_df().head(5))
+    with capture_output() as cap:
+        assert show(fig) is None
+    assert len(cap.outputs) == 1 and "image/png" in cap.outputs[0].data
+    png = cap.outputs[0].data["image/png"]
+    png = png if isinstance(png, bytes) else __import__("base64").b64decode(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert inline() is True  # a Figure that ends a cell is shown as a PNG too
+    assert shell.display_formatter.formatters["image/png"](fig)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sensitivity_charts_take_the_persisted_table_uncertain_units_first():
+    from qlwork.charts.sensitivity import select_units, uncertainty_order
+
+    n = 50
+    t = pd.DataFrame({"framework": "QLI", "unit_id": [f"U{i:03d}" for i in range(n)],
+                      "unit_name": [f"单位{i}" for i in range(n)], "peer_group": "机关", "group_size": n,
+                      "nominal_rank": np.arange(1, n + 1), "median_rank": np.arange(1, n + 1) * 1.0,
+                      "rank_p05": np.maximum(1, np.arange(1, n + 1) - 2), "rank_p95": np.arange(1, n + 1) + 2,
+                      "rank_interval_width": 4.0, "p_nominal_grade": 1.0, "p_bottom_n": 0.0,
+                      "p_优秀": 0.0, "p_良好": 1.0, "p_合格": 0.0, "p_不合格": 0.0})
+    t.loc[[10, 30], "p_nominal_grade"] = [0.6, 0.9]   # grade uncertain
+    t.loc[47, "p_bottom_n"] = 0.5                     # bottom-N uncertain
+    assert list(uncertainty_order(t)["unit_id"][:3]) == ["U010", "U030", "U047"]  # least sure of the grade first
+    picked = select_units(t, n=5, how="uncertain")
+    assert {"U010", "U030", "U047"} <= set(picked["unit_id"])
+    assert list(picked["nominal_rank"]) == sorted(picked["nominal_rank"])
+    fig = P.rank_interval_plot(t, n=5, how="uncertain")
+    labels = [x.get_text() for x in fig.axes[0].get_yticklabels()]
+    assert any("单位10" in s for s in labels) and "机关（共 50 个单位）" in fig.axes[0].get_title(loc="left")
+    fig = P.grade_probability_plot(t, n=3, how="uncertain")
+    assert {x.get_text() for x in fig.axes[0].get_yticklabels()} == {"单位10", "单位30", "单位47"}
+
+
+def test_importing_the_charts_does_not_import_seaborn():
+    import subprocess
+    import sys
+
+    code = ("import sys, qlwork.charts.plots, qlwork.charts.survey; "
+            "print('seaborn' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]  # no seaborn (2 s of import), no pyplot (figures are pyplot-free)

@@ -176,16 +176,37 @@ def test_methodology_sheet(book, result, data_files):
     text = "\n".join(cells)
     fw = result.framework
     assert fw.fingerprint() in text and fw.version in text and fw.id in text
-    for key in ("normalization", "aggregation", "imputation", "social_share", "peer_group", "ri_table"):
-        assert key in cells, key
-    assert "goalposts" in text and "saaty1980" in text
+    assert result.spec.fingerprint() in text
+    # the spec in plain Chinese: every row of describe_zh (what a reviewer reads) …
+    for item, value in result.spec.describe_zh():
+        if item not in ("指标体系", "规格指纹"):
+            assert value in cells, (item, value)
+    assert "固定阈值法（goalposts）" in text and "加权算术平均" in text and "2025年下半年" in text
+    # … and no raw JSON, float noise, internal English values or absolute paths of this machine
+    rows = [str(c.value) for row in ws.iter_rows(max_col=3) for c in row if c.value is not None]
+    for bad in ("null", "Infinity", "-inf", "{", "[", "0000000", "minmax", "arithmetic", "unit_type", "None"):
+        assert not [r for r in rows if bad in r], bad
+    assert not [c for c in cells if c.startswith("/")], "absolute path"
     root, files = data_files
     for f in files:  # checksums computed independently here
         assert hashlib.sha256(f.read_bytes()).hexdigest() in cells
     assert "departments/纪检监察.xlsx" in cells
-    # every indicator with its effective weight
+    # every indicator with its effective weight (no float noise in the stored numbers)
     for iid in fw.indicator_ids:
         assert iid in cells
+    weights = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
+    assert all(len(repr(w)) <= 14 for w in weights), [w for w in weights if len(repr(w)) > 14][:3]
+
+
+def test_methodology_plain_values():
+    from qlwork.report.methodology import plain, rel_path
+
+    assert plain(0.04000000000000001) == "0.04" and plain(0.2 * 3) == "0.6" and plain(60.0) == "60"
+    assert plain(float("-inf")) == "无下限" and plain(float("inf")) == "无上限" and plain(None) == "—"
+    assert plain(float("nan")) == "—" and plain([1, 2.5]) == "1、2.5" and plain({"a": 0.1 + 0.2}) == "a：0.3"
+    assert plain(True) == "是" and plain(12345) == "12,345"
+    assert rel_path("/somewhere/else/file.xlsx", "/project") == "file.xlsx"
+    assert rel_path("/project/data/raw/units.xlsx", "/project") == "data/raw/units.xlsx"
 
 
 def test_sensitivity_sheet(result, tmp_path):
@@ -211,7 +232,8 @@ def test_real_sensitivity_result(result, tmp_path):
     u = sens.to_frame().set_index("unit_id")
     np.testing.assert_array_equal(t["末位概率"].reindex(u.index).astype(float), u["p_bottom_n"].astype(float))
     text = [str(c.value) for row in wb["方法说明"].iter_rows() for c in row if c.value is not None]
-    assert "sensitivity.seed" in text and "sensitivity.draws" in text
+    said = next(t for t in text if "共模拟" in t or "模拟" in t and "64" in t)
+    assert "64" in said and "5" in said  # draws and seed, in a sentence
 
 
 def test_charts_exported_and_embedded(tmp_path):

@@ -146,13 +146,23 @@ def test_batch_layout_and_manifest(result, tmp_path):
                           charts=False)
     out = tmp_path / "set"
     assert rs.out_dir == out
-    assert sorted(p.stem for p in (out / "units").glob("*.html")) == sorted(result.scores.index)
+    names = result.to_frame().set_index("unit_id")["unit_name"]
+    files = sorted(p.name for p in (out / "units").glob("*.html"))
+    assert [f.split("_", 1)[0] for f in files] == sorted(result.scores.index)  # <code>_<name>.html
+    assert "U000005_测试单位0005号.html" in files and "U000002_86联络处.html" in files  # readable names …
+    for f in files:  # … and safe: no separators, quotes, spaces or control characters
+        assert not set(f) & set('/\\:*?"<>| \t\n') and f.isprintable(), f
+    assert names["U000001"].startswith("=HYPERLINK")
     assert len(list((out / "notices").glob("*_预警通知书.html"))) == len(warned_units(UnitReportBuilder(result)))
     assert (out / "清廉指数_2025H2_示范市_QLI.xlsx").is_file() and (out / "notices" / "预警汇总_QLI.xlsx").is_file()
     man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     for entry in man["files"]:
         assert hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
-    assert "units/U000001.html" in (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    from urllib.parse import quote
+
+    assert f'href="{quote("units/U000005_测试单位0005号.html")}"' in index
+    assert index.count('<section id="fw-QLI">') == 1  # one index per framework
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 
@@ -164,7 +174,7 @@ def test_subset_rewrites_only_those_units(result, tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in (out / "units").glob("*.html")}
     assert set(after) == set(before)
     changed = {k for k in after if after[k] != before[k]}
-    assert changed == {"U000002.html"} and len(rs.unit_reports) == 1
+    assert changed == {"U000002_86联络处.html"} and len(rs.unit_reports) == 1
 
 
 @NEEDS_CHROMIUM
@@ -213,7 +223,7 @@ def test_cli_report_scope(tmp_path, capsys):
             "--out", str(out), "--no-charts", "--quiet"]
     assert main(args) == 0
     jia = set(units.loc[units["county"] == "甲县", "unit_id"])
-    assert {p.stem for p in (out / "units").glob("*.html")} == jia
+    assert {p.stem.split("_", 1)[0] for p in (out / "units").glob("*.html")} == jia
     book = next(out.glob("清廉指数_2025H2_甲县_*.xlsx"))
     import openpyxl
 
@@ -340,3 +350,19 @@ def test_cli_report_with_sensitivity_and_charts(tmp_path):
     assert "敏感性" in openpyxl.load_workbook(book, read_only=True).sheetnames
     groups = sorted(units["unit_type"].unique())
     assert {p.stem for p in (out / "charts").glob("*排名区间_*.png")} == {f"QLI_排名区间_{g}" for g in groups}
+
+
+def test_rewriting_a_unit_removes_its_files_under_an_old_name(result, tmp_path):
+    from qlwork.report import write_unit_reports
+
+    out = tmp_path / "units"
+    out.mkdir()
+    stale = ["U000005_旧名称.html", "U000005_旧名称.pdf", "U000005.html"]
+    others = ["U0000051_别的单位.html", "U000006_测试单位0006号.pdf", "U000005_测试单位0005号_附件.txt"]
+    for n in stale + others:
+        (out / n).write_text("old", encoding="utf-8")
+    paths = write_unit_reports(result, out, units=["U000005"], progress=False)
+    assert [p.name for p in paths] == ["U000005_测试单位0005号.html"]
+    left = sorted(p.name for p in out.iterdir())
+    assert not set(stale) & set(left)
+    assert set(others) - {"U000005_测试单位0005号_附件.txt"} <= set(left)  # other units untouched

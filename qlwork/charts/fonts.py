@@ -18,8 +18,8 @@ Search order (first hit wins):
 
 The environment variable ``QLWORK_CJK_FONT`` (a file path) overrides the search.
 
-``seaborn.set_theme`` resets ``font.sans-serif``; :func:`apply_style` therefore
-calls it first and re-applies the font afterwards.
+The rest of the house style (sizes, grid, colours) is :mod:`qlwork.charts.style`,
+whose ``apply_style``/``style_context`` put :func:`font_rc` on top of it.
 """
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ __all__ = [
     "register_cjk_font",
     "cjk_font_family",
     "font_rc",
-    "apply_style",
     "PROBE_TEXT",
 ]
 
@@ -196,8 +195,8 @@ def font_rc() -> dict:
     fallback = [f for f in ("DejaVu Sans",) if f in installed]
     return {
         # Concrete names in font.family are copied into every Text when it is
-        # created, so a figure drawn later (notebook display, savefig after a
-        # seaborn reset) still uses the CJK font.
+        # created, so a figure drawn later (notebook display, savefig after an
+        # rcParams reset) still uses the CJK font.
         "font.family": [fam, *fallback, "sans-serif"],
         "font.sans-serif": [fam, *fallback],
         "axes.unicode_minus": True,
@@ -205,26 +204,3 @@ def font_rc() -> dict:
         "pdf.fonttype": 42,
         "ps.fonttype": 42,
     }
-
-
-def apply_style(context: str = "paper", font_scale: float = 1.0, style: str = "whitegrid",
-                **rc) -> str:
-    """Apply the house style globally: seaborn theme, then the CJK font on top.
-
-    ``sns.set_theme`` resets fonts, so the font is (re-)applied after it.
-    Extra ``rc`` entries override the house defaults.  Returns the family name.
-    """
-    import matplotlib as mpl
-    import seaborn as sns
-
-    sns.set_theme(context=context, style=style, font_scale=font_scale)
-    mpl.rcParams.update(font_rc())
-    mpl.rcParams.update({
-        "figure.dpi": 100,
-        "savefig.dpi": 300,
-        "axes.titleweight": "bold",
-        "axes.titlesize": mpl.rcParams["axes.titlesize"] * 1.1,
-        "figure.constrained_layout.use": True,
-    })
-    mpl.rcParams.update(rc)
-    return cjk_font_family()

@@ -20,8 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import periods as P
-from .plots import (HALF_WIDTH, PEER_COLOR, SERIES_PALETTE, UNIT_COLOR, WEAK_COLOR, _check, _finish,
-                    _legend_below, _new, figsize, style_context, wrap_label)
+from .layout import _check, _finish, _legend_below, _new, wrap_label
+from .style import HALF_WIDTH, PEER_COLOR, SERIES_PALETTE, UNIT_COLOR, WEAK_COLOR, figsize, style_context
 
 __all__ = ["sparkline", "sparkline_png", "alerts_by_period", "recall_chart", "DETECTOR_COLORS"]
 

@@ -3,7 +3,7 @@
 ``alerts_<period>.parquet`` — the alert table (:data:`~.alerts.ALERT_COLUMNS`) of one
 evaluation period, written by ``qlwork monitor``; ``alerts_<period>.params.json`` — the
 parameters (every statistical choice), the tests per detector and month, and the input
-files.  Both are replaced whole or not at all (:mod:`qlwork.io.atomic`).
+files.  Both are replaced whole or not at all (:mod:`qlwork.io.safe`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import periods as P
-from ..io.atomic import atomic_write_text
+from ..io.safe import atomic_write_text
 from ..io.catalogue import read_table, write_table
 from .api import MonitorResult
 

@@ -11,7 +11,7 @@ from .charts import export_charts
 from .excel import public_table, ranking_table, warning_table, write_workbook
 from .methodology import data_files_from_values, data_files_table, methodology_table, weights_table
 from .notices import render_notice, warned_units, write_notice_summary, write_notices
-from .pdf import find_chromium, html_to_pdf, html_to_png, htmls_to_pdf
+from .pdf import find_chromium, html_to_pdf, html_to_png, htmls_to_pdf, pdf_page_count, print_pdfs
 from .unit_report import UnitReportBuilder, render_unit_report, sensitivity_frame, write_unit_reports
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "methodology_table", "weights_table", "data_files_table", "data_files_from_values",
     "UnitReportBuilder", "render_unit_report", "write_unit_reports", "sensitivity_frame",
     "render_notice", "warned_units", "write_notices", "write_notice_summary",
-    "find_chromium", "html_to_pdf", "htmls_to_pdf", "html_to_png",
+    "find_chromium", "html_to_pdf", "htmls_to_pdf", "html_to_png", "print_pdfs", "pdf_page_count",
 ]

@@ -5,16 +5,16 @@ import hashlib
 import math
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..io.safe import excel_value
+from ..io.safe import excel_value, safe_filename, unique_filenames
 
 __all__ = [
     "display_width", "clean_value", "sha256_file",
-    "units_frame", "result_frame", "node_label", "COLUMN_ZH",
+    "units_frame", "result_frame", "node_label", "COLUMN_ZH", "report_filename", "report_stems",
 ]
 
 #: Chinese headers for the columns of ``IndexResult.to_frame()`` (English gloss kept
@@ -65,6 +65,21 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def report_filename(unit_id: Any, unit_name: Any, suffix: str = ".html") -> str:
+    """File name of a unit's report files: ``<code>_<name><suffix>`` (:func:`qlwork.io.safe.safe_filename`:
+    an id that had to change gets its hash, so two ids never share a name)."""
+    if isinstance(unit_name, float) and math.isnan(unit_name):
+        unit_name = None
+    return safe_filename(unit_id, unit_name, suffix=suffix)
+
+
+def report_stems(names: Mapping[Any, Any]) -> dict:
+    """``{unit id: file stem}`` for many units; stems that would collide (also case-insensitively,
+    as on Windows/macOS disks) get 8 hex digits of the id's SHA-256 (:func:`qlwork.io.safe.unique_filenames`)."""
+    clean = {u: (None if isinstance(n, float) and math.isnan(n) else n) for u, n in names.items()}
+    return unique_filenames(list(clean), clean)
 
 
 def units_frame(result) -> pd.DataFrame:

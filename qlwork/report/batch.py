@@ -11,11 +11,12 @@ hidden staging folder, which the next run removes.
 Layout of ``data/processed/reports/<period>/<scope>/``::
 
     清廉指数_<period>_<scope>_<framework>.xlsx   review workbook (per framework)
-    units/<unit_id>.html (.pdf)                  体检报告单
-    notices/<unit_id>_预警通知书.html (.pdf)       warning notices
+    units/<code>_<name>.html (.pdf)              体检报告单 (two A4 pages)
+    notices/<code>_<name>_预警通知书.html (.pdf)   warning notices
     notices/预警汇总_<framework>.xlsx             their summary sheet
     charts/<framework>_<chart>.png/.svg          analyst charts
-    index.html, manifest.json
+    index.html                                   one index per framework: workbook, charts, every unit's files
+    manifest.json
 """
 from __future__ import annotations
 
@@ -39,10 +40,14 @@ from ..paths import reports_dir
 from ._common import result_frame, sha256_file
 from .charts import export_charts
 from .excel import write_workbook
-from .notices import write_notice_summary, write_notices
+from .notices import NOTICE_SUFFIX, write_notice_summary, write_notices
 from .unit_report import UnitReportBuilder, template_env, write_unit_reports
 
-__all__ = ["ReportSet", "generate_reports", "swap_dirs", "staging_dir"]  # the last two: qlwork.io.safe
+__all__ = ["ReportSet", "generate_reports", "swap_dirs", "staging_dir", "UNIT_REPORT_PAGES", "NOTICE_PAGES"]
+
+#: Printed pages promised (docs/reports.md): a 体检报告单 is two A4 pages, a 预警通知书 one.
+UNIT_REPORT_PAGES = 2
+NOTICE_PAGES = 1
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
     messages: list[str] = []
     st = staging_dir(target, keep_existing=subset is not None)
     written: dict[str, list[Path]] = {k: [] for k in ("workbooks", "unit_reports", "notices", "pdfs", "charts")}
-    index_rows = []
+    index_sections: list[dict] = []
     try:
         for res in res_list:
             fw = res.framework
@@ -206,21 +211,38 @@ def _generate(res_list, period, scope, target, subset, sensitivity, compare, his
                 timing["notices"] = timing.get("notices", 0) + time.perf_counter() - t0
             f = result_frame(res)
             f = f[f["unit_id"].isin(set(b.unit_ids()))]
-            for _, r in f.iterrows():
-                index_rows.append({"unit_id": r["unit_id"], "unit_name": r.get("unit_name", ""),
-                                   "unit_type": r.get("unit_type", ""), "total": r.get("total"),
-                                   "grade": r.get("grade", ""), "framework": fw.id,
-                                   "warned": r["unit_id"] in b.warn})
+            from ..labels import WARNING_SHORT
+
+            rows = []
+            for r in f.to_dict("records"):
+                codes = [c for c in str(r.get("warnings") or "").split(";") if c]
+                rows.append({"unit_id": r["unit_id"], "unit_name": r.get("unit_name", ""), "stem": b.stem(r["unit_id"]),
+                             "unit_type": r.get("unit_type", ""), "peer_group": r.get("peer_group", ""),
+                             "total": r.get("total"), "grade": r.get("grade", ""), "rank": r.get("rank"),
+                             "n_peers": r.get("n_peers"), "color": b._color(r["unit_id"]),
+                             "warnings": "、".join(WARNING_SHORT.get(c, c) for c in codes)})
+            index_sections.append({"id": fw.id, "name": fw.name, "stem": stem, "dec": b.dec,
+                                   "charts_prefix": f"{fw.id}_", "rows": rows})
         if pdf:
             t0 = time.perf_counter()
-            from .pdf import htmls_to_pdf
+            from .pdf import find_chromium, print_pdfs
 
-            got, msg = htmls_to_pdf(written["unit_reports"] + written["notices"], progress=progress)
-            written["pdfs"] += got
-            if msg:
-                messages.append(msg)
+            if find_chromium() is None:
+                messages.append("未找到 Chromium，跳过 PDF (no Chromium found; PDF skipped)")
+            else:
+                pr = print_pdfs(written["unit_reports"] + written["notices"], progress=progress)
+                written["pdfs"] += list(pr.pdfs)
+                messages.append(f"PDF {len(pr.pdfs)} 份 ({pr.engine})")
+                if pr.failed:
+                    messages.append(f"PDF 失败 {len(pr.failed)} 份 (failed): {list(pr.failed[:5])}")
+                # the promise: a 体检报告单 is two A4 pages, a notice one
+                long = {p.name: n for p, n in pr.pages.items()
+                        if n > (UNIT_REPORT_PAGES if p.parent.name == "units" else NOTICE_PAGES)}
+                if long:
+                    messages.append(f"超出页数的 PDF {len(long)} 份 (more pages than promised): "
+                                    + "、".join(f"{k}（{v} 页）" for k, v in list(long.items())[:5]))
             timing["pdf"] = time.perf_counter() - t0
-        _write_index(st, index_rows, period, scope, written, subset_mode=subset is not None)
+        _write_index(st, index_sections, period, scope, rescored)
         _write_manifest(st, period, scope, res_list, messages)
         _share_permissions(st)
         left = swap_dirs(st, target, kind="report")
@@ -248,27 +270,28 @@ def _share_permissions(st: Path) -> None:
             os.chmod(p, 0o666 & ~mask)
 
 
-def _write_index(st: Path, rows: Sequence[dict], period: str, scope: str, written, subset_mode: bool) -> None:
-    from urllib.parse import quote
-
-    from .notices import notice_filename
-
-    # links by unit id → the file written for it (names come from qlwork.io.safe.safe_filename)
-    unit_files, notice_files = {}, {}
-    for r in rows:
-        uid = str(r["unit_id"])
-        if (st / "units" / safe_filename(uid, suffix=".html")).is_file():
-            unit_files[uid] = "units/" + quote(safe_filename(uid, suffix=".html"))
-        if (st / "notices" / notice_filename(uid)).is_file():
-            notice_files[uid] = "notices/" + quote(notice_filename(uid))
-    rows = sorted(rows, key=lambda r: (-(r["total"] if r["total"] == r["total"] and r["total"] is not None
-                                          else -1e9), r["unit_id"]))
+def _write_index(st: Path, sections: Sequence[dict], period: str, scope: str, rescored: str | None) -> None:
+    """``index.html``: one index per framework — its workbook, charts and every unit's report (and
+    notice), best first — with links to the files actually present (relative, URL-encoded)."""
+    files = {p.relative_to(st).as_posix() for p in st.rglob("*") if p.is_file()}
+    out = []
+    for sec in sections:
+        rows = sorted(sec["rows"], key=lambda r: (-(r["total"] if r["total"] is not None and r["total"] == r["total"]
+                                                     else -1e9), r["unit_id"]))
+        for r in rows:
+            for key, rel in (("report", f"units/{r['stem']}.html"), ("report_pdf", f"units/{r['stem']}.pdf"),
+                             ("notice", f"notices/{r['stem']}{NOTICE_SUFFIX}.html"),
+                             ("notice_pdf", f"notices/{r['stem']}{NOTICE_SUFFIX}.pdf")):
+                r[key] = rel if rel in files else None
+        out.append({**sec, "rows": rows,
+                    "workbook": next((f for f in (f"{sec['stem']}.xlsx",) if f in files), None),
+                    "notice_summary": next((f for f in (f"notices/预警汇总_{sec['id']}.xlsx",) if f in files), None),
+                    "charts": sorted(f for f in files if f.startswith(f"charts/{sec['charts_prefix']}")
+                                     and f.endswith(".png")),
+                    "n_warned": sum(1 for r in rows if r["warnings"])})
     html = template_env().get_template("index.html.j2").render(
-        period=period, scope=scope, rows=rows, unit_files=unit_files, notice_files=notice_files,
-        workbooks=[p.relative_to(st).as_posix() for p in st.glob("*.xlsx")],
-        charts=sorted(p.relative_to(st).as_posix() for p in (st / "charts").glob("*.png"))
-        if (st / "charts").is_dir() else [],
-        generated=_dt.datetime.now().isoformat(timespec="seconds"))
+        period=period, scope=scope, sections=out, rescored=rescored or "",
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     atomic_write_text(st / "index.html", html)
 
 

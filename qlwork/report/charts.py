@@ -1,4 +1,4 @@
-"""Analyst charts (PNG + SVG) for a report set, drawn with :mod:`qlwork.charts.plots`.
+"""Analyst charts (PNG + SVG) for a report set, drawn with the :mod:`qlwork.charts` package.
 
 These are the matplotlib charts embedded in the Excel workbook and exported
 alongside it; the per-unit reports use the light inline SVG of
@@ -28,15 +28,8 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
     ``divergence``: a :func:`qlwork.analysis.compare.divergence` table (unit_id, flag_low_public);
     its flagged units are drawn red and labelled in 专业分与获得感.
     """
-    try:
-        import matplotlib
+    from ..charts import layout, ranking, regions, sensitivity, survey
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        from ..charts import plots
-    except Exception as e:  # noqa: BLE001 - plots module is optional for the report
-        return {}, {"all": f"图表模块不可用 (qlwork.charts.plots unavailable): {e}"}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fw = result.framework
@@ -55,11 +48,10 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             fig = fn()
             if fig is None:
                 return
-            done[name] = plots.save_figure(fig, out_dir / f"{pre}{name}", formats=("png", "svg"), dpi=dpi)
-            plt.close(fig)
+            # the figures are pyplot-free: nothing to close, they are freed with their last reference
+            done[name] = layout.save_figure(fig, out_dir / f"{pre}{name}", formats=("png", "svg"), dpi=dpi)
         except Exception as e:  # noqa: BLE001 - one failed chart must not stop the report
             skipped[name] = f"{type(e).__name__}: {e}"
-            plt.close("all")
 
     d = f.dropna(subset=["total"]) if "total" in f.columns else f.iloc[0:0]
     if len(d):
@@ -68,7 +60,7 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             title = f"清廉指数排行榜（末位 {MAX_BARS} 名，共 {len(d)} 个单位）"
         else:
             sub, title = d, "清廉指数排行榜"
-        draw("排行榜", lambda: plots.ranking_bar(sub, label="unit_name", score="total",
+        draw("排行榜", lambda: ranking.ranking_bar(sub, label="unit_name", score="total",
                                               grade="grade" if "grade" in sub.columns else None,
                                               pass_mark=pass_mark, title=title))
         region = next((c for c in ("county", "city", "unit_type") if c in d.columns and d[c].nunique() > 1), None)
@@ -76,7 +68,7 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
         if region and nodes:
             long = d.melt(id_vars=[region], value_vars=nodes, var_name="node", value_name="score")
             long["node"] = long["node"].map(fw.name_of)
-            draw("地区分维度热图", lambda: plots.region_heatmap(long, region=region, node="node", score="score",
+            draw("地区分维度热图", lambda: regions.region_heatmap(long, region=region, node="node", score="score",
                                                        node_order=[fw.name_of(n) for n in nodes]))
     if {"internal", "public"} <= set(f.columns) and f["public"].notna().sum() >= 3:
         sc = f.dropna(subset=["internal", "public"])
@@ -87,7 +79,7 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             flagged = set(cmp.loc[cmp["flag_low_public"].fillna(False).astype(bool), "unit_id"].astype(str))
             sc = sc.assign(divergent=sc["unit_id"].isin(flagged))
             flag = "divergent"
-        draw("专业分与获得感", lambda: plots.agreement_scatter(
+        draw("专业分与获得感", lambda: survey.agreement_scatter(
             sc, x="internal", y="public", label="unit_name", flag=flag,
             group="unit_type" if "unit_type" in sc.columns else None))
     st = sensitivity_table
@@ -99,11 +91,11 @@ def export_charts(result, out_dir: str | Path, *, sensitivity_table: pd.DataFram
             [(str(g), sub) for g, sub in f.groupby(pg, sort=True)]
         for g, sub in groups:
             name = "排名区间" if g is None else f"排名区间_{g}"
-            draw(name, lambda sub=sub, g=g: _rank_interval(plots, st, sub, g))
+            draw(name, lambda sub=sub, g=g: _rank_interval(sensitivity.rank_interval_plot, st, sub, g))
     return done, skipped
 
 
-def _rank_interval(plots, st: pd.DataFrame, f: pd.DataFrame, group: str | None):
+def _rank_interval(plot, st: pd.DataFrame, f: pd.DataFrame, group: str | None):
     """Rank intervals of one peer group's bottom ``MAX_BARS`` units (official rank from the result)."""
     # the sensitivity table may carry its own unit_name/rank columns: the result's win
     own = st.drop(columns=[c for c in ("unit_name", "rank") if c in st.columns])
@@ -117,5 +109,5 @@ def _rank_interval(plots, st: pd.DataFrame, f: pd.DataFrame, group: str | None):
     s = s.nlargest(MAX_BARS, "rank")
     who = f"{group}（共 {n} 个单位）" if group else f"共 {n} 个单位"
     part = f"末位 {len(s)} 名，" if len(s) < n else ""
-    return plots.rank_interval_plot(s, label="unit_name", nominal="rank",
+    return plot(s, label="unit_name", nominal="rank", nominal_label="正式名次",
                                     title=f"组内排名不确定性：{part}{who}，名义排名与5%–95%区间")

@@ -280,9 +280,10 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
     period = period or params.get("period") or ""
     b = builder or UnitReportBuilder(result, sensitivity=sensitivity, compare=compare, period=period, scope=scope)
     extra = dict(extra_params or {})
-    sp = getattr(sensitivity, "params", None)
-    if isinstance(sp, Mapping):
-        extra.update({f"sensitivity.{k}": v for k, v in sp.items()})
+    sp = getattr(sensitivity, "params", None)  # a SensitivityResult …
+    if not isinstance(sp, Mapping) and isinstance(sensitivity, pd.DataFrame):
+        sp = sensitivity.attrs.get("params")  # … or the persisted table with its params attached
+    sens_params = sp if isinstance(sp, Mapping) else None
     from ..labels import period_label
 
     label = f"{fw.name} {period_label(period)}" + (f" · {scope}" if scope else "") + \
@@ -418,31 +419,32 @@ def write_workbook(result, path: str | Path, *, period: str | None = None, scope
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
 
-    # 方法说明
+    # 方法说明: prose rows a reviewer reads, then the indicators with their weights, then the input files
     ws = wb.create_sheet(_sheet_name(SHEET_METHOD, used))
     ws.cell(row=1, column=1, value=f"方法说明 — {label}").font = Font(bold=True, size=13)
-    m = methodology_table(result, extra=extra)
+    files = [] if isinstance(data_files, pd.DataFrame) else list(data_files or params.get("data_files", []) or [])
+    result_files = [f for f in files if Path(f).name in ("manifest.json", "spec.yaml")]
+    m = methodology_table(result, period=period, sensitivity=sens_params, root=data_root, result_files=result_files,
+                          extra=extra)
     h, last = _write_block(ws, m, list(m.columns), start_row=3)
-    _widths(ws, m, list(m.columns), hi=60)
-    ws.column_dimensions["D"].width = 90
+    ws.column_dimensions["A"].width = 12
+    ws.column_dimensions["B"].width = 26
+    ws.column_dimensions["C"].width = 100
     for r in range(h + 1, last + 1):
-        ws.cell(row=r, column=4).alignment = Alignment(wrap_text=True, vertical="top")
+        for c in (1, 2, 3):
+            ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
     _finish_sheet(ws, h, last, 0, freeze_col=1, title=f"{label} 方法说明")
-    ws.cell(row=last + 2, column=1, value="指标与权重 (indicators and weights)").font = Font(bold=True)
+    ws.cell(row=last + 2, column=1, value="指标与权重").font = Font(bold=True)
     wtab = weights_table(result)
     _write_block(ws, wtab, list(wtab.columns), start_row=last + 3,
                  formats={"局部权重": "0.0000", "综合权重": "0.0000"})
     last = ws.max_row
-    ws.cell(row=last + 2, column=1, value="数据文件及校验值 (input files, SHA-256)").font = Font(bold=True)
-    if isinstance(data_files, pd.DataFrame):
-        dft = data_files
-    else:
-        files = list(data_files or params.get("data_files", []) or [])
-        dft = data_files_table(files, root=data_root)
+    ws.cell(row=last + 2, column=1, value="数据文件及 SHA-256 校验值（路径相对于项目根目录）").font = Font(bold=True)
+    dft = data_files if isinstance(data_files, pd.DataFrame) else data_files_table(files, root=data_root)
     if len(dft):
         _write_block(ws, dft, list(dft.columns), start_row=last + 3)
     else:
-        ws.cell(row=last + 3, column=1, value="未提供数据文件清单 (no input files recorded)")
+        ws.cell(row=last + 3, column=1, value="未提供数据文件清单")
 
     wb.properties.title = f"{label} 清廉指数"
     wb.properties.creator = "qlwork"

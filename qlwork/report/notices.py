@@ -14,12 +14,16 @@ from typing import Iterable
 
 import pandas as pd
 
-from .unit_report import UnitReportBuilder, template_env, write_file
+from ..labels import period_label
+from .files import StaleFiles, write_file
+from .unit_report import UnitReportBuilder, template_env
 
-__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "notice_filename",
-           "write_notice_summary"]
+__all__ = ["warned_units", "notice_context", "render_notice", "write_notices", "write_notice_summary",
+           "NOTICE_SUFFIX"]
 
 DEFAULT_ISSUER = "清廉单元建设评价工作办公室"
+#: Notice files: ``<code>_<name>_预警通知书.html`` (next to nothing else in ``notices/``).
+NOTICE_SUFFIX = "_预警通知书"
 
 
 def warned_units(builder: UnitReportBuilder) -> list[str]:
@@ -30,7 +34,7 @@ def warned_units(builder: UnitReportBuilder) -> list[str]:
 def notice_context(builder: UnitReportBuilder, unit_id: str, *, number: int = 1, issuer: str = DEFAULT_ISSUER,
                    deadline_days: int = 30, date: str | None = None) -> dict:
     ctx = builder.context(unit_id)
-    ctx.update({"number": f"〔{builder.period or ''}〕预警第 {number:03d} 号", "issuer": issuer,
+    ctx.update({"number": f"〔{period_label(builder.period or '')}〕预警第 {number:03d} 号", "issuer": issuer,
                 "deadline_days": int(deadline_days),
                 "date": date or _dt.date.today().strftime("%Y年%m月%d日")})
     return ctx
@@ -40,16 +44,9 @@ def render_notice(builder: UnitReportBuilder, unit_id: str, **kw) -> str:
     return template_env().get_template("notice.html.j2").render(**notice_context(builder, unit_id, **kw))
 
 
-def notice_filename(unit_id: str) -> str:
-    """File name of a unit's 预警通知书 (the unit id made safe by qlwork.io.safe.safe_filename)."""
-    from ..io.safe import safe_filename
-
-    return safe_filename(unit_id, suffix="_预警通知书.html")
-
-
 def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                   progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
-    """``<out_dir>/<unit_id>_预警通知书.html`` for each warned unit (each file atomically)."""
+    """``<out_dir>/<code>_<name>_预警通知书.html`` for each warned unit (each file atomically)."""
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
@@ -59,9 +56,13 @@ def write_notices(builder: UnitReportBuilder, out_dir: str | Path, *, units: Ite
         keep = {str(u) for u in units}
         ids = [u for u in ids if u in keep]
     tpl = template_env().get_template("notice.html.j2")
+    stale = StaleFiles(out_dir, {f"{builder.stem(u)}{NOTICE_SUFFIX}.{ext}" for u in builder.unit_ids() for ext in ("html", "pdf")}) \
+        if any(out_dir.iterdir()) else None
     paths = []
     for k, uid in enumerate(tqdm(ids, desc="预警通知书 notices", unit="份", disable=not progress, leave=False), 1):
-        p = out_dir / notice_filename(uid)
+        p = out_dir / f"{builder.stem(uid)}{NOTICE_SUFFIX}.html"
+        if stale is not None:
+            stale.remove(uid, {p.name}, NOTICE_SUFFIX)
         write_file(p, tpl.render(**notice_context(builder, uid, number=k, **kw)), atomic=atomic)
         paths.append(p)
     return paths

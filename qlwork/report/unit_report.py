@@ -21,8 +21,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.safe import atomic_write_text, safe_filename
-from ._common import result_frame, units_frame
+from ._common import report_stems, result_frame, units_frame
+from .files import StaleFiles, listing, write_file
 from .svg import gap_axis, score_bars, trend_line
 
 __all__ = ["UnitReportBuilder", "render_unit_report", "write_unit_reports", "template_env", "sensitivity_frame"]
@@ -251,6 +251,14 @@ class UnitReportBuilder:
         tot_s = scores["total"].astype(float) if "total" in scores.columns else pd.Series(np.nan, index=scores.index)
         self._sorted_totals = {k: np.sort(v.dropna().to_numpy()) for k, v in tot_s.groupby(self.groups)}
         self.generated = _dt.date.today().isoformat()
+        # the scoring methods in words (never the internal English values)
+        from ..labels import method_label
+
+        spec = getattr(result, "spec", None)
+        pick = (lambda k: getattr(spec, k)) if spec is not None else (lambda k: params.get(k, ""))
+        self.methods_zh = {k: method_label(k, pick(k)) for k in ("normalization", "aggregation", "imputation",
+                                                                  "outliers", "peer_group")}
+        self.spec_fingerprint = spec.fingerprint() if spec is not None else params.get("spec_fingerprint", "")
         # plain-array / dict caches: per-unit look-ups without pandas indexing (1,500 reports in seconds)
         self._pos = {u: k for k, u in enumerate(scores.index)}
         self._gid = self.groups.to_numpy()
@@ -262,6 +270,8 @@ class UnitReportBuilder:
                    for g in self.q50.index for c in self.score_cols}
         self._NR = {c: self.node_rank[c].to_numpy(dtype=float) for c in self.score_cols}
         self._frame_rows = self.frame.to_dict("index")
+        # file stems <code>_<name> of every unit of the result (stable whatever subset is written)
+        self._stems = report_stems({u: self._frame_rows.get(u, {}).get("unit_name") for u in scores.index})
         self._unit_rows = self.units.to_dict("index")
         self._gn = self.group_n.to_numpy()
         self._fp = fw.fingerprint()
@@ -286,6 +296,10 @@ class UnitReportBuilder:
             self._prev = pm.reindex(index=scores.index, columns=ind_cols).to_numpy(dtype=float)
 
     # ---------------------------------------------------------------- pieces
+    def stem(self, uid: str) -> str:
+        """File stem of a unit's report files: ``<code>_<name>`` (safe as a file name)."""
+        return self._stems[str(uid)]
+
     def unit_ids(self) -> list[str]:
         """The units reported: the scope's (``scope_ids``) or every unit of the result."""
         return list(self.scores.index) if self.scope_ids is None else list(self.scope_ids)
@@ -529,6 +543,7 @@ class UnitReportBuilder:
             "grades": self.grades, "social_share": self.params.get("social_share", fw.social_share),
             "normalization": self.params.get("normalization", ""),
             "aggregation": self.params.get("aggregation", ""),
+            "methods_zh": self.methods_zh, "spec_fingerprint": self.spec_fingerprint,
             "generated": self.generated,
             "grade_color": self._color(uid), "risk_points": self._risk.get(uid, []),  # partial _risk_points
             "improvement": self.improvement(uid),
@@ -552,37 +567,6 @@ def _warning_level(code: str) -> str:
     return "blue"
 
 
-def _divergence_warnings(compare: Any) -> pd.DataFrame:
-    """``divergence`` warnings from a survey-vs-internal comparison (qlwork.analysis.compare.divergence table)."""
-    cols = ["unit_id", "code", "reason_zh", "detail"]
-    df = compare.to_frame() if hasattr(compare, "to_frame") and not isinstance(compare, pd.DataFrame) else compare
-    if not isinstance(df, pd.DataFrame) or df.empty:
-        return pd.DataFrame(columns=cols)
-    if "unit_id" not in df.columns:
-        df = df.rename_axis("unit_id").reset_index()
-    flag = next((c for c in ("flag_low_public", "flag_divergence", "divergent", "flag_z") if c in df.columns), None)
-    if flag is None:
-        return pd.DataFrame(columns=cols)
-    d = df[df[flag].fillna(False).astype(bool)]
-    rows = []
-    for _, r in d.iterrows():
-        bits = []
-        if "quadrant" in r.index and isinstance(r["quadrant"], str):
-            bits.append(r["quadrant"])
-        if "gap" in r.index and pd.notna(r["gap"]):
-            bits.append(f"专业分−获得感 {float(r['gap']):+.1f}")
-        # the flag rests on the residual against peers with the same internal score
-        # (compare.divergence), so that is the evidence shown; the raw z-gap only without it
-        if "resid_gap" in r.index and pd.notna(r["resid_gap"]):
-            bits.append(f"获得感比同类单位预期低 {-float(r['resid_gap']):.1f} 分")
-            if "p_low_adj" in r.index and pd.notna(r["p_low_adj"]):
-                bits.append(f"单侧检验校正后 p={float(r['p_low_adj']):.2g}")
-        elif "z_gap" in r.index and pd.notna(r["z_gap"]):
-            bits.append(f"z={float(r['z_gap']):.2f}")
-        rows.append((str(r["unit_id"]), "divergence", "专业分与群众评价背离", "，".join(bits)))
-    return pd.DataFrame(rows, columns=cols)
-
-
 def render_unit_report(result, unit_id: str, **kw) -> str:
     """HTML of one unit's 体检报告单 (builds the peer statistics; use the builder for batches)."""
     b = UnitReportBuilder(result, **kw)
@@ -590,31 +574,25 @@ def render_unit_report(result, unit_id: str, **kw) -> str:
     return b.render(unit_id)
 
 
-def write_file(path: Path, text: str, *, atomic: bool = True) -> Path:
-    """Write one report file.  ``atomic=False`` is for a private staging folder that is itself
-    swapped in atomically (:mod:`qlwork.report.batch`): the old file is unlinked first (it may be a
-    hard link into the live set), then written directly — no per-file temp-file bookkeeping."""
-    if atomic:
-        return atomic_write_text(path, text)
-    path.unlink(missing_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def write_unit_reports(result_or_builder, out_dir: str | Path, *, units: Iterable[str] | None = None,
                        progress: bool = True, atomic: bool = True, **kw) -> list[Path]:
-    """Write ``<out_dir>/<unit_id>.html`` for every unit (or ``units``), each file atomically
-    (``atomic=False`` only inside a staging folder, see :func:`write_file`)."""
+    """Write ``<out_dir>/<code>_<name>.html`` for every unit (or ``units``), each file atomically
+    (``atomic=False`` only inside a staging folder, see :func:`write_file`).  When only some units are
+    written into an existing set, each unit's earlier files (another name, the old ``<code>.html``) go."""
     from tqdm.auto import tqdm
 
     b = result_or_builder if isinstance(result_or_builder, UnitReportBuilder) else UnitReportBuilder(result_or_builder, **kw)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ids = b.unit_ids() if units is None else [str(u) for u in units]
+    stale = StaleFiles(out_dir, {f"{b.stem(u)}.{ext}" for u in b.unit_ids() for ext in ("html", "pdf")}) \
+        if listing(out_dir) else None
+    out_dir.mkdir(parents=True, exist_ok=True)
     tpl = template_env().get_template("unit_report.html.j2")
     paths = []
     for uid in tqdm(ids, desc="体检报告单 unit reports", unit="份", disable=not progress, leave=False):
-        p = out_dir / safe_filename(uid, suffix=".html")  # an id never names a path
+        p = out_dir / f"{b.stem(uid)}.html"
+        if stale is not None:
+            stale.remove(uid, {p.name})
         write_file(p, tpl.render(**b.context(uid)), atomic=atomic)
         paths.append(p)
     return paths

@@ -68,9 +68,15 @@ class Project:
             from ..io.ingest import load_frameworks
 
             by_key = load_frameworks(self.raw)
+            self._cache["fw_by_key"] = by_key
             self._cache["fw_keys"] = {k: fw.id for k, fw in by_key.items()}
             self._cache["fw"] = {fw.id: fw for fw in by_key.values()}
         return self._cache["fw"]
+
+    def frameworks_by_key(self) -> dict[str, Framework]:
+        """Registry key (county / village …) → Framework, as ``units.parquet``'s ``framework`` column names them."""
+        self.frameworks()
+        return self._cache["fw_by_key"]
 
     def framework_keys(self) -> dict[str, str]:
         """Registry key (county / village …) → framework id."""
@@ -93,6 +99,12 @@ class Project:
         if "values" not in self._cache:
             self._cache["values"] = read_table("values", self.processed)
         return self._cache["values"]
+
+    def values_fine(self) -> pd.DataFrame:
+        """Monthly and quarterly values and denominators as submitted (``values_fine.parquet``)."""
+        if "values_fine" not in self._cache:
+            self._cache["values_fine"] = read_table("values_fine", self.processed)
+        return self._cache["values_fine"]
 
     def periods(self) -> list[str]:
         return sorted(self.values()["period"].astype(str).unique())

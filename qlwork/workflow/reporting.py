@@ -25,7 +25,7 @@ def sensitivity_tables(project: Project, period: str, official, draws: int, seed
     from .uncertainty import load_sensitivity, run_sensitivity
 
     if draws and draws > 0:
-        frame, _ = run_sensitivity(project, period, draws=draws, seed=seed, progress=progress, write=False)
+        frame, params = run_sensitivity(project, period, draws=draws, seed=seed, progress=progress, write=False)
     else:
         got = load_sensitivity(project, period)
         if got is None:
@@ -38,6 +38,7 @@ def sensitivity_tables(project: Project, period: str, official, draws: int, seed
     for fid, g in frame.groupby("framework"):
         t = g.drop(columns=["framework", "period"]).set_index("unit_id")
         t.index = t.index.astype(str)
+        t.attrs["params"] = dict(params.get(fid) or {})  # what was simulated, for the 方法说明
         out[fid] = t
     return out
 
@@ -67,7 +68,9 @@ def report(project: Project, period: str, scope: str | None = None, *, units: st
         scope_units = sc.unit_ids
         tag = None
     sens = None if rescore else sensitivity_tables(project, period, official, sensitivity_draws, seed, not quiet)
-    files = [project.processed / "results" / period / "manifest.json"]
+    files = [project.processed / "results" / period / name for name in ("manifest.json", "spec.yaml")]
+    # the inputs the official result was scored from (recorded in its manifest, project-relative)
+    files += [project.root / rel for rel in (official.manifest.get("inputs") or {})]
     from .follow_through import follow_registers, review_sheets  # 整改台账 / 重点名录, 廉政风险点
 
     follow = None if rescore else review_sheets(project, period)

@@ -53,6 +53,9 @@ def describe_simulation(params: dict) -> str:
     extra = []
     if len(m.get("aggregations", [])) > 1:
         extra.append("合成方法随机选取")
+    share = m.get("social_share")
+    if isinstance(share, (list, tuple)) and len(share) == 2 and share[1] > share[0]:
+        extra.append(f"群众评价占比在 {share[0]:.0%}–{share[1]:.0%} 之间随机取值")
     if m.get("leave_one_out"):
         extra.append("每次随机剔除一个指标")
     if len(params.get("variants", [])) > 1:
