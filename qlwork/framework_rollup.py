@@ -35,7 +35,7 @@ def parse_rollup(v: Any, path: str, line: int | None, nid: str, prob: Callable, 
     if isinstance(v, str):
         method, w = v, None
     elif isinstance(v, Mapping):
-        extra = sorted(str(k) for k in v if k not in ("method", "weight", "__line__", "__dupkeys__"))
+        extra = sorted(str(k) for k in v if k not in ("method", "weight", "__line__", "__dupkeys__", "__keylines__"))
         if extra:
             prob("unknown_key", f"指标 {nid} 的 rollup 有未知的键 {extra}", f"unknown keys {extra} in rollup",
                  f"{path}.rollup", line, extra, "method、weight")
@@ -90,7 +90,7 @@ def parse_denominators(spec: Any, line0: int | None, seen_at: dict, prob: Callab
         line = d.get("__line__")
         did = str(d["id"])
         path = f"denominators[{did}]"
-        unknown = sorted(str(k) for k in d if k not in DENOMINATOR_KEYS and k not in ("__line__", "__dupkeys__"))
+        unknown = sorted(str(k) for k in d if k not in DENOMINATOR_KEYS and k not in ("__line__", "__dupkeys__", "__keylines__"))
         if unknown:
             prob("unknown_key", f"未知的键 {unknown}", f"unknown keys {unknown}", path, line, unknown,
                  f"允许的键 allowed: {sorted(DENOMINATOR_KEYS)}")

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import QlworkError
@@ -171,6 +172,33 @@ def table_html(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, A
         cells = "".join(r.get(k, "<td></td>") for k, _ in columns)
         body.append(f"<tr{r.get('_attrs', '')}>{cells}</tr>")
     return f'<table class="qlw-table {cls}" {attrs}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def frame_html(frame: pd.DataFrame, *, max_rows: int = 50, cls: str = "", nd: int = 1) -> str:
+    """A labelled DataFrame (Chinese headers already, e.g. from :func:`qlwork.labels.label_columns`) as a
+    table: text escaped, numbers with ``nd`` decimals (whole numbers without), blanks for missing
+    values; at most ``max_rows`` rows with a line saying how many were left out."""
+    if frame is None or not len(frame.columns):
+        return ""
+    cols = [(f"c{i}", str(c)) for i, c in enumerate(frame.columns)]
+    rows = []
+    for rec in frame.head(max_rows).itertuples(index=False):
+        row = {}
+        for (key, _), v in zip(cols, rec):
+            if is_missing(v):
+                row[key] = td("")
+            elif isinstance(v, (bool, np.bool_)):
+                row[key] = td("是" if v else "否", "t")
+            elif isinstance(v, (int, np.integer)):
+                row[key] = td(str(int(v)))
+            elif isinstance(v, (float, np.floating)):
+                row[key] = td(str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else fmt(v, nd))
+            else:
+                row[key] = td(esc(str(v).replace("T00:00:00", "")), "t")
+        rows.append(row)
+    more = (f"<div style='color:#777'>共 {len(frame)} 行，仅列出前 {max_rows} 行。</div>"
+            if len(frame) > max_rows else "")
+    return table_html(cols, rows, cls=cls) + more
 
 
 def view_head(title: str, sub: str = "", *, view: str, version: int, n_units: int | None = None,

@@ -13,7 +13,7 @@ from .. import periods as P
 from ..errors import Problem, QlworkError
 from .api import MonitorResult
 
-__all__ = ["unit_series", "alerts_for", "alert_counts", "condense_alerts", "SERIES_COLUMNS", "CONDENSED_COLUMNS"]
+__all__ = ["unit_series", "stored_series", "alerts_for", "alert_counts", "condense_alerts", "SERIES_COLUMNS", "CONDENSED_COLUMNS"]
 
 SERIES_COLUMNS = ["period", "period_label", "value", "peer_median", "peer_p10", "peer_p25", "peer_p75", "peer_p90",
                   "peer_n", "alert", "detectors", "strength"]
@@ -25,7 +25,36 @@ def unit_series(result: MonitorResult, unit_id: str, indicator_id: str) -> pd.Da
 
     Columns :data:`SERIES_COLUMNS`; ``attrs`` carry unit and indicator names, the peer
     group and the measurement unit for chart labels."""
-    p = result.panel
+    return _series(result.panel, result.alerts, unit_id, indicator_id)
+
+
+def stored_series(fine: pd.DataFrame, units: pd.DataFrame, frameworks, alerts: pd.DataFrame, unit_id: str,
+                  indicator_id: str, *, peer_by=("framework", "unit_type")) -> pd.DataFrame:
+    """:func:`unit_series` without a :class:`MonitorResult`: from the stored tables a face has —
+    ``values_fine.parquet``, the registry and the persisted alert table (``qlwork monitor``).
+
+    Only the unit's peer group and the one indicator are put into a panel (a few hundred
+    series instead of the whole province), so the dashboard draws a sparkline in
+    milliseconds; values, peer quantiles and alert marks are those of :func:`unit_series`."""
+    from .panel import build_panel
+
+    uid, iid = str(unit_id), str(indicator_id)
+    reg = units.assign(unit_id=units["unit_id"].astype(str)).drop_duplicates("unit_id")
+    me = reg[reg["unit_id"] == uid]
+    if me.empty:
+        raise QlworkError(Problem("not_monitored", f"单位 {uid} 不在单位名录中", f"unit {uid} is not in the registry",
+                                  found=uid, expected="单位名录中的编码 a registry id"))
+    peers = reg
+    for c in peer_by:
+        peers = peers[peers[c].astype(str) == str(me.iloc[0][c])]
+    v = fine[(fine["indicator_id"].astype(str) == iid) & fine["unit_id"].astype(str).isin(set(peers["unit_id"]))]
+    grains = [P.grain_of(x) for x in pd.unique(v["period"].astype(str))]
+    grain = "M" if "M" in grains else ("Q" if "Q" in grains else "H")
+    panel = build_panel(v, peers, frameworks, grain=grain, indicators=[iid], peer_by=peer_by)
+    return _series(panel, alerts, uid, iid)
+
+
+def _series(p, a: pd.DataFrame, unit_id: str, indicator_id: str) -> pd.DataFrame:
     ui = np.flatnonzero(p.unit_ids == str(unit_id))
     ki = np.flatnonzero(p.indicator_ids == str(indicator_id))
     if not len(ui) or not len(ki):
@@ -41,7 +70,6 @@ def unit_series(result: MonitorResult, unit_id: str, indicator_id: str) -> pd.Da
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             q = np.nanpercentile(peers, [10, 25, 50, 75, 90], axis=0)
-    a = result.alerts
     mine = a[(a["unit_id"] == str(unit_id)) & (a["indicator_id"].str.split("+").map(lambda s: str(indicator_id) in s))]
     by = mine.groupby("period").agg(detectors=("detector_zh", "、".join), strength=("strength", "max"))
     out = pd.DataFrame({
