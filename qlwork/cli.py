@@ -62,10 +62,10 @@ def _check_period(args: argparse.Namespace) -> None:
     if period is None or period == "all":  # --period all: every period (score, ledger, regions)
         return
     from .errors import Problem
-    from .io.ingest import PERIOD_RE, normalize_period
+    from . import periods as P
 
-    if not PERIOD_RE.match(str(period)):
-        canon = normalize_period(period) if "/" not in str(period) and "\\" not in str(period) else None
+    if not P.HALF_YEAR_RE.match(str(period)):
+        canon = P.normalize_half_year(period) if "/" not in str(period) and "\\" not in str(period) else None
         raise QlworkError(Problem("bad_period", "--period 应写作 2025H1 或 2025H2" + (f"（是否指 {canon}？）" if canon else ""),
                                   "--period must look like 2025H1 or 2025H2" + (f" (did you mean {canon}?)" if canon else ""),
                                   column="--period", found=str(period), expected="YYYYH1 或 YYYYH2"))

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 __all__ = [
+    "HALF_YEAR_RE",
     "GRAINS", "GRAIN_ZH", "GRAIN_ADJ_ZH", "GRAIN_MONTHS", "Period", "parse", "try_parse", "normalize",
     "normalize_half_year", "is_canonical",
     "label_zh", "sort_key", "sort_periods", "period_range", "previous", "months_of", "contains",
@@ -58,6 +59,8 @@ _Q_ZH = ("一", "二", "三", "四")
 _CANON_H = re.compile(r"^(\d{4})H([12])$")
 _CANON_Q = re.compile(r"^(\d{4})Q([1-4])$")
 _CANON_M = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: an evaluation period as files and commands name it (``2025H1``): nothing else ever names a file
+HALF_YEAR_RE = _CANON_H
 _FORMS: tuple[tuple[str, re.Pattern], ...] = (
     ("H", re.compile(r"^(\d{4})\s*H\s*([12])$", re.I)),
     ("H", re.compile(r"^(\d{4})\s*年?\s*(上|下)\s*半\s*年\s*度?$")),

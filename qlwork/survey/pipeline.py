@@ -64,7 +64,7 @@ class SurveyResult:
 
 def load_survey_inputs(raw: str | Path, period: str):
     """Paths and tables for one period under a raw folder: survey file, items, margins, units."""
-    from ..io.ingest import PERIOD_RE
+    from ..periods import HALF_YEAR_RE as PERIOD_RE
 
     raw = Path(raw)
     if not PERIOD_RE.match(str(period)):  # the period names files: never a path

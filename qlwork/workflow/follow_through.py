@@ -58,14 +58,14 @@ def _frameworks_by_key(prj: Project) -> dict:
 def follow_registers(prj: Project) -> FollowRegisters:
     """The project's registers (cached per Project); frameworks named by id in ``framework``."""
     if "follow_registers" not in prj._cache:
-        from ..io.ingest import normalize_period
+        from ..periods import normalize_half_year
 
         units = prj.units()
         keys = prj.framework_keys()
         periods = (sorted(read_table("values", prj.processed, columns=["period"])["period"].astype(str).unique())
                    if path_of("values", prj.processed).is_file() else None)
         regs = read_follow_registers(prj.raw, units=units, frameworks=_frameworks_by_key(prj), periods=periods,
-                                     period_parser=normalize_period, base=prj.raw)
+                                     period_parser=normalize_half_year, base=prj.raw)
         for t in (regs.ledger, regs.ledger_rows):
             if t is not None:
                 t["framework"] = t["framework"].map(lambda k: keys.get(k, k) if k is not None else None)

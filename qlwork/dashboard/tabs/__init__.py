@@ -34,7 +34,7 @@ from ..html import view_head
 __all__ = ["Tab", "register_tab", "tab_types", "BUILTIN"]
 
 #: modules of the built-in tabs (imported on first use of the registry)
-BUILTIN = ("ranking", "unit", "whatif", "weights", "sensitivity", "survey", "overview")
+BUILTIN = ("ranking", "unit", "whatif", "weights", "sensitivity", "monitoring", "survey", "follow", "overview")
 
 _REGISTRY: dict[str, type["Tab"]] = {}
 
