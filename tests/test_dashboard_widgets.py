@@ -35,7 +35,7 @@ from qlwork.labels import WARNING_LABELS, period_label
 from dashboard_state import parse_table, ranking_state
 
 REPO = Path(__file__).resolve().parents[1]
-TABS = ["排行榜", "体检报告单", "权重模拟", "敏感性分析", "群众评价", "数据概况"]
+TABS = ["排行榜", "体检报告单", "权重模拟", "敏感性分析", "动态监测", "群众评价", "整改跟踪", "风险点", "数据概况"]
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -186,7 +186,8 @@ def _tab_html(app, key: str) -> str:
     t = app.tab(key)
     return {"ranking": lambda: t.head_html.value, "unit": lambda: t.head_html.value,
             "weights": lambda: t.head_html.value, "sensitivity": lambda: t.out.value,
-            "survey": lambda: t.out.value, "overview": lambda: t.out.value}[key]()
+            "survey": lambda: t.out.value, "overview": lambda: t.out.value, "monitoring": lambda: t.out.value,
+            "rectification": lambda: t.out.value, "risk": lambda: t.out.value}[key]()
 
 
 def test_every_filter_rerenders_every_tab(app, data, root):
@@ -200,7 +201,7 @@ def test_every_filter_rerenders_every_tab(app, data, root):
     changes = [dict(period=first), dict(period=latest), dict(county=county), dict(township=township),
                dict(unit_type=utype), dict(county=ALL), dict(framework="QLV"), dict(framework="QLI"),
                dict(city=sorted(rk["city"].unique())[0])]
-    for key in ("ranking", "unit", "weights", "sensitivity", "survey", "overview"):
+    for key in ("ranking", "unit", "weights", "sensitivity", "monitoring", "survey", "rectification", "risk", "overview"):
         app.set_filter(city=ALL, county=ALL, period=latest, framework="QLI")
         app.show_tab(key)
         for ch in changes:
@@ -613,3 +614,93 @@ def test_what_if_panel_moves_score_grade_and_rank(app, data, root):
     assert want["total"] >= res.scores.loc[uid, "total"]
     reset.click()
     assert "（未改动）" in out.value and f"<b class='qlw-whatif-total'>{off_total}</b>" in out.value
+
+
+# ------------------------------------------------------------------ after the ranking: 动态监测, 整改跟踪, 风险点
+def _text(html: str) -> str:
+    html = re.sub(r"(?s)<style>.*?</style>", "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_monitoring_tab_lists_the_stored_alerts_of_the_scope(app, data, root):
+    """动态监测 shows the alerts ``qlwork monitor`` stored (read here with pandas), for the units of
+    the filters; the checkbox adds the alerts pointing to a better value; a county shows fewer."""
+    latest = data.periods[-1]
+    alerts = pd.read_parquet(Path(root) / "data" / "processed" / f"alerts_{latest}.parquet")
+    alerts["unit_id"] = alerts["unit_id"].astype(str)
+    app.set_filter(city=ALL, county=ALL, period=latest, framework="QLI")
+    app.show_tab("monitoring")
+    tab = app.tab("monitoring")
+    for county in (ALL, sorted(official(root, latest, "QLI")["county"].unique())[0]):
+        app.set_filter(county=county)
+        ids = set(apply_filters(official(root, latest, "QLI"), app.state.filters)["unit_id"])
+        mine = alerts[alerts["unit_id"].isin(ids)]
+        for worse in (True, False):
+            tab.worse.value = worse
+            want = mine[mine["worse"]] if worse else mine
+            attrs = _view_attrs(tab.out.value)
+            assert int(attrs["n_alerts"]) == len(want), (county, worse)
+            assert f"有{'指向变差的' if worse else ''}超常预警 {len(want)} 条" in _text(tab.out.value)
+            if len(want):
+                head, rows, n_head = parse_table(tab.table.value, "qlw-mon-alerts")
+                assert n_head == 1 and head[:4] == ["单位", "类型", "指标", "检测方法"]
+                top = want.sort_values("strength", ascending=False).iloc[0]
+                assert rows[0]["unit_id"] == top["unit_id"] and rows[0]["强度"] == f"{top['strength']:.1f}"
+                shown_units = {r["unit_id"] for r in rows}
+                assert shown_units <= set(want["unit_id"])
+        tab.worse.value = True
+    app.set_filter(county=ALL)
+    # the trend chart of the first row: a real image, drawn from values_fine without re-monitoring
+    tab._chart(tab.pick.value)
+    assert tab.chart.layout.display == "" and tab.chart.value[:8] == b"\x89PNG\r\n\x1a\n"
+    app.set_filter(period=data.periods[0])  # no monitoring for that period: a hint, no table
+    assert "qlwork monitor --period" in tab.out.value and tab.table.value == ""
+    app.set_filter(period=latest)
+
+
+def test_rectification_tab_counts_the_ledger_of_the_scope(app, data, root):
+    """整改跟踪's headline figures equal the ledger ``qlwork ledger update`` wrote (read with pandas)
+    for the units and periods of the filters, and follow a county filter."""
+    latest = data.periods[-1]
+    led = pd.read_parquet(Path(root) / "data" / "processed" / "ledger" / "ledger.parquet")
+    led["unit_id"] = led["unit_id"].astype(str)
+    app.set_filter(city=ALL, county=ALL, period=latest, framework="QLI")
+    app.show_tab("rectification")
+    tab = app.tab("rectification")
+    seen = set()
+    for county in [ALL] + sorted(official(root, latest, "QLI")["county"].unique())[:2]:
+        app.set_filter(county=county)
+        ids = set(apply_filters(official(root, latest, "QLI"), app.state.filters)["unit_id"])
+        mine = led[led["unit_id"].isin(ids) & (led["period"].astype(str) <= latest)]
+        html = tab.out.value
+        figs = dict(re.findall(r"data-fig='([^']+)'><div class='qlw-fig-v'>([^<]*)<", html))
+        assert int(figs["整改事项"]) == len(mine), county
+        assert int(figs["已销号"]) == int((mine["status_eff"] == "已销号").sum()), county
+        assert int(figs["逾期未销号"]) == int(mine["overdue"].sum()), county
+        head, rows, _ = parse_table(html.split("data-table='整改事项'")[1].split("data-table=")[0], "qlw-wrap")
+        assert "单位编码" in head and {r["单位编码"] for r in rows} <= ids
+        seen.add(figs["整改事项"])
+    assert len(seen) > 1, "the county filter did not change the figures"
+    app.set_filter(county=ALL)
+
+
+def test_risk_tab_lists_high_risks_without_controls_of_the_scope(app, data, root):
+    """风险点's high-level points without controls are the register's rows (read with pandas) of the
+    units of the filters with level 高 and no control measure."""
+    latest = data.periods[-1]
+    reg = pd.read_excel(Path(root) / "data" / "raw" / "registers" / "廉政风险点登记表.xlsx", sheet_name="廉政风险点",
+                        skiprows=[1], dtype=str, engine="openpyxl")
+    app.set_filter(city=ALL, county=ALL, period=latest, framework="QLI")
+    app.show_tab("risk")
+    tab = app.tab("risk")
+    county = sorted(official(root, latest, "QLI")["county"].unique())[0]
+    app.set_filter(county=county)
+    ids = set(apply_filters(official(root, latest, "QLI"), app.state.filters)["unit_id"])
+    want = reg[reg["单位编码"].isin(ids) & (reg["风险等级"] == "高") & reg["防控措施"].isna()]
+    want = want.drop_duplicates(["单位编码", "风险点编号"])
+    html = tab.out.value
+    figs = dict(re.findall(r"data-fig='([^']+)'><div class='qlw-fig-v'>([^<]*)<", html))
+    assert int(figs["未落实防控的高等级风险点"]) == len(want)
+    head, rows, _ = parse_table(html.split("data-table='未落实防控的高等级风险点'")[1].split("data-table=")[0], "qlw-wrap")
+    assert sorted((r["单位编码"], r["风险点编号"]) for r in rows) == sorted(zip(want["单位编码"], want["风险点编号"]))
+    app.set_filter(county=ALL)

@@ -79,8 +79,9 @@ def rectification_tab(prj: Project, period: str, *, as_of=None, **filters) -> Ta
     info = units.set_index("unit_id")[["unit_name", "county", "township"]]
     t = t.join(info, on="unit_id")
     s = ledger_summary(t)
-    s_lab = label_columns(s, mapping={"group": "类别", "n_items": "整改事项", "n_due": "已到期", "n_closed": "已销号",
-                                      "n_overdue": "逾期未销号", "close_rate": "到期事项销号率"})
+    s_pct = s.assign(close_rate=(100 * s["close_rate"].astype(float)).round(1)) if len(s) else s
+    s_lab = label_columns(s_pct, mapping={"group": "类别", "n_items": "整改事项", "n_due": "已到期", "n_closed": "已销号",
+                                          "n_overdue": "逾期未销号", "close_rate": "到期事项销号率(%)"})
     items = t.sort_values(["overdue", "days_overdue", "deadline", "item_id"], ascending=[False, False, True, True])
     offs = officials(prj)
     upto = {p: o for p, o in offs.items() if p <= period}
@@ -93,7 +94,7 @@ def rectification_tab(prj: Project, period: str, *, as_of=None, **filters) -> Ta
     figures = {"截至日期": a, "整改事项": int(tot.n_items) if tot is not None else 0,
                "已销号": int(tot.n_closed) if tot is not None else 0,
                "逾期未销号": int(tot.n_overdue) if tot is not None else 0,
-               "到期事项销号率": None if tot is None or pd.isna(tot.close_rate) else round(100 * float(tot.close_rate), 1),
+               "到期事项销号率(%)": None if tot is None or pd.isna(tot.close_rate) else round(100 * float(tot.close_rate), 1),
                "重点名录单位": int(len(ins))}
     notes = (f"{period_label(period)}及以前各期预警生成的整改事项；状态按 {a} 判定（逾期：未销号且已过整改期限）。",
              "回头看：上期整改事项关联指标在本期正式结果中的得分变化；名录：逾期未销号或连续两期预警。")
@@ -114,9 +115,9 @@ def _rates_by(t: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
             rows.append({"层级": name, "区域": reg, "单位数": int((units[col] == reg).sum()),
                          "整改事项": int(s.n_items), "已到期": int(s.n_due), "已销号": int(s.n_closed),
                          "逾期未销号": int(s.n_overdue),
-                         "到期事项销号率": None if pd.isna(s.close_rate) else round(100 * float(s.close_rate), 1)})
+                         "到期事项销号率(%)": None if pd.isna(s.close_rate) else round(100 * float(s.close_rate), 1)})
     return pd.DataFrame(rows, columns=["层级", "区域", "单位数", "整改事项", "已到期", "已销号", "逾期未销号",
-                                       "到期事项销号率"])
+                                       "到期事项销号率(%)"])
 
 
 def risk_tab(prj: Project, period: str, *, as_of=None, **filters) -> TabData:
