@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["monitor_period", "load_alerts"]
+__all__ = ["monitor_period", "load_alerts", "alert_sheet", "ALERT_SHEET"]
+
+#: name of the review workbook's sheet of alerts
+ALERT_SHEET = "超常预警"
 
 
 def monitor_period(processed: str | Path, raw: str | Path, *, period=None, grain: str = "M",
@@ -38,3 +41,24 @@ def load_alerts(processed: str | Path, period: str) -> pd.DataFrame:
     from ..monitor.store import read_alerts
 
     return read_alerts(processed, period)
+
+
+def alert_sheet(processed: str | Path, period: str) -> pd.DataFrame | None:
+    """The review workbook's 超常预警 sheet: one row per unit, indicator and detector
+    (:func:`qlwork.monitor.views.condense_alerts`), strongest first, Chinese headers but
+    ``unit_id`` (the workbook cuts it to its units).  None when ``qlwork monitor`` has not run
+    for ``period``."""
+    from ..monitor.store import available_alerts
+    from ..monitor.views import condense_alerts
+    from ..periods import label_zh
+
+    if period not in available_alerts(processed):
+        return None
+    c = condense_alerts(load_alerts(processed, period))
+    return pd.DataFrame({
+        "unit_id": c["unit_id"].astype(str).to_numpy(), "单位名称": c["unit_name"].to_numpy(),
+        "单位类型": c["unit_type"].to_numpy(), "指标": c["indicator_name"].to_numpy(),
+        "检测方法": c["detector_zh"].to_numpy(), "首次": [label_zh(x) for x in c["first"]],
+        "最近": [label_zh(x) for x in c["last"]], "预警月数": c["months"].astype(int).to_numpy(),
+        "强度": c["strength"].astype(float).round(1).to_numpy(),
+        "方向": ["变差" if w else "变好" for w in c["worse"].astype(bool)], "依据": c["evidence"].to_numpy()})

@@ -74,6 +74,12 @@ def report(project: Project, period: str, scope: str | None = None, *, units: st
     from .follow_through import follow_registers, review_sheets  # 整改台账 / 重点名录, 廉政风险点
 
     follow = None if rescore else review_sheets(project, period)
+    if not rescore:  # 超常预警 (qlwork monitor): a prompt to look, next to the follow-through sheets
+        from .monitoring import ALERT_SHEET, alert_sheet
+
+        alerts = alert_sheet(project.processed, period)
+        if alerts is not None:
+            follow = {**(follow or {}), ALERT_SHEET: alerts}
     risk = None if rescore else follow_registers(project).risk
     return generate_reports(list(used.results.values()), period=period, scope=label + ("（重新评分）" if rescore else ""),
                             out_dir=out, units=subset, sensitivity=sens, data_files=files,

@@ -7,7 +7,8 @@ statistics in docs/monitoring.md) and shows, for the units of the filters:
 * alerts per month and detector (a table: the committee reads numbers, not bars);
 * one row per unit, indicator and detector (:func:`qlwork.monitor.views.condense_alerts`),
   strongest first, pointing to a worse value by default (the checkbox shows both directions);
-* the chosen row's series against its peer group's band (a sparkline from ``values_fine.parquet``
+* a sparkline thumbnail of the unit against its peers' band in the first rows, and
+  the chosen row's series in full size against its peer group's band (a sparkline from ``values_fine.parquet``
   through :func:`qlwork.monitor.views.stored_series`: nothing is re-monitored in the kernel).
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from . import Tab, register_tab
 __all__ = ["MonitoringTab", "scope_alerts", "MAX_ROWS"]
 
 MAX_ROWS = 30
+THUMBS = 8  # rows that get a sparkline thumbnail (each ≈ 0.1 s to draw)
 
 
 def scope_alerts(alerts: pd.DataFrame, unit_ids, *, worse_only: bool = True) -> pd.DataFrame:
@@ -103,13 +105,16 @@ class MonitoringTab(Tab):
                 for p, r in counts.iterrows()]
         cols = [("unit", "单位"), ("type", "类型"), ("ind", "指标"), ("det", "检测方法"), ("span", "时段"),
                 ("n", "月数"), ("s", "强度"), ("ev", "依据")]
+        thumbs = self._thumbs(c.head(THUMBS)) if app.chart_enabled else {}
+        if thumbs:
+            cols.append(("trend", "趋势（本单位与同类）"))
         rows = []
         for r in c.head(MAX_ROWS).itertuples():
             span = period_label(r.first) if r.first == r.last else f"{period_label(r.first)}–{period_label(r.last)}"
             rows.append({"unit": td(esc(r.unit_name), "t"), "type": td(esc(r.unit_type), "t"),
                          "ind": td(esc(r.indicator_name), "t"), "det": td(esc(r.detector_zh), "t"),
                          "span": td(esc(span), "t"), "n": td(int(r.months)), "s": td(fmt(r.strength, 1)),
-                         "ev": td(esc(r.evidence), "t"),
+                         "ev": td(esc(r.evidence), "t"), "trend": td(thumbs.get(r.Index, ""), "c"),
                          "_attrs": f' data-unit="{esc(r.unit_id)}" data-indicator="{esc(r.indicator_id)}"'})
         more = (f"<div style='color:#777'>共 {len(c)} 项，按强度列出前 {MAX_ROWS} 项。</div>" if len(c) > MAX_ROWS else "")
         self.table.value = (TABLE_CSS + "<div class='qlw-head' style='font-size:14px'>各月预警数（按检测方法）</div>"
@@ -127,13 +132,29 @@ class MonitoringTab(Tab):
         if opts and app.chart_enabled:
             self._chart(opts[0][1])
 
+    def _series(self, unit_id: str, indicator_id: str):
+        from ...monitor.views import stored_series
+
+        prj = self.app.data.project
+        return stored_series(prj.values_fine(), prj.units(), prj.frameworks_by_key(),
+                             self._alerts(self.app.state.filters.period), unit_id, indicator_id.split("+")[0])
+
+    def _thumbs(self, rows: pd.DataFrame) -> dict:
+        """{row index: <img>} compact sparklines (a joint alert shows its first indicator)."""
+        import base64
+
+        from ...charts.monitoring import sparkline
+
+        out = {}
+        for r in rows.itertuples():
+            png = figure_png(sparkline(self._series(str(r.unit_id), str(r.indicator_id)), compact=True), dpi=96)
+            out[r.Index] = (f"<img class='qlw-spark' alt='{esc(r.unit_name)} {esc(r.indicator_name)} 趋势' "
+                            f"style='width:190px;height:auto' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
+        return out
+
     def _chart(self, choice):
         if self._busy or not choice:
             return
         from ...charts.monitoring import sparkline
-        from ...monitor.views import stored_series
 
-        prj = self.app.data.project
-        s = stored_series(prj.values_fine(), prj.units(), prj.frameworks_by_key(),
-                          self._alerts(self.app.state.filters.period), choice[0], choice[1])
-        show_png(self.chart, figure_png(sparkline(s)))
+        show_png(self.chart, figure_png(sparkline(self._series(choice[0], choice[1]))))
