@@ -10,10 +10,10 @@ county demo (``viewers.demo_root``):
   CPU-seconds of the kernel process for each step, and its memory (USS: pages
   of its own; PSS: shared pages divided among the processes sharing them);
 * **step by step in a fresh interpreter** — import of ipykernel, of
-  numpy/pandas/pyarrow, of ipywidgets and qlwork, data load, the survey
-  estimates, scoring (``compute_index``), building the widgets and first
-  table, then matplotlib, seaborn (which imports scipy.stats), the CJK font
-  and the first chart: where the time goes, for the lead's refactor;
+  numpy/pandas/pyarrow, of ipywidgets and qlwork, opening the project, reading
+  the official result of the latest period (nothing is scored in a kernel),
+  building the widgets and first table, then matplotlib, the house style with
+  the CJK font and the first chart: where the time goes;
 * **forked from a pre-imported process** (the design proposed in
   docs/dashboard.md for larger rooms: a "zygote" that has imported
   everything forks each new kernel) — the same three steps, against the
@@ -103,25 +103,22 @@ import numpy, pandas, pyarrow, pyarrow.parquet
 mark("import numpy + pandas + pyarrow")
 import ipywidgets
 mark("import ipywidgets")
-from qlwork.dashboard.app import IndexCache, ReviewDashboard, load_dashboard_data, ranking_chart_png
-mark("import qlwork.dashboard.app")
-d = load_dashboard_data()
-mark("load data (Parquet store, frameworks)")
-pub = d.public_table()
-mark("survey estimates (public_<period>.parquet)")
-c = IndexCache(d)
-c.frame(next(iter(d.frameworks)), d.periods[-1])
-mark("scoring: compute_index, first framework, latest period")
+from qlwork.dashboard.app import ReviewDashboard
+from qlwork.dashboard.data import DashboardData
+mark("import qlwork.dashboard")
+d = DashboardData.open()
+mark("open the project (periods with an official result)")
+d.summary(d.latest)
+mark("official result of the latest period (ranking, specs; nothing scored)")
 app = ReviewDashboard(d, chart=False)  # the kernel draws its chart in a thread; here in turn
 mark("build widgets and first table")
-import matplotlib.pyplot
+import matplotlib
 mark("import matplotlib")
-import seaborn
-mark("import seaborn (imports scipy.stats)")
 from qlwork.charts import plots
 mark("import qlwork.charts (house style, CJK font)")
-rows, title = app._page_rows()
-ranking_chart_png(rows, app.framework, title)
+tab = app.tab("ranking")
+rows, start, _ = tab.page_rows()
+tab._chart_png(rows, start)
 mark("draw the first ranking chart")
 print(json.dumps([(n, round(t - marks[i][1], 3), round(cp - marks[i][2], 3))
                   for i, (n, t, cp) in enumerate(marks[1:])]), flush=True)
@@ -141,9 +138,9 @@ ZYGOTE = r'''
 import gc, json, os, sys, time
 import psutil
 os.environ.setdefault("MPLBACKEND", "Agg")
-import numpy, pandas, pyarrow.parquet, ipywidgets, matplotlib.pyplot, seaborn  # noqa
+import numpy, pandas, pyarrow.parquet, ipywidgets, matplotlib.pyplot  # noqa
 import ipykernel.kernelapp, ipykernel.ipkernel, IPython  # noqa
-import qlwork.dashboard.app, qlwork.charts.plots, qlwork.engine.index, qlwork.survey.pipeline  # noqa
+import qlwork.dashboard.app, qlwork.dashboard.data, qlwork.charts.plots, qlwork.workflow  # noqa
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 sys.path.insert(0, sys.argv[2])

@@ -143,6 +143,30 @@ def test_nothing_but_the_cli_imports_the_commands():
     assert offenders == []
 
 
+#: the layers of docs/architecture.md, top down: a module imports only from its own layer or below
+FACES = ("qlwork.cli", "qlwork.commands", "qlwork.dashboard", "qlwork.serve")
+WORKFLOW = ("qlwork.workflow", "qlwork.demo")  # the demo builder reads official results (registers from warnings)
+
+
+def _layer(mod: str) -> int:
+    if any(mod == p or mod.startswith(p + ".") for p in FACES):
+        return 2
+    if any(mod == p or mod.startswith(p + ".") for p in WORKFLOW):
+        return 1
+    return 0  # renderers, domain, io
+
+
+def test_layers_import_downwards_only():
+    mods = _modules()
+    up = sorted(f"{m} → {t}" for m, p in mods.items() for t in _imports(p, mods)
+                if _layer(t) > _layer(m) and m != "qlwork" and not m.startswith("qlwork.__"))
+    assert up == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert _layer("qlwork.engine.scorer") < _layer("qlwork.workflow.official") < _layer("qlwork.dashboard.tabs.ranking")
+
+
 def test_modules_are_small_or_say_why():
     long = []
     for p in PKG.rglob("*.py"):
