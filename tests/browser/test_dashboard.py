@@ -480,3 +480,37 @@ def test_second_viewer_gets_own_kernel_fast(screen, voila_server, chromium_brows
     finally:
         ctx.close()
 
+
+
+AFTER_RANKING = {"monitoring": "动态监测", "rectification": "整改跟踪", "risk": "风险点"}
+
+
+def test_after_ranking_tabs_fit_and_follow_the_filters(screen, oracle, artifacts):
+    """动态监测, 整改跟踪 and 风险点 as a person sees them: they open, show what the filters select,
+    follow a county filter, draw real sparklines (no broken image) and nothing scrolls sideways."""
+    page = screen["page"]
+    rk = oracle.ranking(oracle.periods[-1])
+    county = rk["county"].value_counts().index[0]
+    for i, (key, title) in enumerate(AFTER_RANKING.items()):
+        show_tab(page, title)
+        for label in (county, "全部"):
+            select(page, "qlw-county", label)
+            assert_no_errors(page)
+            f = _real_values(page, oracle)
+            v = view(page, key)
+            assert int(v["n-units"]) == oracle.n_units(key, f), (key, f, v)
+            assert oracle.names[f["framework"]] in v["text"] and (label == "全部" or label in v["text"])
+            if key == "monitoring":
+                n = page.locator(".qlw-tab-monitoring table.qlw-mon-alerts tr[data-unit]").count()
+                if n:
+                    page.wait_for_function("() => [...document.querySelectorAll('img.qlw-spark')]"
+                                           ".some(i => i.naturalWidth > 0)", timeout=TIMEOUT)
+                listed = page.locator(".qlw-tab-monitoring tr[data-unit]").evaluate_all(
+                    "e => e.map(x => x.dataset.unit)")
+                assert set(listed) <= set(oracle.scope(f)["unit_id"])
+            overflow = page.evaluate(f"""() => {{ const b = document.querySelector('.qlw-tab-{key}');
+                return [b.scrollWidth - b.clientWidth, document.documentElement.scrollWidth - window.innerWidth]; }}""")
+            assert max(overflow) <= 1, (key, label, overflow)
+            assert images_ok(page)
+            if label == "全部":
+                shoot(page, artifacts, f"{7 + i}_{title}")

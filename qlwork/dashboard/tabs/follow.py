@@ -65,8 +65,7 @@ class _FollowTab(Tab):
         fw = app.framework
         scope = app.scope_rows()
         title = f"{self.title} · {esc(period_label(f.period))} · {esc(fw.name)} · {esc(f.scope_label())}"
-        filters = {k: getattr(f, k) for k in ("city", "county", "township", "unit_type")}
-        filters["framework"] = app.ranking()["framework"].iloc[0] if len(app.ranking()) else None
+        filters = {k: getattr(f, k) for k in ("framework", "city", "county", "township", "unit_type")}
         d = self.data(app.data.project, f.period, filters)
         if not d.tables:
             self.out.value = self.head(title, n_units=len(scope)) + info_html("<br>".join(esc(n) for n in d.notes))
