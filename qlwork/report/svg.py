@@ -95,7 +95,7 @@ def trend_line(periods: Sequence[str], values: Sequence[float], *, peer: Sequenc
                width: int = 320, height: int = 130, pass_mark: float = 60.0) -> str:
     """Total score over periods (solid) with the peer median (dashed) and the pass mark."""
     n = len(periods)
-    left, right, top, bottom = 44, 26, 14, 24
+    left, right, top, bottom = 44, 26, 14, 28
     pw, ph = width - left - right, height - top - bottom
     finite = [v for v in list(values) + list(peer or []) if v is not None and not math.isnan(v)]
     lo = min([pass_mark] + finite) if finite else 0.0
@@ -114,9 +114,18 @@ def trend_line(periods: Sequence[str], values: Sequence[float], *, peer: Sequenc
         y = _f(sy(pass_mark))
         out.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="#dc2626" '
                    f'stroke-dasharray="3 2" stroke-width="1"/>')
+    from ..periods import label_zh
+
     for i, p in enumerate(periods):
-        out.append(f'<text x="{_f(sx(i))}" y="{height - 6}" font-size="10" fill="{_MUTED}" '
-                   f'text-anchor="middle">{escape(str(p))}</text>')
+        # as a person reads it (2025年 / 上半年), on two lines so that four periods never overlap
+        year, _, rest = label_zh(p).partition("年")
+        x = _f(sx(i))
+        if rest:
+            out.append(f'<text x="{x}" y="{height - 13}" font-size="9" fill="{_MUTED}" text-anchor="middle">'
+                       f'<tspan x="{x}">{escape(year)}年</tspan><tspan x="{x}" dy="10">{escape(rest)}</tspan></text>')
+        else:
+            out.append(f'<text x="{x}" y="{height - 6}" font-size="10" fill="{_MUTED}" '
+                       f'text-anchor="middle">{escape(str(p))}</text>')
 
     def path(vals, style):
         pts = [(sx(i), sy(v)) for i, v in enumerate(vals) if v is not None and not math.isnan(v)]
