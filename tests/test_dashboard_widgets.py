@@ -373,17 +373,25 @@ def test_unit_card_is_the_printed_report(app, data, root):
     assert "qlw-unit-hint" in t.card.value and "<img" not in t.card.value and "<svg" not in t.card.value
     off = load_result(Path(root) / "data" / "processed", data.periods[-1])
     sens = sensitivity_tables(data.project, data.periods[-1], off, 0, None, False)
+    # the printed report lists each unit's high-level risk points without controls (qlwork report)
+    from qlwork.registers.risk import uncontrolled_high
+    from qlwork.workflow.follow_through import follow_registers
+
+    risk = uncontrolled_high(follow_registers(data.project).risk)
     for fid in ("QLI", "QLV"):
         app.set_filter(framework=fid)
         res = off.results[fid]
-        printed = UnitReportBuilder(res, sensitivity=(sens or {}).get(fid), period=data.periods[-1])
+        printed = UnitReportBuilder(res, sensitivity=(sens or {}).get(fid), period=data.periods[-1], risk_points=risk)
         ids = list(res.scores.index)
-        for uid in (ids[0], ids[len(ids) // 2], ids[-1]):
+        with_risk = [u for u in ids if risk.get(u)][:1]
+        assert with_risk, fid
+        for uid in (ids[0], ids[len(ids) // 2], ids[-1], *with_risk):
             app.open_unit(uid)
             assert app.current.key == "unit" and app.error.value == ""
             # the same partial with the same context: the printed page's content, character for character
             assert _page_content(t.card.value, 2) == _page_content(printed.render(uid), 1)
             assert f"{res.scores.loc[uid, 'total']:.2f}" in t.card.value
+            assert ("未落实防控措施的高等级廉政风险点" in t.card.value) == bool(risk.get(uid))
     # a unit outside a newly chosen county is not shown under that county
     other = official(root, data.periods[-1], "QLV")
     uid = app.state.unit_id

@@ -202,6 +202,17 @@ class DashboardData:
         self._cache[key] = out
         return out
 
+    def risk_points(self) -> dict:
+        """unit → its high-level risk points without controls (the register in data/raw/registers),
+        as the printed 体检报告单 lists them; empty without a register."""
+        if "risk_points" not in self._cache:
+            from ..registers.risk import uncontrolled_high
+            from ..workflow.follow_through import follow_registers
+
+            risk = follow_registers(self.project).risk
+            self._cache["risk_points"] = uncontrolled_high(risk) if risk is not None and len(risk) else {}
+        return self._cache["risk_points"]
+
     def unit_builder(self, period: str, framework: str):
         """The 体检报告单 builder of the official result (peer statistics over the whole result,
         with the period's sensitivity analysis when it belongs to this result) — as in print."""
@@ -214,5 +225,5 @@ class DashboardData:
             if table is not None:
                 table = table.drop(columns=["framework", "period"], errors="ignore").set_index("unit_id").rename_axis("unit_id")
             self._cache[key] = UnitReportBuilder(self.index_result(period, framework), sensitivity=table,
-                                                 period=period)
+                                                 period=period, risk_points=self.risk_points())
         return self._cache[key]
