@@ -57,13 +57,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_period(args: argparse.Namespace) -> None:
-    """A period names files (``scores_<period>.parquet``): only ``YYYYH1``/``YYYYH2`` is accepted."""
+    """A period names files (``scores_<period>.parquet``): only ``YYYYH1``/``YYYYH2`` is accepted —
+    and, for ``qlwork monitor``, which watches months and quarters too, any canonical period id
+    (``2025Q1``, ``2025-03``: no separator, nothing else)."""
     period = getattr(args, "period", None)
     if period is None or period == "all":  # --period all: every period (score, ledger, regions)
         return
     from .errors import Problem
     from . import periods as P
 
+    if args.command == "monitor":
+        if not P.is_canonical(period):
+            canon = P.normalize(period) if "/" not in str(period) and "\\" not in str(period) else None
+            raise QlworkError(Problem(
+                "bad_period", f"--period 应写作 {P.EXPECTED_FORMS}" + (f"（是否指 {canon}？）" if canon else ""),
+                "--period must look like 2025H1, 2025Q1 or 2025-03" + (f" (did you mean {canon}?)" if canon else ""),
+                column="--period", found=str(period), expected=P.EXPECTED_FORMS))
+        return
     if not P.HALF_YEAR_RE.match(str(period)):
         canon = P.normalize_half_year(period) if "/" not in str(period) and "\\" not in str(period) else None
         raise QlworkError(Problem("bad_period", "--period 应写作 2025H1 或 2025H2" + (f"（是否指 {canon}？）" if canon else ""),
