@@ -42,7 +42,7 @@ def test_report_contents(builder, result):
         assert result.framework.name_of(n) in html
     assert f"{f['total']:.2f}" in html and str(f["grade"]) in html  # the published total, 2 decimals
     assert html.count("<svg") >= 3  # node bars, trend (two periods), public-vs-internal
-    assert "2025H1" in html  # the trend axis shows the earlier period
+    assert "上半年" in html and "2025H1" not in html  # the trend axis: the earlier period as a person reads it
     for sec in ("优势指标", "薄弱指标", "变化趋势", "群众评价与专业评价", "预警情况", "排名与等次的不确定性"):
         assert sec in html
     # self-contained: no external stylesheet, script or image

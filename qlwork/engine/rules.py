@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..labels import WARNING_LABELS
+from ..labels import WARNING_LABELS, period_label
 from .grading import bottom_n_mask, publish_units, rank_within
 
 __all__ = ["bonus_by_row", "veto_by_row", "grade_published", "rank_and_warn", "WARNING_ORDER"]
@@ -153,7 +153,8 @@ def rank_and_warn(total: np.ndarray, uids: np.ndarray, peer: np.ndarray, region:
                      f"同类名次 {rk[i]}/{npeer[i]}"))
     for i in np.flatnonzero(drop):
         rows.append((uids[i], current, "large_drop", WARNING_LABELS["large_drop"].format(d=f"{w.drop_points:g}"),
-                     f"{prev_period} {fmt.format(prev_total[i])} → {current} {fmt.format(total[i])}（{change[i]:+.{d}f}）"))
+                     f"{period_label(prev_period)} {fmt.format(prev_total[i])} → {period_label(current)} {fmt.format(total[i])}"
+                     f"（{change[i]:+.{d}f}）"))
     if divergence is not None and w.divergence:
         for i in np.flatnonzero(divergence):
             rows.append((uids[i], current, "divergence", WARNING_LABELS["divergence"], "群众评价显著低于按专业分预期的水平"))
