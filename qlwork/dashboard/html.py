@@ -194,7 +194,9 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 50, cls: str = "", nd: in
             elif isinstance(v, (float, np.floating)):
                 row[key] = td(str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else fmt(v, nd))
             else:
-                row[key] = td(esc(str(v).replace("T00:00:00", "")), "t")
+                text = str(v).replace("T00:00:00", "")
+                # ids, dates and grades stay on one line; long text takes the squeeze
+                row[key] = td(esc(text), "t nw" if len(text) <= 12 else "t")
         rows.append(row)
     more = (f"<div style='color:#777'>共 {len(frame)} 行，仅列出前 {max_rows} 行。</div>"
             if len(frame) > max_rows else "")

@@ -352,6 +352,7 @@ def _pooled_factory(voila_factory, base_class, preheat_kernel, pool_size, page_c
                     await asyncio.shield(content["task"])
                 except Exception:  # noqa: BLE001 — the viewer who takes this kernel gets the error
                     pass
+                self.log.info("Pool kernel executed the dashboard: %s", content.get("kernel_id"))
                 return content
 
         async def get_rendered_notebook(self, notebook_name, extra_kernel_env_variables={}, **kwargs):  # noqa: B006

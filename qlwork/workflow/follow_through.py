@@ -352,6 +352,10 @@ def review_sheets(prj: Project, period: str) -> dict[str, pd.DataFrame] | None:
     p = path_of("inspection", prj.processed, period=period)
     if p.is_file():
         ins = read_table("inspection", prj.processed, period=period)
+        from ..labels import period_label
+
+        ins = ins.assign(warned_periods=ins["warned_periods"].map(
+            lambda v: "、".join(period_label(p) for p in str(v).split("、")) if isinstance(v, str) and v else v))
         out["重点名录"] = ins[["unit_id", "unit_name", "unit_type", "county", "township", "total", "grade", "reasons",
                             "n_overdue", "oldest_deadline", "warned_periods", "as_of"]]
     return out

@@ -35,17 +35,32 @@ def tab_data_html(data, *, order: tuple[str, ...] | None = None, max_rows: int =
     parts += [f"<div class='qlw-note' style='color:#555;margin:2px 0'>{esc(n)}</div>" for n in data.notes]
     names = [n for n in (order or tuple(data.tables)) if n in data.tables]
     for name in names:
-        t = data.tables[name]
-        body = frame_html(t, max_rows=max_rows, cls="qlw-wrap") if len(t) else \
+        t = _without_context(data.tables[name])
+        body = frame_html(t, max_rows=max_rows, cls="qlw-wrap qlw-follow") if len(t) else \
             "<div style='color:#555'>（无）</div>"
         parts.append(f"<div class='qlw-head' style='font-size:14px;margin-top:10px' data-table='{esc(name)}'>"
                      f"{esc(name)}（{len(t)}）</div>{body}")
     return "".join(parts)
 
 
+#: columns that only repeat the filters or the headline date: left out when constant (as the ranking does)
+CONTEXT_COLUMNS = ("截至日期", "市州", "县市区", "乡镇（街道）", "单位类型")
+
+
+def _without_context(t):
+    if len(t) < 2:
+        return t
+    drop = [c for c in CONTEXT_COLUMNS if c in t.columns and t[c].nunique(dropna=False) == 1]
+    return t.drop(columns=drop)
+
+
 _FIG_CSS = """<style>
 .qlw-fig { min-width: 84px; } .qlw-fig-v { font-size: 20px; font-weight: 600; color: #234; }
 .qlw-fig-k { font-size: 12px; color: #666; }
+/* many columns (a ledger has 16): headers and long ids may break, so a table fits 1366 px */
+.qlw-table.qlw-follow th { word-break: normal; }
+.qlw-table.qlw-follow td { overflow-wrap: anywhere; }
+.qlw-table.qlw-follow td.nw { white-space: nowrap; overflow-wrap: normal; }
 </style>"""
 
 
