@@ -256,6 +256,9 @@ def build_hostile(case) -> None:
          id="reg_setup_fifo", note="单位名录是命名管道 a registry FIFO")
     case(None, "department", [{"code": "outside_raw", "file": "units.xlsx"}], setup="dev_zero", dest="units.xlsx",
          id="reg_setup_dev_zero", note="单位名录是指向 /dev/zero 的链接 a registry linked to /dev/zero")
+    case(None, "department", [{"code": "outside_raw", "file": "departments/2025-03/纪检监察.xlsx", "zh": "之外"}],
+         setup="outside_folder_link", dest="departments/2025-03/纪检监察.xlsx", id="dept_setup_month_folder_link",
+         note="月份文件夹 2025-03 是指向原始数据文件夹之外的符号链接：不读取 a month folder linked out of the raw folder")
     case(None, "department", [{"code": "not_regular_file", "file": "departments/2025H1/纪检监察.xls"}], setup="fifo",
          dest="departments/2025H1/纪检监察.xls", id="dept_setup_fifo_xls",
          note="名为 .xls 的命名管道（旧格式检查也不能卡住） a FIFO named .xls")
