@@ -95,6 +95,9 @@ CASES = [
      dict(code="unknown_risk_point", row=4, column="H（关联风险点）", found="FX-09", expected="FX-01")),
     ("ledger_duplicate_item", L() + [dict(L()[1])], R(),
      dict(code="duplicate_entry", file=LFILE, row=6, found="2025H1-U2-cnt", expected="只登记一次")),
+    # a new item whose 事项编号 the clerk left blank: located, never a pandas traceback
+    ("ledger_blank_item_id", edit(L(), 1, item_id=None), R(),
+     dict(code="missing_value", file=LFILE, row=4, column="A（事项编号）")),
     ("ledger_bad_date", edit(L(), 2, issued="2025-13-40"), R(),
      dict(code="bad_date", row=5, column="K（下发日期）", found="2025-13-40")),
     ("ledger_period_not_in_data", edit(L(), 2, period="2024H2"), R(),
@@ -155,6 +158,22 @@ def test_register_mistake_is_located(case, tmp_path):
     for p in mine:
         assert _CJK.search(p.message) and p.message_en and not _CJK.match(p.message_en)
         assert p.file and p.sheet and p.row is not None and str(p).startswith(f"[{p.code}]")
+
+
+def test_blank_key_cells_are_missing_values_not_a_traceback(tmp_path):
+    """Two bonus rows whose 加分项目 (part of the duplicate key unit|period|item) is blank: each is a
+    located missing value — not a duplicate of the other, not a pandas TypeError (pandas 3 keeps NaN
+    through astype(str))."""
+    from qlwork.io.validate import validate
+    from qlwork.registers.rules import BONUS
+
+    raw = raw_folder(tmp_path, L(), R())
+    rows = [dict(unit_id="U1", period="2025H1", item=None, points=1, basis="县清廉办〔2025〕1号"),
+            dict(unit_id="U1", period="2025H1", item=None, points=1, basis="县清廉办〔2025〕2号")]
+    write_template(raw / "registers" / BONUS.file_name, BONUS, rows)
+    mine = [p for p in validate(raw).problems if (p.file or "").endswith(BONUS.file_name)]
+    assert sorted((p.code, p.row, p.column) for p in mine) == [("missing_value", 3, "C（加分项目）"),
+                                                               ("missing_value", 4, "C（加分项目）")], mine
 
 
 def test_clean_registers_have_no_problem_and_names_become_ids(tmp_path):

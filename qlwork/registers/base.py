@@ -272,8 +272,11 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
         positions.update({c.key: (f"{col_letter(pos[c.key] + 1)}（{c.title}）" if c.key in pos else c.title)
                           for c in schema.columns})
     if schema.unique and len(df):
-        key = df[list(schema.unique)].astype(str).agg("|".join, axis=1)
-        dup = key.duplicated(keep="first")
+        # a blank key cell is reported as missing, not as a duplicate (and astype(str) keeps NaN under pandas 3)
+        keys = df[list(schema.unique)]
+        blank = keys.apply(lambda col: col.map(is_blank)).any(axis=1)
+        key = keys.apply(lambda col: col.map(lambda v: "" if is_blank(v) else str(v))).agg("|".join, axis=1)
+        dup = key.duplicated(keep="first") & ~blank
         for _, r in df[dup].iterrows():
             first_row = int(df.loc[key == key[_]].iloc[0]["row"])
             problems.append(Problem("duplicate_entry", f"与第 {first_row} 行重复（{'、'.join(schema.unique)} 相同）",
