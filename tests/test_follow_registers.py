@@ -275,3 +275,21 @@ def test_unknown_measure_and_missing_register(tmp_path):
     assert probs["unknown_measure"].file == "framework_county.yaml" and probs["unknown_measure"].found == "rect_rate"
     assert "rect_close_rate" in probs["unknown_measure"].expected
     assert probs["register_missing"].severity == "warning" and RISK.file_name in probs["register_missing"].expected
+
+
+def test_prefilled_register_keeps_formula_like_text_as_text(tmp_path):
+    """A register written back to the units (the pre-filled 整改台账) keeps a unit's text exactly:
+    ``=HYPERLINK(…)`` is a quote-prefixed string cell — never a formula, and no "'" added that would
+    come back into data/raw with the filled-in register."""
+    from openpyxl import load_workbook
+
+    from qlwork.io.excel import read_workbook
+
+    tricky = '=HYPERLINK("http://example.invalid","点我")'
+    path = write_template(tmp_path / "整改台账.xlsx", LEDGER, edit(L(), 0, problem=tricky, measures="+1 项"))
+    ws = load_workbook(path)["整改台账"]
+    cell = ws["E3"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (tricky, "s", True)
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
+    rows = read_workbook(path, ["整改台账"])["整改台账"]
+    assert rows[2][4] == tricky and rows[2][13] == "+1 项"

@@ -72,7 +72,6 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from ..io.excel import save_deterministic
-    from ..io.safe import escape_csv_cell
 
     wb = Workbook()
     ws = wb.active
@@ -82,7 +81,9 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     helps[0] = f"{INSTRUCTION_MARK}：{helps[0]}"
     ws.append(helps)
     for r in rows or ():
-        ws.append([escape_csv_cell(_cell(r.get(c.key))) for c in schema.columns])
+        # text is kept as written (save_deterministic stores formula-like text as a quote-prefixed
+        # string): a "'" added here would come back into data/raw with the filled-in register
+        ws.append([_cell(r.get(c.key)) for c in schema.columns])
     bold = Font(bold=True)
     grey = Font(color="808080", italic=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
