@@ -69,6 +69,17 @@ def _place(raw: Path, dest: str, file: Path | None, setup: str | None) -> None:
         os.symlink("/etc/hostname", target)
     elif setup == "broken_link":
         os.symlink(raw / "nowhere.xlsx", target)
+    elif setup == "outside_folder_link":  # the file's folder (departments/2025-03) links out of raw
+        away = raw.parent / "elsewhere" / target.parent.name
+        away.mkdir(parents=True)
+        shutil.copy(file or HERE / "files" / "dept_clean.xlsx", away / target.name)
+        target.parent.rmdir()
+        os.symlink(away, target.parent)
+    elif setup == "outside_xlsx_link":  # a link to a real workbook outside the raw folder
+        away = raw.parent / "elsewhere" / target.name
+        away.parent.mkdir(parents=True)
+        shutil.copy(file or HERE / "files" / "dept_clean.xlsx", away)
+        os.symlink(away, target)
     elif setup == "inside_link":
         real = raw / "store" / "real.xlsx"
         real.parent.mkdir()

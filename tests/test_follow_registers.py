@@ -95,6 +95,9 @@ CASES = [
      dict(code="unknown_risk_point", row=4, column="H（关联风险点）", found="FX-09", expected="FX-01")),
     ("ledger_duplicate_item", L() + [dict(L()[1])], R(),
      dict(code="duplicate_entry", file=LFILE, row=6, found="2025H1-U2-cnt", expected="只登记一次")),
+    # a new item whose 事项编号 the clerk left blank: located, never a pandas traceback
+    ("ledger_blank_item_id", edit(L(), 1, item_id=None), R(),
+     dict(code="missing_value", file=LFILE, row=4, column="A（事项编号）")),
     ("ledger_bad_date", edit(L(), 2, issued="2025-13-40"), R(),
      dict(code="bad_date", row=5, column="K（下发日期）", found="2025-13-40")),
     ("ledger_period_not_in_data", edit(L(), 2, period="2024H2"), R(),
@@ -157,6 +160,22 @@ def test_register_mistake_is_located(case, tmp_path):
         assert p.file and p.sheet and p.row is not None and str(p).startswith(f"[{p.code}]")
 
 
+def test_blank_key_cells_are_missing_values_not_a_traceback(tmp_path):
+    """Two bonus rows whose 加分项目 (part of the duplicate key unit|period|item) is blank: each is a
+    located missing value — not a duplicate of the other, not a pandas TypeError (pandas 3 keeps NaN
+    through astype(str))."""
+    from qlwork.io.validate import validate
+    from qlwork.registers.rules import BONUS
+
+    raw = raw_folder(tmp_path, L(), R())
+    rows = [dict(unit_id="U1", period="2025H1", item=None, points=1, basis="县清廉办〔2025〕1号"),
+            dict(unit_id="U1", period="2025H1", item=None, points=1, basis="县清廉办〔2025〕2号")]
+    write_template(raw / "registers" / BONUS.file_name, BONUS, rows)
+    mine = [p for p in validate(raw).problems if (p.file or "").endswith(BONUS.file_name)]
+    assert sorted((p.code, p.row, p.column) for p in mine) == [("missing_value", 3, "C（加分项目）"),
+                                                               ("missing_value", 4, "C（加分项目）")], mine
+
+
 def test_clean_registers_have_no_problem_and_names_become_ids(tmp_path):
     from qlwork.io.validate import run_checks
     from qlwork.registers.follow import read_follow_registers
@@ -180,7 +199,8 @@ def test_missing_column_and_unreadable_file(tmp_path):
     wb.save(raw / LFILE)
     (raw / RFILE).write_bytes(b"not a workbook")
     probs = [p for p in validate(raw).problems if (p.file or "").startswith("registers/")]
-    assert {(p.code, p.file, p.row) for p in probs} == {("missing_column", LFILE, 1), ("bad_register", RFILE, None)}
+    # the register goes through the guard of every workbook reader (io/guard), with its codes
+    assert {(p.code, p.file, p.row) for p in probs} == {("missing_column", LFILE, 1), ("unreadable_file", RFILE, None)}
     miss = next(p for p in probs if p.code == "missing_column")
     assert miss.expected == "整改状态" and "状态（改了表头）" in miss.found
 
@@ -255,3 +275,21 @@ def test_unknown_measure_and_missing_register(tmp_path):
     assert probs["unknown_measure"].file == "framework_county.yaml" and probs["unknown_measure"].found == "rect_rate"
     assert "rect_close_rate" in probs["unknown_measure"].expected
     assert probs["register_missing"].severity == "warning" and RISK.file_name in probs["register_missing"].expected
+
+
+def test_prefilled_register_keeps_formula_like_text_as_text(tmp_path):
+    """A register written back to the units (the pre-filled 整改台账) keeps a unit's text exactly:
+    ``=HYPERLINK(…)`` is a quote-prefixed string cell — never a formula, and no "'" added that would
+    come back into data/raw with the filled-in register."""
+    from openpyxl import load_workbook
+
+    from qlwork.io.excel import read_workbook
+
+    tricky = '=HYPERLINK("http://example.invalid","点我")'
+    path = write_template(tmp_path / "整改台账.xlsx", LEDGER, edit(L(), 0, problem=tricky, measures="+1 项"))
+    ws = load_workbook(path)["整改台账"]
+    cell = ws["E3"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (tricky, "s", True)
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
+    rows = read_workbook(path, ["整改台账"])["整改台账"]
+    assert rows[2][4] == tricky and rows[2][13] == "+1 项"

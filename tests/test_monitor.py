@@ -195,6 +195,20 @@ def test_bad_period_and_unknown_detector():
     assert isinstance(MonitorParams().to_dict()["detectors"], list)
 
 
+@pytest.mark.parametrize("kw,code", [({"fdr": 5.0}, "bad_parameter"), ({"fdr": float("nan")}, "bad_parameter"),
+                                     ({"fdr": 0.0}, "bad_parameter"), ({"min_strength": -1.0}, "bad_parameter"),
+                                     ({"min_strength": float("inf")}, "bad_parameter"), ({"detectors": ()}, "bad_detector")])
+def test_parameters_out_of_range_are_located_errors(kw, code):
+    """``qlwork monitor --fdr 5`` / ``--fdr nan`` / ``--detectors ,`` once ran and wrote an alert table
+    that tested nothing or everything; now each is a bilingual error naming the parameter."""
+    X = np.random.default_rng(5).normal(0, 1, (20, 1, 24))
+    v, u = tidy(X)
+    with pytest.raises(QlworkError) as e:
+        monitor(v, u, {"t": fw()}, period="2025H2", **kw)
+    p = e.value.problems[0]
+    assert p.code == code and p.column in ("fdr", "min_strength", "detectors") and p.message_en
+
+
 # --------------------------------------------------------- kernels vs references
 series = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 20)),
                 elements=st.one_of(st.floats(-50, 50), st.just(np.nan), st.sampled_from([0.0, 1.0])))

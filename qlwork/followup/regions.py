@@ -73,6 +73,9 @@ def region_results(official, *, levels: Sequence[str] = LEVELS, ci: str = "t", l
     if not 0 < level < 1:
         raise QlworkError(Problem("bad_method", "置信水平应在 0 与 1 之间", "level must be in (0, 1)", found=level,
                                   expected="如 0.95"))
+    if ci == "bootstrap" and not (isinstance(draws, (int, np.integer)) and not isinstance(draws, bool) and draws >= 1):
+        raise QlworkError(Problem("bad_method", "自助法重抽样次数应为正整数", "the number of bootstrap draws must be a "
+                                  "positive integer", column="draws", found=draws, expected="如 2000"))
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise QlworkError(Problem("bad_level", f"未知的区域层级 {bad}", "unknown region level", found=bad,

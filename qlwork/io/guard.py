@@ -87,10 +87,21 @@ def _type_problem(label: str, found: str) -> Problem:
                    file=label, found=found, expected="普通文件 a regular file")
 
 
+def _within(p: Path, base: Path) -> bool:
+    return p == base or base in p.parents
+
+
+def _outside(label: str, target: Path, base: Path) -> Problem:
+    return Problem("outside_raw", "这是指向原始数据文件夹之外的符号链接（文件或其所在文件夹），未读取",
+                   "a symbolic link (the file or a folder on its path) to a file outside the raw-data folder; not read",
+                   file=label, found=str(target), expected=f"{base} 之内的文件 a file inside the raw folder")
+
+
 def input_file_problem(path: str | os.PathLike, *, root: str | os.PathLike | None = None,
                        label: str | None = None) -> Problem | None:
     """A located problem when ``path`` must not be read: missing, not a regular file, or a
-    link whose target lies outside ``root`` (the raw folder).  Looks only at metadata."""
+    link — the file or a folder on its way below ``root`` — whose target lies outside ``root``
+    (the raw folder).  Looks only at metadata."""
     path = Path(path)
     label = label or str(path)
     try:
@@ -106,15 +117,22 @@ def input_file_problem(path: str | os.PathLike, *, root: str | os.PathLike | Non
             return Problem("broken_link", "这是一个失效的符号链接（目标不存在或循环），未读取",
                            "a broken or looping symbolic link; not read", file=label, found=os.readlink(path),
                            expected="存在的普通文件 an existing regular file")
-        if root is not None:
-            base = Path(root).resolve()
-            if not (target == base or base in target.parents):
-                return Problem("outside_raw", "这是指向原始数据文件夹之外的符号链接，未读取",
-                               "a symbolic link to a file outside the raw-data folder; not read", file=label,
-                               found=str(target), expected=f"{base} 之内的文件 a file inside the raw folder")
+        if root is not None and not _within(target, Path(root).resolve()):
+            return _outside(label, target, Path(root).resolve())
         mode = os.stat(target).st_mode
     else:
         mode = lst.st_mode
+        if root is not None:
+            # a linked *folder* on the way (departments/2025-03 → /elsewhere) leads out of the raw
+            # folder just as a linked file does; only paths written under root are checked
+            base, lexical = Path(root).resolve(), Path(os.path.abspath(path))
+            if _within(lexical, Path(os.path.abspath(root))) or _within(lexical, base):
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    target = None
+                if target is not None and not _within(target, base):
+                    return _outside(label, target, base)
     if not stat.S_ISREG(mode):
         return _type_problem(label, _kind_of(mode))
     return None

@@ -27,6 +27,7 @@ and quarterly value and every denominator, the input of ``qlwork monitor``);
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,13 @@ _TEXT_SHEETS = {"填表说明", "说明", "目录", "封面", "说明页", "read
 
 
 def _rel(path: Path, base: Path) -> str:
-    try:  # the file's own name, not its link target's
+    # the path as written under the raw folder (departments/2025-03/x.xlsx), not a link target's —
+    # neither the file's nor a linked period folder's
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
+    except ValueError:
+        pass
+    try:
         return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
     except ValueError:
         return str(path)

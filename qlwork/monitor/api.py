@@ -147,6 +147,15 @@ def monitor_panel(panel: Panel, *, period: Any = None, params: MonitorParams | N
     if bad:
         raise QlworkError(Problem("bad_detector", f"未知的检测方法 {bad}", "unknown detectors", found=bad,
                                   expected="、".join(DETECTORS)))
+    if not params.detectors:
+        raise QlworkError(Problem("bad_detector", "没有选择检测方法", "no detector chosen", column="detectors",
+                                  found="", expected="、".join(DETECTORS)))
+    if not 0 < float(params.fdr) < 1:  # also NaN: a BH level outside (0, 1) tests nothing or everything
+        raise QlworkError(Problem("bad_parameter", "错误发现率应在 0 与 1 之间", "the FDR level must be in (0, 1)",
+                                  column="fdr", found=params.fdr, expected="如 0.05"))
+    if not 0 <= float(params.min_strength) < float("inf"):
+        raise QlworkError(Problem("bad_parameter", "最小强度应为非负有限数", "the minimum strength must be finite and ≥ 0",
+                                  column="min_strength", found=params.min_strength, expected="如 3"))
     U, K, T = panel.shape
     if period is not None:
         many = [period] if isinstance(period, (str, P.Period)) else list(period)

@@ -20,8 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
-from ..io.excel import cell_text, col_letter, header_key, normalize_text, parse_number, read_workbook, sheet_names
+from ..errors import Problem, QlworkError
+from ..io.excel import book_rows, cell_text, col_letter, header_key, normalize_text, open_book, parse_number
 
 __all__ = ["Column", "RegisterSchema", "write_template", "read_register", "normalize_period_cell", "INSTRUCTION_MARK",
            "is_blank"]
@@ -72,7 +72,6 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from ..io.excel import save_deterministic
-    from ..io.safe import escape_csv_cell
 
     wb = Workbook()
     ws = wb.active
@@ -82,7 +81,9 @@ def write_template(path: str | Path, schema: RegisterSchema, rows: Sequence[dict
     helps[0] = f"{INSTRUCTION_MARK}：{helps[0]}"
     ws.append(helps)
     for r in rows or ():
-        ws.append([escape_csv_cell(_cell(r.get(c.key))) for c in schema.columns])
+        # text is kept as written (save_deterministic stores formula-like text as a quote-prefixed
+        # string): a "'" added here would come back into data/raw with the filled-in register
+        ws.append([_cell(r.get(c.key)) for c in schema.columns])
     bold = Font(bold=True)
     grey = Font(color="808080", italic=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
@@ -145,7 +146,7 @@ def _date(v: Any) -> _dt.date | None:
 def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None = None,
                   units: pd.DataFrame | None = None,
                   period_parser: Callable[[Any], str | None] | None = None,
-                  positions: dict | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                  positions: dict | None = None, root: str | Path | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a filled-in register → (table with the schema's keys + file/sheet/row, problems).
 
     ``positions``: a dict filled with each column's location text (key → "M（整改状态）") for
@@ -157,20 +158,34 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
     and the column's bounds, ``date`` as a calendar date, ``choice`` against the
     choices.  A row with an error keeps its other cells (the reader reports, the
     caller decides).  Duplicates of ``schema.unique`` are reported on the later row.
+
+    The file is opened once through :func:`qlwork.io.excel.open_book` with ``root`` (the raw
+    folder): a link out of it, a pipe, a folder, a zip bomb or a huge used range is a located
+    problem; hidden sheets are never read (a warning names them).
     """
     path = Path(path)
     label = label or path.name
     problems: list[Problem] = []
     cols = [c.key for c in schema.columns] + ["file", "sheet", "row", "_bad"]
-    try:
-        names = sheet_names(path)
-    except Exception as e:  # noqa: BLE001 - any unreadable workbook is one located problem
-        return pd.DataFrame(columns=cols), [Problem("bad_register", f"无法读取登记表：{e}", "cannot read the register",
-                                                    file=label, expected="Excel 工作簿 (.xlsx)")]
+    book = open_book(path, label, root=root, facts=False)
+    if book.errors:
+        return pd.DataFrame(columns=cols), list(book.errors)
+    problems += list(book.notes) + list(book.sheet_errors)
+    names = book.readable()
     sheet = schema.sheet if schema.sheet in names else (names[0] if names else None)
     if sheet is None:
-        return pd.DataFrame(columns=cols), [Problem("bad_register", "登记表没有工作表", "the register has no sheet", file=label)]
-    rows = read_workbook(path, [sheet])[sheet]
+        return pd.DataFrame(columns=cols), problems + [Problem(
+            "bad_register", "登记表没有可读取的工作表（隐藏或过大的工作表不读取）",
+            "the register has no readable sheet (hidden or oversized sheets are not read)", file=label,
+            expected=schema.sheet)]
+    try:
+        rows = book_rows(book, [sheet])[sheet]
+    except QlworkError as e:
+        return pd.DataFrame(columns=cols), problems + list(e.problems)
+    except Exception as e:  # noqa: BLE001 - any unreadable workbook is one located problem
+        return pd.DataFrame(columns=cols), problems + [Problem(
+            "bad_register", f"无法读取登记表：{type(e).__name__}", "cannot read the register", file=label,
+            sheet=sheet, expected="Excel 工作簿 (.xlsx)")]
     if not rows:
         return pd.DataFrame(columns=cols), []
     header = [header_key(x) for x in rows[0]]
@@ -258,8 +273,11 @@ def read_register(path: str | Path, schema: RegisterSchema, *, label: str | None
         positions.update({c.key: (f"{col_letter(pos[c.key] + 1)}（{c.title}）" if c.key in pos else c.title)
                           for c in schema.columns})
     if schema.unique and len(df):
-        key = df[list(schema.unique)].astype(str).agg("|".join, axis=1)
-        dup = key.duplicated(keep="first")
+        # a blank key cell is reported as missing, not as a duplicate (and astype(str) keeps NaN under pandas 3)
+        keys = df[list(schema.unique)]
+        blank = keys.apply(lambda col: col.map(is_blank)).any(axis=1)
+        key = keys.apply(lambda col: col.map(lambda v: "" if is_blank(v) else str(v))).agg("|".join, axis=1)
+        dup = key.duplicated(keep="first") & ~blank
         for _, r in df[dup].iterrows():
             first_row = int(df.loc[key == key[_]].iloc[0]["row"])
             problems.append(Problem("duplicate_entry", f"与第 {first_row} 行重复（{'、'.join(schema.unique)} 相同）",

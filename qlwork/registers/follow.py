@@ -7,6 +7,8 @@ the same located problems.
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -16,7 +18,7 @@ import pandas as pd
 from ..errors import Problem
 from .ledger import LEDGER, read_ledger
 from .risk import RISK, read_risk_register
-from .rules import REGISTER_DIR
+from .rules import REGISTER_DIR, _present
 
 __all__ = ["FollowRegisters", "read_follow_registers"]
 
@@ -42,6 +44,10 @@ def read_follow_registers(raw: Path, *, units: pd.DataFrame | None, frameworks: 
     probs: list[Problem] = []
 
     def lab(p: Path) -> str:
+        try:  # the name as written under the raw folder, not a link target's
+            return Path(os.path.abspath(p)).relative_to(os.path.abspath(base or Path(raw))).as_posix()
+        except ValueError:
+            pass
         try:
             return p.resolve().relative_to((base or Path(raw)).resolve()).as_posix()
         except ValueError:
@@ -49,16 +55,16 @@ def read_follow_registers(raw: Path, *, units: pd.DataFrame | None, frameworks: 
 
     risk = risk_rows = None
     rp = d / RISK.file_name
-    if rp.is_file():
-        risk_rows, pr = read_risk_register(rp, units=units, label=lab(rp))
+    if _present(rp):  # a folder, pipe or broken link named like the register is reported, never skipped
+        risk_rows, pr = read_risk_register(rp, units=units, label=lab(rp), root=Path(raw))
         probs += pr
         risk = risk_rows[~risk_rows["_bad"].astype(bool)].reset_index(drop=True)
     ledger = rows = None
     lp = d / LEDGER.file_name
-    if lp.is_file():
+    if _present(lp):
         # links are checked against every registered point, also those on a row with an error (no echo)
         rows, pr = read_ledger(lp, units=units, frameworks=frameworks, risk=risk_rows, periods=periods, label=lab(lp),
-                               period_parser=period_parser)
+                               period_parser=period_parser, root=Path(raw))
         probs += pr
         fw_of = ({} if units is None or "framework" not in units.columns
                  else dict(zip(units["unit_id"].astype(str), units["framework"].astype(str))))

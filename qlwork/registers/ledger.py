@@ -85,7 +85,7 @@ def split_list(v) -> list[str]:
 
 def read_ledger(path: str | Path, *, units: pd.DataFrame | None = None, frameworks: Mapping | None = None,
                 risk: pd.DataFrame | None = None, periods=None, label: str | None = None,
-                period_parser=None) -> tuple[pd.DataFrame, list[Problem]]:
+                period_parser=None, root=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The ledger register → (rows: the schema's keys + file/sheet/row/_bad, problems).
 
     ``units``: registry (unit_id[, framework]); ``frameworks``: registry key → Framework (to check
@@ -93,7 +93,7 @@ def read_ledger(path: str | Path, *, units: pd.DataFrame | None = None, framewor
     Indicator names in 关联指标 are rewritten to their ids.
     """
     df, probs = read_register(path, LEDGER, units=units, label=label, period_parser=period_parser,
-                               positions=(where_col := {}))
+                               positions=(where_col := {}), root=root)
     fw_of = ({} if units is None or "framework" not in units.columns
              else dict(zip(units["unit_id"].astype(str), units["framework"].astype(str))))
     risk_ids: dict[str, set] = {}

@@ -48,12 +48,12 @@ RISK = RegisterSchema(
 
 
 def read_risk_register(path: str | Path, *, units: pd.DataFrame | None = None,
-                       label: str | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                       label: str | None = None, root=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The risk register → (rows: the schema's keys + file/sheet/row/_bad, problems).
 
     The checks are vectorised (a province register has tens of thousands of rows); only the
     rows with a problem are visited one by one."""
-    df, probs = read_register(path, RISK, units=units, label=label, positions=(where_col := {}))
+    df, probs = read_register(path, RISK, units=units, label=label, positions=(where_col := {}), root=root)
     if not len(df):
         return df, probs
     reported = {(p.row, p.column) for p in probs}

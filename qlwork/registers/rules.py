@@ -15,6 +15,8 @@ warning here.  Bonus for a framework without a bonus rule is an error.
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Mapping
 
@@ -68,9 +70,9 @@ def _framework_of(units: pd.DataFrame | None) -> Mapping[str, str]:
 
 
 def read_veto(path: str | Path, *, units=None, frameworks: Mapping | None = None, periods=None,
-              label: str | None = None, period_parser=None) -> tuple[pd.DataFrame, list[Problem]]:
+              label: str | None = None, period_parser=None, root=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The veto register → (events: unit_id, period, veto_id, name, …, problems)."""
-    df, probs = read_register(path, VETO, units=units, label=label, period_parser=period_parser)
+    df, probs = read_register(path, VETO, units=units, label=label, period_parser=period_parser, root=root)
     fw_of = _framework_of(units)
     names: list = []
     for i, r in df.iterrows():
@@ -93,9 +95,9 @@ def read_veto(path: str | Path, *, units=None, frameworks: Mapping | None = None
 
 
 def read_bonus(path: str | Path, *, units=None, frameworks: Mapping | None = None, periods=None,
-               label: str | None = None, period_parser=None) -> tuple[pd.DataFrame, list[Problem]]:
+               label: str | None = None, period_parser=None, root=None) -> tuple[pd.DataFrame, list[Problem]]:
     """The bonus register → (items: unit_id, period, item, points, basis, …, problems)."""
-    df, probs = read_register(path, BONUS, units=units, label=label, period_parser=period_parser)
+    df, probs = read_register(path, BONUS, units=units, label=label, period_parser=period_parser, root=root)
     fw_of = _framework_of(units)
     for i, r in df.iterrows():
         fw = (frameworks or {}).get(fw_of.get(str(r["unit_id"]), ""))
@@ -142,6 +144,11 @@ def _period_problems(df, periods, col_title) -> list[Problem]:
     return out
 
 
+def _present(p: Path) -> bool:
+    """Something stands at ``p`` (a file, a folder, a pipe, a link even a broken one)."""
+    return p.exists() or p.is_symlink()
+
+
 def read_rule_registers(raw_dir: str | Path, *, units=None, frameworks=None, periods=None,
                         base: Path | None = None, period_parser=None) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
     """(veto events, bonus items, problems) from ``<raw>/registers/``; empty tables when absent.
@@ -154,20 +161,24 @@ def read_rule_registers(raw_dir: str | Path, *, units=None, frameworks=None, per
     bonus = pd.DataFrame(columns=BONUS_COLUMNS)
 
     def lab(p: Path) -> str:
+        try:  # the name as written under the raw folder, not a link target's
+            return Path(os.path.abspath(p)).relative_to(os.path.abspath(base or Path(raw_dir))).as_posix()
+        except ValueError:
+            pass
         try:
             return p.resolve().relative_to((base or Path(raw_dir)).resolve()).as_posix()
         except ValueError:
             return p.name
 
     vp, bp = d / VETO.file_name, d / BONUS.file_name
-    if vp.is_file():
+    if _present(vp):  # a folder, pipe or broken link named like the register is reported, never skipped
         v, pr = read_veto(vp, units=units, frameworks=frameworks, periods=periods, label=lab(vp),
-                          period_parser=period_parser)
+                          period_parser=period_parser, root=Path(raw_dir))
         probs += pr
         veto = v[~v["_bad"].astype(bool)].reindex(columns=VETO_COLUMNS).reset_index(drop=True)
-    if bp.is_file():
+    if _present(bp):
         b, pr = read_bonus(bp, units=units, frameworks=frameworks, periods=periods, label=lab(bp),
-                           period_parser=period_parser)
+                           period_parser=period_parser, root=Path(raw_dir))
         probs += pr
         bonus = b[~b["_bad"].astype(bool)].reindex(columns=BONUS_COLUMNS).reset_index(drop=True)
     for t in (veto, bonus):

@@ -33,6 +33,9 @@ def build_cli(case) -> None:
         case(None, "cli", problems, id=f"cli_{id_}", argv=argv, exit=exit, note=note, **kw)
 
     docs = [{"write": "mydocs/thesis.docx", "text": "我的论文 my thesis"}]
+    cli("regions_bootstrap_zero_draws", ["regions", "--period", P, "--ci", "bootstrap", "--draws", "0"],
+        [{"code": "bad_method", "zh": "重抽样次数", "en": "bootstrap draws"}],
+        note="regions --draws 0：原先是 numpy IndexError 回溯 zero bootstrap draws gave a traceback")
     # ---- replacing or writing into folders qlwork does not own
     cli("report_out_data", ["report", "--period", P, "--out", "data", "--no-charts", "--quiet"],
         [{"code": "foreign_folder", "zh": "不会替换或删除", "en": "not replaced or deleted"}],

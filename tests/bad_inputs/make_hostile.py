@@ -256,6 +256,16 @@ def build_hostile(case) -> None:
          id="reg_setup_fifo", note="单位名录是命名管道 a registry FIFO")
     case(None, "department", [{"code": "outside_raw", "file": "units.xlsx"}], setup="dev_zero", dest="units.xlsx",
          id="reg_setup_dev_zero", note="单位名录是指向 /dev/zero 的链接 a registry linked to /dev/zero")
+    case(None, "department", [{"code": "outside_raw", "file": "departments/2025-03/纪检监察.xlsx", "zh": "之外"}],
+         setup="outside_folder_link", dest="departments/2025-03/纪检监察.xlsx", id="dept_setup_month_folder_link",
+         note="月份文件夹 2025-03 是指向原始数据文件夹之外的符号链接：不读取 a month folder linked out of the raw folder")
+    for rname in ("一票否决事项登记表", "整改台账", "廉政风险点登记表"):
+        for setup, code in (("outside_xlsx_link", "outside_raw"), ("broken_link", "broken_link"),
+                            ("dir", "not_regular_file")):
+            case(None, "department", [{"code": code, "file": f"registers/{rname}.xlsx"}], setup=setup,
+                 dest=f"registers/{rname}.xlsx", id=f"regs_setup_{setup}_{rname}",
+                 note=f"{rname}是{ {'outside_xlsx_link': '指向原始数据文件夹之外工作簿的链接', 'broken_link': '失效的链接', 'dir': '文件夹'}[setup]}：报告而不是跳过或读取 "
+                      f"a register that is {setup.replace('_', ' ')} is reported, never skipped or followed")
     case(None, "department", [{"code": "not_regular_file", "file": "departments/2025H1/纪检监察.xls"}], setup="fifo",
          dest="departments/2025H1/纪检监察.xls", id="dept_setup_fifo_xls",
          note="名为 .xls 的命名管道（旧格式检查也不能卡住） a FIFO named .xls")
