@@ -330,6 +330,16 @@ def _margin_table(w, specs, gnames, margins, by) -> pd.DataFrame:
     return out
 
 
+
+def _cell_key(frame: pd.DataFrame, cells: list) -> pd.Series:
+    """One text key per row over the cell columns; a missing value is its own "（缺失）" level
+    (under pandas 3 ``astype(str)`` keeps NA, and joining NA raised a TypeError)."""
+    cols = [frame[c].astype(object).where(frame[c].notna(), "（缺失）").astype(str) for c in cells]
+    key = cols[0]
+    for c in cols[1:]:
+        key = key + "|" + c
+    return key
+
 def poststratify(
     sample: pd.DataFrame,
     population: pd.DataFrame,
@@ -352,8 +362,7 @@ def poststratify(
         raise QlworkError(Problem("missing_columns", "事后分层缺少列", "post-stratification lacks columns",
                                   found=miss, expected=cells + [total_col]))
     d = np.ones(len(sample)) if weights is None else np.asarray(weights, dtype=float)
-    key_s = sample[cells].astype(str).agg("|".join, axis=1) if len(cells) > 1 else sample[cells[0]].astype(str)
-    key_p = population[cells].astype(str).agg("|".join, axis=1) if len(cells) > 1 else population[cells[0]].astype(str)
+    key_s, key_p = _cell_key(sample, cells), _cell_key(population, cells)
     pop_index = pd.Index(key_p)
     code = pop_index.get_indexer(key_s.to_numpy())
     problems = []
