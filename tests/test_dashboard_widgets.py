@@ -709,6 +709,9 @@ def test_risk_tab_lists_high_risks_without_controls_of_the_scope(app, data, root
     html = tab.out.value
     figs = dict(re.findall(r"data-fig='([^']+)'><div class='qlw-fig-v'>([^<]*)<", html))
     assert int(figs["未落实防控的高等级风险点"]) == len(want)
+    # one date for both follow-through tabs: the ledger's (qlwork ledger update --as-of)
+    led = pd.read_parquet(Path(root) / "data" / "processed" / "ledger" / "ledger.parquet")
+    assert figs["截至日期"] == str(led["as_of"].iloc[0])[:10]
     head, rows, _ = parse_table(html.split("data-table='未落实防控的高等级风险点'")[1].split("data-table=")[0], "qlw-wrap")
     assert sorted((r["单位编码"], r["风险点编号"]) for r in rows) == sorted(zip(want["单位编码"], want["风险点编号"]))
     app.set_filter(county=ALL)

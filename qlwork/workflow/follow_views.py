@@ -52,6 +52,16 @@ def _units(prj: Project, period: str, filters: Mapping[str, Any]) -> pd.DataFram
     return rk
 
 
+def _ledger_date(prj: Project):
+    """The date of the last ``qlwork ledger update`` (None without one)."""
+    led = load_ledger(prj)
+    if led is None or not len(led):
+        return None
+    from ..followup.dates import as_date
+
+    return as_date(str(led["as_of"].iloc[0]))
+
+
 def _state(prj: Project, period: str, as_of) -> tuple[pd.DataFrame, str]:
     led = load_ledger(prj)
     if led is not None:
@@ -132,7 +142,7 @@ def risk_tab(prj: Project, period: str, *, as_of=None, **filters) -> TabData:
     """风险点: per unit the posts, key posts, risk points and the four measures; the high-level points
     without control measures; reviews overdue; coverage per 县市区."""
     units = _units(prj, period, filters)
-    a = as_of or as_of_default(period)
+    a = as_of or _ledger_date(prj) or as_of_default(period)  # the same date as 整改跟踪
     got = risk_table(prj, as_of=a)
     if got is None:
         return TabData("风险点", {}, {"廉政风险点登记表": "无"},
