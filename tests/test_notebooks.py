@@ -20,10 +20,10 @@ RESEARCH = sorted((REPO / "notebooks").glob("*.ipynb"))
 #: 01 distributions, correlations, effective weights, hospital ranking, radar, dot plot, township
 #: heat map, trend; 02 AHP vs entropy weights; 03 grade probabilities, rank intervals; 04 Bland–Altman,
 #: internal vs public with divergence flags, regional gaps; 05 the report set's first three charts;
-#: 06 tables only (suggestions and their verification); 07 alerts per month, two sparklines, recall).
+#: 06 alerts per month, two sparklines, recall; 07 tables only (suggestions and their verification)).
 EXPECTED_IMAGES = {"01_explore_indicators.ipynb": 8, "02_weights.ipynb": 1, "03_sensitivity.ipynb": 2,
-                   "04_survey_vs_internal.ipynb": 3, "05_reports.ipynb": 3, "06_improvement.ipynb": 0,
-                   "07_monitoring.ipynb": 4}
+                   "04_survey_vs_internal.ipynb": 3, "05_reports.ipynb": 3, "06_monitoring.ipynb": 4,
+                   "07_improvement.ipynb": 0}
 
 
 def _code(path: Path) -> str:
