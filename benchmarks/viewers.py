@@ -385,7 +385,7 @@ class Probe(threading.Thread):
         if not self.node:
             self.until.wait(self.timeout)
             return
-        page.locator(".lm-TabBar-tab", has_text="权重调整").first.click()
+        page.locator(".lm-TabBar-tab", has_text="权重模拟").first.click()
         page.wait_for_selector("table.qlw-wrank tr[data-unit]", timeout=120_000)
         values, i = (0.55, 0.10), 0
         while (not self.until.is_set() or i < 2) and i < 200:
