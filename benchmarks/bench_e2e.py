@@ -8,7 +8,9 @@ validate → ingest --exclude-invalid → weights → score → survey → sensi
 process: ``qlwork.dashboard.app.build_review_dashboard`` on the processed store,
 the work Voilà's kernel does before the first paint).
 
-Peak RSS of a step is the ``ru_maxrss`` of that child alone, read with
+Peak RSS of a step is the child's own high-water mark (``VmHWM``, polled every 50 ms
+while it runs; ``ru_maxrss`` would carry this process's peak across the child's exec); CPU
+time is read with
 ``os.wait4`` (Linux reports KiB; it covers the child and any descendants it
 waited for).  The machine has 24 GiB; the target per step is < 8 GiB so that
 two analysts (or the dashboard and a batch) fit side by side.
@@ -49,10 +51,22 @@ def run_step(cmd: list[str], env: dict, cwd: Path, log: Path) -> tuple[float, fl
         fh.flush()
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
-        _, status, ru = os.wait4(p.pid, 0)
+        # the child's own high-water mark, read while it runs (VmHWM only grows): ru_maxrss would carry
+        # the peak of this benchmark process, which Linux keeps across the child's exec
+        peak = 0.0
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                with open(f"/proc/{p.pid}/status", encoding="ascii") as st:
+                    peak = max(peak, next(int(ln.split()[1]) / 1024 for ln in st if ln.startswith("VmHWM:")))
+            except (OSError, StopIteration):
+                pass
+            time.sleep(0.05)
         secs = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
-    return secs, ru.ru_maxrss / 1024.0, p.returncode, ru.ru_utime + ru.ru_stime
+    return secs, peak, p.returncode, ru.ru_utime + ru.ru_stime
 
 
 def first_county(root: Path) -> str:

@@ -8,8 +8,11 @@ county ≈ 6,000 units in four).
 Ours: ``qlwork.sensitivity.run`` with 10,000 Dirichlet weight draws per
 framework producing per-unit rank intervals (median, 5–95 %), grade
 probabilities and bottom-N probabilities.  It runs in a fresh subprocess that
-only loads the pickled IndexResults, so its peak RSS (``ru_maxrss``) is the
-memory of the sensitivity run itself (plus the interpreter and the inputs).
+only loads the pickled IndexResults, so its peak RSS is the memory of the
+sensitivity run itself (plus the interpreter and the inputs).  The peak is the
+process's own high-water mark (``VmHWM`` in ``/proc/self/status``), not
+``ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so a child started by
+this 3 GB benchmark process would report the parent's memory as its own.
 
 Baseline: what a pipeline tool does (COINr re-runs the pipeline per sample):
 ``compute_index`` once per draw with that draw's weights, timed over 100
@@ -37,6 +40,16 @@ PERIOD = "2025H2"
 HERE = Path(__file__).resolve().parent
 
 
+def vm_hwm_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a process (MiB): ``VmHWM`` of ``/proc/<pid>/status`` — its own
+    address space only (``ru_maxrss`` keeps the pre-``exec`` peak of the forking parent)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _index_results():
     sys.path.insert(0, str(HERE))
     from bench_index import province_values
@@ -60,7 +73,7 @@ def _child(pickle_path: str, n_jobs: int) -> None:
     with open(pickle_path, "rb") as fh:
         results = pickle.load(fh)
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
-    rss0 = ru0.ru_maxrss / 1024
+    rss0 = vm_hwm_mb()
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     info = {}
@@ -77,7 +90,7 @@ def _child(pickle_path: str, n_jobs: int) -> None:
     secs = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (ru.ru_utime - ru0.ru_utime) + (ru.ru_stime - ru0.ru_stime)
-    print(json.dumps({"seconds": secs, "cpu_seconds": cpu, "peak_rss_mb": ru.ru_maxrss / 1024, "rss_before_mb": rss0,
+    print(json.dumps({"seconds": secs, "cpu_seconds": cpu, "peak_rss_mb": vm_hwm_mb(), "rss_before_mb": rss0,
                       "load": max(load0, os.getloadavg()[0]), "info": info}))
 
 

@@ -65,6 +65,29 @@ def machine_info() -> dict:
 
 
 def run_module(name: str, path: Path) -> list[dict]:
+    """Run one module in a fresh interpreter (``--child``), so that its timings and its peak RSS are
+    its own: in one process every module's ``ru_maxrss`` would include the modules before it."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", name],
+                            stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    last = ""
+    for line in proc.stdout:  # the module's own output passes through; the last line is its rows
+        if line.startswith(_ROWS_MARK):
+            last = line[len(_ROWS_MARK):]
+        else:
+            print(line, end="", flush=True)
+    proc.wait()
+    if proc.returncode == 0 and last:
+        return json.loads(last)
+    return [{"name": f"{name} (failed)", "seconds": None, "baseline_seconds": None, "ratio": None, "target": "",
+             "passed": False, "notes": f"exit code {proc.returncode}", "module": name}]
+
+
+_ROWS_MARK = "@@qlwork-bench-rows@@ "
+
+
+def _run_module_here(name: str, path: Path) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     mod = importlib.util.module_from_spec(spec)
@@ -116,8 +139,13 @@ def main(argv=None) -> int:
     ap.add_argument("--only", action="append", default=None, help="run only this module (name after bench_)")
     ap.add_argument("--list", action="store_true", help="list the benchmark modules")
     ap.add_argument("--results", default=str(HERE / "RESULTS.md"))
+    ap.add_argument("--child", help=argparse.SUPPRESS)  # run one module in this process, print its rows
     args = ap.parse_args(argv)
     mods = discover()
+    if args.child:
+        rows = _run_module_here(args.child, mods[args.child])
+        print(_ROWS_MARK + json.dumps(rows, default=lambda o: o.item() if hasattr(o, "item") else str(o)), flush=True)
+        return 0
     if args.list:
         print("\n".join(mods))
         return 0

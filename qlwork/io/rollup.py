@@ -248,11 +248,13 @@ def _one_target(sub: pd.DataFrame, t: P.Period, method: dict, weight: dict, min_
         "last_v": g["value"].last(),   # sorted by first month: the last row ends latest
         "method": g["_method"].first(),
         "wid": g["_wid"].first(),
-        "parts": g["period"].agg(",".join),
-        "source": g["source"].agg(lambda s: "、".join(dict.fromkeys(s.astype(str)))),
-        "file": g["file"].agg(lambda s: "; ".join(dict.fromkeys(s.astype(str)))),
-        "sheet": g["sheet"].agg(lambda s: "; ".join(dict.fromkeys(s.astype(str)))),
     })
+    # provenance text per group, without a Python call per group (214,000 groups on the county demo)
+    gid = g.ngroup().to_numpy()
+    agg["parts"] = _join_runs(gid, finer["period"], ",", dedup=False)
+    agg["source"] = _join_runs(gid, finer["source"], "、")
+    agg["file"] = _join_runs(gid, finer["file"], "; ")
+    agg["sheet"] = _join_runs(gid, finer["sheet"], "; ")
     m = agg["method"].to_numpy()
     months = agg["months"].to_numpy(dtype=float)
     full = months >= t.n_months
@@ -295,6 +297,24 @@ def _one_target(sub: pd.DataFrame, t: P.Period, method: dict, weight: dict, min_
     inc["months_expected"] = t.n_months
     out = pd.concat([d[ROLLED_COLUMNS], rolled[ROLLED_COLUMNS]], ignore_index=True)
     return out, inc[_INCOMPLETE_COLUMNS]
+
+
+def _join_runs(gid: np.ndarray, col: pd.Series, sep: str, *, dedup: bool = True) -> np.ndarray:
+    """``sep.join`` of ``col`` per group, groups being contiguous runs of ``gid`` (0, 0, 1, 2, 2 …, the
+    rows sorted by group); with ``dedup`` each text once, in order of first appearance — what
+    ``"; ".join(dict.fromkeys(s))`` gives per group, as one ``np.add.reduceat`` over the rows."""
+    v = col.astype(object).where(col.notna(), "nan").astype(str).to_numpy(dtype=object)
+    if not len(v):
+        return np.array([], dtype=object)
+    if dedup:
+        keep = ~pd.DataFrame({"g": gid, "v": v}).duplicated().to_numpy()
+        v = np.where(keep, v + sep, "")
+    else:
+        v = v + sep
+    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    joined = np.add.reduceat(v.astype(object), starts)
+    n = len(sep)
+    return np.array([x[:-n] for x in joined], dtype=object)
 
 
 def _drop_overlaps(finer: pd.DataFrame) -> pd.DataFrame:
