@@ -115,6 +115,20 @@ def test_ingest_clean(tmp_path):
     assert res.to_frame().shape[0] >= 5
 
 
+def test_a_workbook_outside_the_period_folders_is_named_not_skipped(tmp_path):
+    """A clerk saves 审计.xlsx next to the period folders: it is not read, and validation says where
+    it is and where it belongs (before, it vanished without a word)."""
+    from qlwork.io.validate import validate
+
+    raw = make_raw(tmp_path)
+    write_xlsx(raw / "departments" / "审计.xlsx", HEAD + ROWS, merges=["A3:A4", "B3:B4", "C3:C4", "D3:F3"])
+    rep = validate(raw)
+    bad = [p for p in rep.problems if p.code == "misplaced_file"]
+    assert len(bad) == 1 and bad[0].file == "departments/审计.xlsx" and bad[0].severity == "error"
+    assert "departments/<期别>/审计.xlsx" in str(bad[0].expected) and "未读取" in bad[0].message
+    assert not [p for p in rep.problems if p.code != "misplaced_file"]
+
+
 def test_ingest_with_errors_writes_nothing(tmp_path):
     bad = [list(r) for r in ROWS]
     bad[0][3] = "待核实"

@@ -493,6 +493,14 @@ def read_departments(raw_dir: str | Path | None = None, frameworks: dict[str, Fr
         from tqdm.auto import tqdm
         it = tqdm(files, desc="读取部门报表 reading workbooks", unit="file")
     parts, problems, layout = [], [], {}
+    # a workbook saved next to the period folders instead of inside one is never read: say where it is
+    for p in sorted((base / "departments").glob("*")):
+        if p.suffix.lower() in (".xlsx", *_OTHER_SUFFIXES) and not p.name.startswith(("~$", ".")) \
+                and not p.is_dir():
+            problems.append(Problem(
+                "misplaced_file", f"文件 {p.name} 不在期别文件夹中，未读取；请放入 departments/<期别>/（如 departments/2025H2/{p.name}）",
+                f"{p.name} is not inside a period folder; not read — move it to departments/<period>/",
+                file=_rel(p, base), found="departments/" + p.name, expected=f"departments/<期别>/{p.name}"))
     for p in sorted((base / "departments").glob("*/*")):
         if p.suffix.lower() in _OTHER_SUFFIXES and not p.name.startswith(("~$", ".")):
             label = _rel(p, base)

@@ -19,7 +19,7 @@ Checks (problem ``code`` in brackets; all errors unless noted):
   no recognisable indicator header [no_indicator_columns], header that is no indicator
   [unknown_column], indicator twice [duplicate_column], values without unit id
   [missing_unit_id], period folder that is no canonical period id — 2025H1, 2025Q1,
-  2025-03 (:mod:`qlwork.periods`) [bad_period]
+  2025-03 (:mod:`qlwork.periods`) [bad_period], a workbook outside any period folder [misplaced_file]
 - rows: unit not in the registry [unknown_unit] (one per row; [lookalike_id] with the registry
   row when it looks like a registry id, [unsafe_id] for a path-like id), unit in a sheet of
   another framework [wrong_sheet], the same unit–period–indicator reported again

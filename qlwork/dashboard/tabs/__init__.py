@@ -29,7 +29,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..html import view_head
+from ...labels import period_label
+from ..html import esc, view_head
 
 __all__ = ["Tab", "register_tab", "tab_types", "BUILTIN"]
 
@@ -78,6 +79,12 @@ class Tab:
             self.renders += 1
             self.render()
             self.version = self.app.state.stamp(self.uses_unit)
+
+    def selection(self) -> tuple:
+        """(filters, framework, official rows of the filters, escaped title "2025年下半年 · 体系 · 范围")."""
+        f = self.app.state.filters
+        fw = self.app.framework
+        return f, fw, self.app.scope_rows(), f"{esc(period_label(f.period))} · {esc(fw.name)} · {esc(f.scope_label())}"
 
     def head(self, title: str, sub: str = "", *, n_units: int | None = None, **attrs) -> str:
         """This tab's heading (what is shown, for which period/framework/scope) with the

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...labels import period_label
 from ..html import TABLE_CSS, esc, frame_html, info_html
 from . import Tab, register_tab
 
@@ -76,10 +75,8 @@ class _FollowTab(Tab):
 
     def render(self):
         app = self.app
-        f = app.state.filters
-        fw = app.framework
-        scope = app.scope_rows()
-        title = f"{self.title} · {esc(period_label(f.period))} · {esc(fw.name)} · {esc(f.scope_label())}"
+        f, fw, scope, title = self.selection()
+        title = f"{self.title} · {title}"
         filters = {k: getattr(f, k) for k in ("framework", "city", "county", "township", "unit_type")}
         d = self.data(app.data.project, f.period, filters)
         if not d.tables:

@@ -67,10 +67,7 @@ class MonitoringTab(Tab):
 
     def render(self):
         app = self.app
-        f = app.state.filters
-        fw = app.framework
-        scope = app.scope_rows()
-        title = f"{esc(period_label(f.period))} · {esc(fw.name)} · {esc(f.scope_label())}"
+        f, fw, scope, title = self.selection()
         alerts = self._alerts(f.period)
         show_png(self.chart, None)
         self._busy = True
