@@ -38,7 +38,23 @@ from pathlib import Path
 from ..errors import Problem, QlworkError
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "read_input_bytes", "input_file_problem", "SheetInfo", "XlsxInfo",
-           "inspect_xlsx", "used_range"]
+           "inspect_xlsx", "used_range", "raw_label"]
+
+
+def raw_label(path: Path, root: Path, default: str | None = None) -> str:
+    """How a message names an input: its path as written under the raw folder
+    (``departments/2025-03/x.xlsx``), not a link target's — neither the file's nor a linked
+    folder's; ``default`` (else the path as given) when it is not under ``root`` at all."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        pass
+    for cand in (path.parent.resolve() / path.name, path.resolve()):
+        try:
+            return cand.relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path) if default is None else default
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ and quarterly value and every denominator, the input of ``qlwork monitor``);
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from .excel import (
     parse_number, split_ref, workbook_file_problem,
 )
 from ..framework import Framework, load_framework
+from .guard import raw_label
 from .ids import registry_id_problem, skeleton, text_problem, visible
 from .. import paths as _paths
 from .. import periods as P
@@ -81,16 +81,7 @@ _TEXT_SHEETS = {"填表说明", "说明", "目录", "封面", "说明页", "read
 
 
 def _rel(path: Path, base: Path) -> str:
-    # the path as written under the raw folder (departments/2025-03/x.xlsx), not a link target's —
-    # neither the file's nor a linked period folder's
-    try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
-    except ValueError:
-        pass
-    try:
-        return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    return raw_label(path, base)
 
 
 # ------------------------------------------------------------------ registry

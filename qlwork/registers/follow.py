@@ -7,7 +7,6 @@ the same located problems.
 """
 from __future__ import annotations
 
-import os
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..errors import Problem
+from ..io.guard import raw_label
 from .ledger import LEDGER, read_ledger
 from .risk import RISK, read_risk_register
 from .rules import REGISTER_DIR, _present
@@ -43,15 +43,8 @@ def read_follow_registers(raw: Path, *, units: pd.DataFrame | None, frameworks: 
     d = Path(raw) / REGISTER_DIR
     probs: list[Problem] = []
 
-    def lab(p: Path) -> str:
-        try:  # the name as written under the raw folder, not a link target's
-            return Path(os.path.abspath(p)).relative_to(os.path.abspath(base or Path(raw))).as_posix()
-        except ValueError:
-            pass
-        try:
-            return p.resolve().relative_to((base or Path(raw)).resolve()).as_posix()
-        except ValueError:
-            return p.name
+    def lab(p: Path) -> str:  # the name as written under the raw folder, not a link target's
+        return raw_label(p, base or Path(raw), default=p.name)
 
     risk = risk_rows = None
     rp = d / RISK.file_name

@@ -15,7 +15,6 @@ warning here.  Bonus for a framework without a bonus rule is an error.
 """
 from __future__ import annotations
 
-import os
 
 from pathlib import Path
 from typing import Mapping
@@ -23,6 +22,7 @@ from typing import Mapping
 import pandas as pd
 
 from ..errors import Problem
+from ..io.guard import raw_label
 from .base import Column, RegisterSchema, is_blank, read_register, write_template
 
 __all__ = ["VETO", "BONUS", "read_veto", "read_bonus", "read_rule_registers", "REGISTER_DIR", "VETO_COLUMNS",
@@ -160,15 +160,8 @@ def read_rule_registers(raw_dir: str | Path, *, units=None, frameworks=None, per
     veto = pd.DataFrame(columns=VETO_COLUMNS)
     bonus = pd.DataFrame(columns=BONUS_COLUMNS)
 
-    def lab(p: Path) -> str:
-        try:  # the name as written under the raw folder, not a link target's
-            return Path(os.path.abspath(p)).relative_to(os.path.abspath(base or Path(raw_dir))).as_posix()
-        except ValueError:
-            pass
-        try:
-            return p.resolve().relative_to((base or Path(raw_dir)).resolve()).as_posix()
-        except ValueError:
-            return p.name
+    def lab(p: Path) -> str:  # the name as written under the raw folder, not a link target's
+        return raw_label(p, base or Path(raw_dir), default=p.name)
 
     vp, bp = d / VETO.file_name, d / BONUS.file_name
     if _present(vp):  # a folder, pipe or broken link named like the register is reported, never skipped
