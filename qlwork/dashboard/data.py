@@ -202,6 +202,17 @@ class DashboardData:
         self._cache[key] = out
         return out
 
+    def alerts(self, period: str) -> pd.DataFrame | None:
+        """The 超常预警 ``qlwork monitor`` stored for ``period`` (None when it has not run for it)."""
+        key = ("alerts", period)
+        if key not in self._cache:
+            from ..monitor.store import available_alerts
+            from ..workflow.monitoring import load_alerts
+
+            proc = self.project.processed
+            self._cache[key] = load_alerts(proc, period) if period in available_alerts(proc) else None
+        return self._cache[key]
+
     def risk_points(self) -> dict:
         """unit → its high-level risk points without controls (the register in data/raw/registers),
         as the printed 体检报告单 lists them; empty without a register."""

@@ -50,11 +50,6 @@ LEDGER_STORE_COLUMNS = ITEM_COLUMNS + ["file", "sheet", "row", "as_of", "status_
                                        "closed_late"]
 
 
-def _frameworks_by_key(prj: Project) -> dict:
-    fws = prj.frameworks()
-    return {k: fws[fid] for k, fid in prj.framework_keys().items()}
-
-
 def follow_registers(prj: Project) -> FollowRegisters:
     """The project's registers (cached per Project); frameworks named by id in ``framework``."""
     if "follow_registers" not in prj._cache:
@@ -64,7 +59,7 @@ def follow_registers(prj: Project) -> FollowRegisters:
         keys = prj.framework_keys()
         periods = (sorted(read_table("values", prj.processed, columns=["period"])["period"].astype(str).unique())
                    if path_of("values", prj.processed).is_file() else None)
-        regs = read_follow_registers(prj.raw, units=units, frameworks=_frameworks_by_key(prj), periods=periods,
+        regs = read_follow_registers(prj.raw, units=units, frameworks=prj.frameworks_by_key(), periods=periods,
                                      period_parser=normalize_half_year, base=prj.raw)
         for t in (regs.ledger, regs.ledger_rows):
             if t is not None:

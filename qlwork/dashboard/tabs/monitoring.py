@@ -53,22 +53,10 @@ class MonitoringTab(Tab):
         self._busy = False
         self.box.children = [self.out, self.worse, self.table, self.pick, self.chart]
 
-    # ------------------------------------------------------------ data
-    def _alerts(self, period: str) -> pd.DataFrame | None:
-        cache = self.app.data._cache
-        key = ("alerts", period)
-        if key not in cache:
-            from ...monitor.store import available_alerts
-            from ...workflow.monitoring import load_alerts
-
-            prj = self.app.data.project
-            cache[key] = load_alerts(prj.processed, period) if period in available_alerts(prj.processed) else None
-        return cache[key]
-
     def render(self):
         app = self.app
         f, fw, scope, title = self.selection()
-        alerts = self._alerts(f.period)
+        alerts = self.app.data.alerts(f.period)
         show_png(self.chart, None)
         self._busy = True
         try:
@@ -134,7 +122,7 @@ class MonitoringTab(Tab):
 
         prj = self.app.data.project
         return stored_series(prj.values_fine(), prj.units(), prj.frameworks_by_key(),
-                             self._alerts(self.app.state.filters.period), unit_id, indicator_id.split("+")[0])
+                             self.app.data.alerts(self.app.state.filters.period), unit_id, indicator_id.split("+")[0])
 
     def _thumbs(self, rows: pd.DataFrame) -> dict:
         """{row index: <img>} compact sparklines (a joint alert shows its first indicator)."""
