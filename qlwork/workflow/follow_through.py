@@ -347,13 +347,19 @@ def review_sheets(prj: Project, period: str) -> dict[str, pd.DataFrame] | None:
     p = path_of("inspection", prj.processed, period=period)
     if p.is_file():
         ins = read_table("inspection", prj.processed, period=period)
-        from ..labels import period_label
-
-        ins = ins.assign(warned_periods=ins["warned_periods"].map(
-            lambda v: "、".join(period_label(p) for p in str(v).split("、")) if isinstance(v, str) and v else v))
+        ins = ins.assign(warned_periods=ins["warned_periods"].map(period_list_label))
         out["重点名录"] = ins[["unit_id", "unit_name", "unit_type", "county", "township", "total", "grade", "reasons",
                             "n_overdue", "oldest_deadline", "warned_periods", "as_of"]]
     return out
+
+
+def period_list_label(v) -> str | None:
+    """"2025H1、2025H2" as a person reads it: "2025年上半年、2025年下半年" (blank stays blank)."""
+    from ..labels import period_label
+
+    if not isinstance(v, str) or not v:
+        return None
+    return "、".join(period_label(p) for p in v.split("、"))
 
 
 def as_of_default(period: str, policy: LedgerPolicy = LedgerPolicy()) -> _dt.date:

@@ -22,7 +22,7 @@ from ..followup.merge import status_as_of
 from ..followup.review import follow_up, inspection_list
 from ..labels import label_columns, period_label
 from .follow_through import (LedgerState, as_of_default, follow_registers, ledger_state, load_ledger, officials,
-                             risk_table)
+                             period_list_label, risk_table)
 from .project import Project
 
 __all__ = ["TabData", "rectification_tab", "risk_tab", "FILTERS"]
@@ -98,7 +98,7 @@ def rectification_tab(prj: Project, period: str, *, as_of=None, **filters) -> Ta
     ins = inspection_list(t, upto, period) if period in upto else pd.DataFrame()
     ins = ins[ins["unit_id"].isin(ids)] if len(ins) else ins
     if len(ins):  # as a person reads periods: 2025年上半年、2025年下半年
-        ins = ins.assign(warned_periods=ins["warned_periods"].map(_period_list))
+        ins = ins.assign(warned_periods=ins["warned_periods"].map(period_list_label))
     prev = [p for p in upto if p < period]
     fu = follow_up(t, upto[prev[-1]], upto[period]) if prev else pd.DataFrame()
     by_region = _rates_by(t, units)
@@ -116,12 +116,6 @@ def rectification_tab(prj: Project, period: str, *, as_of=None, **filters) -> Ta
         "重点名录": label_columns(ins.drop(columns=["reason_codes", "period", "framework"], errors="ignore")),
         "回头看": label_columns(fu.drop(columns=["framework", "as_of"], errors="ignore")),
         "按区域": by_region}, figures, notes)
-
-
-def _period_list(v) -> str | None:
-    if v is None or (isinstance(v, float) and pd.isna(v)) or not str(v):
-        return None
-    return "、".join(period_label(p) for p in str(v).split("、"))
 
 
 def _rates_by(t: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
