@@ -66,19 +66,17 @@ def _check_period(args: argparse.Namespace) -> None:
     from .errors import Problem
     from . import periods as P
 
-    if args.command == "monitor":
-        if not P.is_canonical(period):
-            canon = P.normalize(period) if "/" not in str(period) and "\\" not in str(period) else None
-            raise QlworkError(Problem(
-                "bad_period", f"--period 应写作 {P.EXPECTED_FORMS}" + (f"（是否指 {canon}？）" if canon else ""),
-                "--period must look like 2025H1, 2025Q1 or 2025-03" + (f" (did you mean {canon}?)" if canon else ""),
-                column="--period", found=str(period), expected=P.EXPECTED_FORMS))
-        return
-    if not P.HALF_YEAR_RE.match(str(period)):
-        canon = P.normalize_half_year(period) if "/" not in str(period) and "\\" not in str(period) else None
-        raise QlworkError(Problem("bad_period", "--period 应写作 2025H1 或 2025H2" + (f"（是否指 {canon}？）" if canon else ""),
-                                  "--period must look like 2025H1 or 2025H2" + (f" (did you mean {canon}?)" if canon else ""),
-                                  column="--period", found=str(period), expected="YYYYH1 或 YYYYH2"))
+    if args.command == "monitor":  # (accepted, canonical spelling, forms zh, forms en, expected)
+        ok, canon_of = P.is_canonical(period), P.normalize
+        zh, en, expected = P.EXPECTED_FORMS, "2025H1, 2025Q1 or 2025-03", P.EXPECTED_FORMS
+    else:
+        ok, canon_of = bool(P.HALF_YEAR_RE.match(str(period))), P.normalize_half_year
+        zh, en, expected = "2025H1 或 2025H2", "2025H1 or 2025H2", "YYYYH1 或 YYYYH2"
+    if not ok:
+        canon = canon_of(period) if "/" not in str(period) and "\\" not in str(period) else None
+        raise QlworkError(Problem("bad_period", f"--period 应写作 {zh}" + (f"（是否指 {canon}？）" if canon else ""),
+                                  f"--period must look like {en}" + (f" (did you mean {canon}?)" if canon else ""),
+                                  column="--period", found=str(period), expected=expected))
 
 
 def _guard_raw(args: argparse.Namespace) -> None:
